@@ -1,0 +1,56 @@
+"""The helpline: Twilio voice webhooks, the call-flow engine, and the records behind them.
+
+`create_app` reads like Flask's tutorial app: settings, database, blueprints, CLI.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from ivr import db, redaction
+from ivr.runtime import Runtime, get_runtime
+from ivr.settings import load_settings
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app. `test_config` overrides settings by name (see ivr/settings.py)."""
+    settings = load_settings(overrides=test_config)
+    app = Flask(__name__, instance_path=str(settings.instance_dir))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        IVR_SETTINGS=settings,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=not settings.is_development,
+    )
+    if settings.trusted_proxies and not settings.public_base_url:
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
+
+    db.init_app(app, settings.database_url)
+    app.extensions["ivr.runtime"] = Runtime.build(settings)
+
+    from handler_console import make_blueprint as make_console_blueprint
+    from ivr import voice
+
+    app.register_blueprint(voice.make_blueprint())
+    app.register_blueprint(make_console_blueprint())
+    app.register_error_handler(HTTPException, _voice_http_error)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    redaction.install("", "gunicorn.error", "gunicorn.access")
+    return app
+
+
+def _voice_http_error(exc: HTTPException) -> Response | HTTPException:
+    """Under /voice/ even a 404 or 405 is answered with spoken TwiML, never an error page."""
+    if not request.path.startswith("/voice/") or exc.code == 403:
+        return exc
+    runtime = get_runtime()
+    flow = next(iter(runtime.flows.flows.values()))
+    return Response(str(runtime.engine.render_error(flow)), mimetype="text/xml")

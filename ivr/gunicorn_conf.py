@@ -1,0 +1,20 @@
+"""gunicorn settings for the helpline (`ivr serve` passes them with --config)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Twilio waits 15 s in all for an answer; a worker stuck longer is killed and
+# replaced, and the call's state is in the database, so no call is lost.
+timeout = 20
+graceful_timeout = 20
+keepalive = 5
+accesslog = "-"
+# The path without the query string; never a request body (where Twilio puts From).
+access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+
+
+def post_worker_init(worker: Any) -> None:
+    from ivr import redaction
+
+    redaction.install("gunicorn.error", "gunicorn.access")

@@ -1,0 +1,67 @@
+"""The door every Twilio request comes through: the signature, then the caller's
+identifiers cut away, so that nothing behind it can store or log them."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass
+
+from flask import Request
+from twilio.request_validator import RequestValidator
+
+log = logging.getLogger("ivr.inbound")
+
+
+def public_url(request: Request, public_base_url: str) -> str:
+    """The URL Twilio requested, which is what it signed (behind a TLS proxy too)."""
+    if public_base_url:
+        path = request.script_root + request.path
+        query = request.query_string.decode("latin-1")
+        return public_base_url.rstrip("/") + path + (f"?{query}" if query else "")
+    return request.url
+
+
+def signature_is_valid(request: Request, validator: RequestValidator, public_base_url: str) -> bool:
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature:
+        return False
+    return validator.validate(public_url(request, public_base_url), request.form, signature)
+
+
+@dataclass(frozen=True)
+class TwilioParams:
+    """The parameters the helpline uses. From, Caller and every From*/Caller*
+    parameter (number, city, state, postcode, country) are deliberately absent."""
+
+    call_sid: str
+    to: str
+    call_status: str
+    digits: str
+    speech: str
+    call_duration: int | None
+    queue_result: str
+    queue_time: int
+    idempotency_token: str
+
+    @classmethod
+    def from_request(cls, request: Request) -> TwilioParams:
+        form = request.form
+        return cls(
+            call_sid=form.get("CallSid", "")[:64],
+            to=form.get("To", "") or form.get("Called", ""),
+            call_status=form.get("CallStatus", ""),
+            digits=form.get("Digits", "")[:32],
+            speech=form.get("SpeechResult", "")[:200],
+            call_duration=form.get("CallDuration", type=int),
+            queue_result=form.get("QueueResult", ""),
+            queue_time=form.get("QueueTime", 0, type=int),
+            idempotency_token=request.headers.get("I-Twilio-Idempotency-Token", "")[:200],
+        )
+
+
+def call_key(secret: str, call_sid: str) -> str:
+    """The key a call is stored under: an HMAC of the CallSid, so that once the
+    call has ended our records cannot be joined to Twilio's call log."""
+    return hmac.new(secret.encode(), call_sid.encode(), hashlib.sha256).hexdigest()

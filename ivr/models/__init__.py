@@ -1,0 +1,19 @@
+"""The records, one module each; importing this package registers them all."""
+
+from ivr.models.base import Base, utcnow
+from ivr.models.calls import Call, CallEvent
+from ivr.models.delivery import Dissemination
+from ivr.models.reports import Report, ReportSubject
+from ivr.models.staff import AuditEntry, User
+
+__all__ = [
+    "AuditEntry",
+    "Base",
+    "Call",
+    "CallEvent",
+    "Dissemination",
+    "Report",
+    "ReportSubject",
+    "User",
+    "utcnow",
+]

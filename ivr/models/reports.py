@@ -1,0 +1,86 @@
+"""The structured report record a handler types up from a call (or an online report)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ivr.models.base import Base, utcnow
+
+STATUSES = ("draft", "submitted", "returned", "approved", "disseminated")
+
+
+class Report(Base):
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    origin: Mapped[str] = mapped_column(String(16), default="call")  # call | online
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    return_comment: Mapped[str | None] = mapped_column(Text)
+
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    what: Mapped[str] = mapped_column(Text, default="")
+    when_text: Mapped[str] = mapped_column(String(200), default="")
+    when_approximate: Mapped[bool] = mapped_column(Boolean, default=False)
+    where: Mapped[str] = mapped_column(Text, default="")
+    how_known: Mapped[str | None] = mapped_column(String(16))  # saw | told | affected
+    risk_now: Mapped[bool | None] = mapped_column(Boolean)
+    risk_who: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[str] = mapped_column(Text, default="")
+
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Contact details (name, phones, e-mail, safe times and ways) as encrypted JSON.
+    contact_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    contact_erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    subjects: Mapped[list[ReportSubject]] = relationship(
+        back_populates="report", order_by="ReportSubject.position", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (Index("ix_reports_status_urgent", "status", "urgent", "updated_at"),)
+
+
+class ReportSubject(Base):
+    """A person the report is about."""
+
+    __tablename__ = "report_subjects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    rank: Mapped[str] = mapped_column(String(100), default="")
+    collar_number: Mapped[str] = mapped_column(String(50), default="")
+    role: Mapped[str] = mapped_column(String(16), default="unknown")
+    force: Mapped[str] = mapped_column(String(64), default="unknown")
+    station: Mapped[str] = mapped_column(String(200), default="")
+
+    report: Mapped[Report] = relationship(back_populates="subjects")

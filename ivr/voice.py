@@ -1,0 +1,291 @@
+"""Twilio's voice webhooks: thin views over the engine, each answering TwiML.
+
+Every view runs inside `_answer`, which turns any failure (database down, a bug,
+an unknown call) into a spoken apology with HTTP 200: a caller never hears an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from flask import Blueprint, Response, request
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from twilio.twiml.voice_response import VoiceResponse
+
+from ivr.db import get_session
+from ivr.engine import CallerInput
+from ivr.flows import Flow
+from ivr.inbound import TwilioParams, call_key, signature_is_valid
+from ivr.models import Call, CallEvent, utcnow
+from ivr.runtime import get_runtime
+
+log = logging.getLogger("ivr.voice")
+
+FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
+
+
+def make_blueprint() -> Blueprint:
+    bp = Blueprint("voice", __name__, url_prefix="/voice")
+    bp.before_request(_require_twilio_signature)
+    bp.add_url_rule("/incoming", view_func=incoming, methods=["POST"])
+    bp.add_url_rule("/step/<step_id>", view_func=step, methods=["POST"])
+    bp.add_url_rule("/wait", view_func=wait, methods=["POST"])
+    bp.add_url_rule("/queue-choice", view_func=queue_choice, methods=["POST"])
+    bp.add_url_rule("/queue-left", view_func=queue_left, methods=["POST"])
+    bp.add_url_rule("/status", view_func=status, methods=["POST"])
+    bp.add_url_rule("/fallback", view_func=fallback, methods=["POST"])
+    return bp
+
+
+def _require_twilio_signature() -> Response | None:
+    runtime = get_runtime()
+    settings = runtime.settings
+    if not settings.check_signatures and settings.is_development:
+        return None
+    if signature_is_valid(request, runtime.validator, settings.public_base_url):
+        return None
+    # Never the parameters: a forged request may still carry a real caller's number.
+    log.warning(
+        "refused a webhook request to %s: missing or wrong X-Twilio-Signature", request.path
+    )
+    return Response("Forbidden", status=403, mimetype="text/plain")
+
+
+def _twiml(response: VoiceResponse) -> Response:
+    return Response(str(response), mimetype="text/xml")
+
+
+def _answer(build: Callable[[TwilioParams], VoiceResponse]) -> Response:
+    """Run a view; any exception becomes the spoken apology, with HTTP 200."""
+    runtime = get_runtime()
+    params = None
+    try:
+        params = TwilioParams.from_request(request)
+        return _twiml(build(params))
+    except Exception:
+        # The traceback names code, not callers: no request parameter is ever logged.
+        log.exception("webhook %s failed; the caller heard the apology", request.path)
+        with contextlib.suppress(Exception):  # the database may be the thing that is down
+            get_session().rollback()
+        flow = runtime.flows.for_number(params.to if params else None)
+        return _twiml(runtime.engine.render_error(flow))
+
+
+def _load_call(params: TwilioParams) -> Call | None:
+    if not params.call_sid:
+        return None
+    key = call_key(get_runtime().settings.secret_key, params.call_sid)
+    return get_session().scalar(select(Call).where(Call.call_key == key))
+
+
+def _flow_of(call: Call) -> Flow:
+    flows = get_runtime().flows
+    return flows.flows.get(call.line) or flows.for_number(None)
+
+
+def incoming() -> Response:
+    return _answer(_incoming)
+
+
+def _incoming(params: TwilioParams) -> VoiceResponse:
+    runtime = get_runtime()
+    if not params.call_sid:
+        raise ValueError("incoming call without CallSid")
+    session = get_session()
+    call = _load_call(params)
+    if call is None:
+        flow = runtime.flows.for_number(params.to)
+        call = Call(
+            call_key=call_key(runtime.settings.secret_key, params.call_sid),
+            live_call_sid=params.call_sid,
+            line=flow.id,
+            language=flow.languages[0],
+            step=flow.start,
+            status="in_flow",
+            last_idempotency_token=params.idempotency_token or None,
+        )
+        runtime.engine.begin(call, flow)
+        session.add(call)
+        try:
+            session.commit()
+        except IntegrityError:
+            # The same call arrived twice at once (a Twilio retry): the other request won.
+            session.rollback()
+            call = _load_call(params)
+            if call is None:
+                raise
+    return runtime.engine.render(call, _flow_of(call))
+
+
+def step(step_id: str) -> Response:
+    return _answer(lambda params: _step(params, step_id))
+
+
+def _step(params: TwilioParams, step_id: str) -> VoiceResponse:
+    runtime = get_runtime()
+    session = get_session()
+    call = _load_call(params)
+    if call is None:
+        raise LookupError("a step for a call we do not know")
+    flow = _flow_of(call)
+    seq = request.args.get("seq", type=int)
+    request_key = f"{step_id}:{seq}:{params.digits}:{params.speech}"[:200]
+    token = params.idempotency_token
+    is_current = step_id == call.step and seq == call.seq
+    already_done = request_key == call.last_request_key or (
+        token and token == call.last_idempotency_token
+    )
+    if not is_current or already_done:
+        # A retry, a duplicate, or a stale request: change nothing, say where the caller is.
+        if step_id not in flow.steps:
+            call.preface = ["notice.lost_step"]
+        return runtime.engine.render(call, flow)
+
+    old_seq = call.seq
+    given = CallerInput(
+        digits=params.digits,
+        speech=params.speech,
+        # Read only when the caller presses the key that asks for it.
+        calling_number=lambda: request.form.get("From"),
+    )
+    outcome = runtime.engine.handle(call, flow, given)
+    call.last_request_key = request_key
+    call.last_idempotency_token = token or None
+    session.add(
+        CallEvent(
+            call_id=call.id,
+            seq=old_seq,
+            step=outcome.step,
+            outcome=outcome.outcome,
+            value=outcome.value,
+        )
+    )
+    try:
+        session.commit()
+    except (StaleDataError, IntegrityError):
+        # Another worker answered the same request first: show the state it left.
+        session.rollback()
+        call = _load_call(params)
+        if call is None:
+            raise
+    return runtime.engine.render(call, _flow_of(call))
+
+
+def wait() -> Response:
+    return _answer(_wait)
+
+
+def _wait(params: TwilioParams) -> VoiceResponse:
+    runtime = get_runtime()
+    call = _load_call(params)
+    if call is None:
+        raise LookupError("a wait request for a call we do not know")
+    flow = _flow_of(call)
+    position = _queue_position(call)
+    offer_after = runtime.settings.queue_offer_after_seconds
+    last_offer = int((call.answers or {}).get("_offered_at_queue_time", 0))
+    # Offer to leave once per `offer_after` seconds of waiting, not at every wait message.
+    waited_since_offer = params.queue_time - last_offer
+    if waited_since_offer >= offer_after:
+        call.set_answer("_offered_at_queue_time", params.queue_time)
+        get_session().commit()
+    return runtime.engine.render_wait(call, flow, position, waited_since_offer)
+
+
+def _queue_position(call: Call) -> int:
+    """Urgent callers first, then the longest waiting: the order handlers take them in."""
+    if call.queued_at is None:
+        return 1
+    ahead_of_me = and_(Call.urgent == call.urgent, Call.queued_at < call.queued_at)
+    if not call.urgent:
+        ahead_of_me = or_(Call.urgent.is_(True), ahead_of_me)
+    ahead = select(func.count(Call.id)).where(
+        Call.status == "queued", Call.line == call.line, Call.id != call.id, ahead_of_me
+    )
+    return int(get_session().scalar(ahead) or 0) + 1
+
+
+def queue_choice() -> Response:
+    return _answer(_queue_choice)
+
+
+def _queue_choice(params: TwilioParams) -> VoiceResponse:
+    response = VoiceResponse()
+    if params.digits == "2":
+        response.leave()  # the Enqueue action then says goodbye with the online address
+    else:
+        response.redirect("/voice/wait", method="POST")
+    return response
+
+
+def queue_left() -> Response:
+    return _answer(_queue_left)
+
+
+def _queue_left(params: TwilioParams) -> VoiceResponse:
+    runtime = get_runtime()
+    call = _load_call(params)
+    if call is None:
+        raise LookupError("a queue result for a call we do not know")
+    flow = _flow_of(call)
+    result = params.queue_result
+    call.queue_seconds = params.queue_time
+    if result == "leave":
+        call.outcome = "left_for_online"
+    elif result == "hangup" and call.status == "queued":
+        call.outcome = "left_queue"
+    elif result == "bridged":
+        call.outcome = "answered"
+    get_session().commit()
+    if result == "leave":
+        return runtime.engine.render_leaving(call, flow)
+    if result in ("error", "system-error", "queue-full"):
+        return runtime.engine.render_error(flow, call.language)
+    return VoiceResponse()
+
+
+def status() -> Response:
+    return _answer(_status)
+
+
+def _status(params: TwilioParams) -> VoiceResponse:
+    call = _load_call(params)
+    if call is None or params.call_status not in FINAL_STATUSES or call.ended_at is not None:
+        # Unknown, not final, or already recorded: status callbacks come late and twice.
+        return VoiceResponse()
+    now = utcnow()
+    call.ended_at = now
+    call.duration_seconds = params.call_duration
+    if call.status == "in_flow":
+        call.outcome = "abandoned"
+        call.abandoned_step = call.step
+    elif call.status == "queued":
+        call.outcome = call.outcome or "left_queue"
+        if call.queue_seconds is None and call.queued_at is not None:
+            queued_at = call.queued_at
+            if queued_at.tzinfo is None:
+                queued_at = queued_at.replace(tzinfo=now.tzinfo)
+            call.queue_seconds = int((now - queued_at) / timedelta(seconds=1))
+    elif call.status == "answered":
+        call.outcome = call.outcome or "answered"
+    if params.call_status == "failed":
+        call.outcome = call.outcome or "failed"
+    call.status = "ended"
+    # The CallSid could join our record to Twilio's log of the calling number.
+    call.live_call_sid = None
+    if not (call.answers or {}).get("contact_confirmed"):
+        call.contact_number_enc = None
+    get_session().commit()
+    return VoiceResponse()
+
+
+def fallback() -> Response:
+    """Twilio's fallback URL: reached when our Voice URL failed. No database here."""
+    runtime = get_runtime()
+    flow = runtime.flows.for_number(request.form.get("To"))
+    return _twiml(runtime.engine.render_error(flow))

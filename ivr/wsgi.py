@@ -1,0 +1,15 @@
+"""The WSGI entry for gunicorn: `gunicorn ivr.wsgi:app`, configured by settings and environment."""
+
+from __future__ import annotations
+
+import sys
+
+from ivr import create_app
+from ivr.flows import FlowError
+from ivr.settings import SettingsError
+
+try:
+    app = create_app()
+except (SettingsError, FlowError) as exc:
+    print(f"ivr: {exc}", file=sys.stderr)
+    raise SystemExit(1) from None

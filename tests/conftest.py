@@ -1,0 +1,135 @@
+"""Fixtures: a fresh app over a real SQLite file (migrated with Alembic), or over
+the real PostgreSQL server when TEST_POSTGRES_URL is set, and a simulated Twilio."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from flask import Flask
+from sqlalchemy import create_engine, text
+
+from ivr import create_app
+from ivr.db import get_engine, normalise_url
+from ivr.migrate import upgrade
+from ivr.twilio_sim import SimulatedCall
+
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One database migrated from empty; each test gets a copy of the file."""
+    path = tmp_path_factory.mktemp("template") / "helpline.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh database on the PostgreSQL server, migrated from empty, dropped at the end."""
+    if not POSTGRES_URL:
+        pytest.skip("TEST_POSTGRES_URL is not set")
+    name = f"helpline_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _empty_postgres(url: str) -> None:
+    engine = create_engine(normalise_url(url))
+    with engine.begin() as conn:
+        tables = (
+            conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename <> 'alembic_version'"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if tables:
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    """Each test that asks for it runs on SQLite, and on PostgreSQL when it is configured."""
+    if request.param == "sqlite":
+        path = tmp_path / "helpline.db"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("postgres_database")
+    _empty_postgres(url)
+    return url
+
+
+@pytest.fixture
+def settings_overrides(database_url: str, tmp_path: Path) -> dict[str, object]:
+    return {
+        "database_url": database_url,
+        "twilio_auth_token": AUTH_TOKEN,
+        "secret_key": "s" * 40,
+        "contact_key": Fernet.generate_key().decode(),
+        "environment": "production",
+        "check_signatures": True,
+        "public_base_url": "",
+        "online_report_url": "crimestoppers-uk.org",
+    }
+
+
+@pytest.fixture
+def app(settings_overrides: dict[str, object]) -> Iterator[Flask]:
+    app = create_app(settings_overrides)
+    app.config["TESTING"] = True
+    yield app
+    get_engine(app).dispose()
+
+
+@pytest.fixture
+def client(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+def test_client_transport(client):  # type: ignore[no-untyped-def]
+    def post(url: str, form: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
+        response = client.post(url, data=form, headers=headers)
+        return response.status_code, response.get_data(as_text=True)
+
+    return post
+
+
+@pytest.fixture
+def new_call(client):  # type: ignore[no-untyped-def]
+    """Make a simulated call (not yet started) through the app's test client."""
+
+    def make(**kwargs: object) -> SimulatedCall:
+        return SimulatedCall(
+            transport=test_client_transport(client),
+            auth_token=AUTH_TOKEN,
+            base_url="http://localhost/",
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+    return make
+
+
+@pytest.fixture
+def captured_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.DEBUG)
+    return caplog

@@ -1,0 +1,10 @@
+from ivr.twilio_sim import spoken
+
+
+def test_a_call_reaches_the_queue(new_call):
+    call = new_call()
+    twiml = call.start()
+    assert "independent charity" in " ".join(spoken(twiml))
+    for key in ["1", "1", "1", "1", "2", "1"]:
+        twiml = call.press(key)
+    assert twiml.find("Enqueue") is not None, spoken(twiml)
