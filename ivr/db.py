@@ -22,16 +22,15 @@ def normalise_url(url: str) -> str:
 
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
-    kwargs: dict[str, Any] = {}
+    # Statement parameters never reach an exception message or a log line.
+    kwargs: dict[str, Any] = {"hide_parameters": True}
     if url.startswith("sqlite"):
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": 15}
     else:
-        # A dead connection (database restarted) is replaced, not reported to a caller.
-        kwargs["pool_pre_ping"] = False
-        kwargs["pool_size"] = 5
+        # Fail fast when the server is away: Twilio waits 15 s in all for our answer.
         kwargs["connect_args"] = {"connect_timeout": 3}
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import traceback
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -67,9 +68,14 @@ def _answer(build: Callable[[TwilioParams], VoiceResponse]) -> Response:
     try:
         params = TwilioParams.from_request(request)
         return _twiml(build(params))
-    except Exception:
-        # The traceback names code, not callers: no request parameter is ever logged.
-        log.exception("webhook %s failed; the caller heard the apology", request.path)
+    except Exception as exc:
+        # Where it failed, never the exception's message: that may quote a caller's input.
+        log.error(
+            "webhook %s failed with %s; the caller heard the apology\n%s",
+            request.path,
+            type(exc).__name__,
+            "".join(traceback.format_tb(exc.__traceback__)).rstrip(),
+        )
         with contextlib.suppress(Exception):  # the database may be the thing that is down
             get_session().rollback()
         flow = runtime.flows.for_number(params.to if params else None)

@@ -106,7 +106,7 @@ def client(app: Flask):  # type: ignore[no-untyped-def]
     return app.test_client()
 
 
-def test_client_transport(client):  # type: ignore[no-untyped-def]
+def client_transport(client):  # type: ignore[no-untyped-def]
     def post(url: str, form: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
         response = client.post(url, data=form, headers=headers)
         return response.status_code, response.get_data(as_text=True)
@@ -120,7 +120,7 @@ def new_call(client):  # type: ignore[no-untyped-def]
 
     def make(**kwargs: object) -> SimulatedCall:
         return SimulatedCall(
-            transport=test_client_transport(client),
+            transport=client_transport(client),
             auth_token=AUTH_TOKEN,
             base_url="http://localhost/",
             **kwargs,  # type: ignore[arg-type]
@@ -133,3 +133,24 @@ def new_call(client):  # type: ignore[no-untyped-def]
 def captured_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     caplog.set_level(logging.DEBUG)
     return caplog
+
+
+@pytest.fixture
+def stored_call(app: Flask):  # type: ignore[no-untyped-def]
+    """The Call row behind a simulated call, read fresh from the database."""
+    from sqlalchemy import select
+
+    from ivr.db import get_session
+    from ivr.inbound import call_key
+    from ivr.models import Call
+
+    def load(sim: SimulatedCall) -> Call | None:
+        with app.app_context():
+            session = get_session()
+            key = call_key(app.config["IVR_SETTINGS"].secret_key, sim.call_sid)
+            call = session.scalar(select(Call).where(Call.call_key == key))
+            if call is not None:
+                session.expunge(call)
+            return call
+
+    return load
