@@ -87,6 +87,21 @@ def test_force_by_speech_is_read_back_and_confirmed(new_call, stored_call, words
     assert stored_call(call).force == force_id
 
 
+def all_force_names() -> list[tuple[str, str]]:
+    forces = tomllib.loads((ROOT / "config" / "forces.toml").read_text())["forces"]
+    return sorted((force["name"], force_id) for force_id, force in forces.items())
+
+
+@pytest.mark.parametrize(("name", "force_id"), all_force_names())
+def test_each_force_by_speech(new_call, stored_call, name, force_id):
+    call = new_call()
+    call.start()
+    twiml = call.say(name)
+    assert f"I heard {name}." in said(twiml)
+    call.press("1")
+    assert stored_call(call).force == force_id
+
+
 def test_every_force_name_is_understood(app):
     from ivr.runtime import get_runtime
 
