@@ -137,7 +137,7 @@ def deliver(once: bool, interval: int | None) -> None:
                     late = len(failing_deliveries(session, older_than=alert_after))
             except SQLAlchemyError as exc:
                 # The database is away (restart, network): say so in one line, try again later.
-                message = f"ivr deliver: database error: {type(getattr(exc, 'orig', None) or exc).__name__}"
+                message = f"ivr deliver: {_db_error(exc)}"
                 if once:
                     raise click.ClickException(message) from None
                 click.echo(message, err=True)
@@ -198,6 +198,11 @@ def routes_command() -> None:
         click.echo(f"unknown force -> {routes.fallback_force}")
     if missing:
         click.echo(f"{missing} forces have no destination configured", err=True)
+
+
+def _db_error(exc: SQLAlchemyError) -> str:
+    """One line naming the database's complaint (never the SQL or its parameters)."""
+    return f"database error: {type(getattr(exc, 'orig', None) or exc).__name__}"
 
 
 def _sessions(url: str) -> tuple[sessionmaker[Session], Engine]:
