@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import logging
 import smtplib
 import ssl
@@ -33,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -108,10 +109,6 @@ def backoff(attempts: int, settings: DeliverySettings) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-class Sender(Protocol):
-    def __call__(self, route: Route, key: str, body: bytes, reference: str) -> None: ...
-
-
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: object, **kwargs: object) -> None:
         return None  # the 3xx then surfaces as an HTTPError: a failed attempt
@@ -135,8 +132,8 @@ def send_https(route: Route, key: str, body: bytes, timeout: float) -> None:
             status = response.status
     except urllib.error.HTTPError as exc:
         raise DeliveryFailed(f"HTTP {exc.code} from {route.force_id}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
+    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or type(exc).__name__
         raise DeliveryFailed(f"cannot reach {route.force_id}: {reason}") from None
     if not 200 <= status < 300:
         raise DeliveryFailed(f"HTTP {status} from {route.force_id}")
@@ -244,6 +241,11 @@ class Deliverer:
                 self._send(route, key, body, reference)
             except (DeliveryFailed, ExportError) as exc:
                 error = str(exc)[:MAX_ERROR_LENGTH]
+            except Exception as exc:
+                # Whatever went wrong, the delivery is recorded as failed and retried:
+                # a worker never stops, and never drops a report, over one bad send.
+                log.exception("delivery %s: unexpected error", dissemination_id)
+                error = f"unexpected error: {type(exc).__name__}"
             session.rollback()
             self._record(session, dissemination_id, route, error)
         if error:

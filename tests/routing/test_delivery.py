@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import email
 import json
+import socket
 import threading
 from datetime import UTC, timedelta
 from email import policy
@@ -134,6 +135,31 @@ def test_an_unreachable_force_is_retried_never_dropped_and_alerts_after_a_day(
     with sessions() as s:
         assert failing_deliveries(s, started + timedelta(hours=23)) == []
         assert [d.id for d in failing_deliveries(s, clock())] == [row.id]
+
+
+def test_a_force_answering_nonsense_is_a_failure_not_a_crash(
+    sessions, session, forces, cipher, clock
+):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def answer_nonsense():
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"nonsense\r\n\r\n")
+
+    thread = threading.Thread(target=answer_nonsense)
+    thread.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    routes = routes_to(forces, {"kent": ("https", url)})
+    report = approved(session, routes, clock)
+    assert Deliverer(sessions, routes, cipher, FAST, clock).run_once().failed == 1
+    thread.join()
+    listener.close()
+    row = row_of(sessions, report)
+    assert row.state == "pending" and row.last_error == "cannot reach kent: BadStatusLine"
 
 
 def test_backoff_doubles_up_to_its_cap():
