@@ -126,13 +126,14 @@ def deliver(once: bool, interval: int | None) -> None:
         DeliverySettings.from_settings(settings),
     )
     alert_after = timedelta(seconds=settings.delivery_alert_after_seconds)
+    reported_late = 0
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     try:
         while not stop.is_set():
             try:
-                done = worker.run_once()
+                done = worker.run_once(stop=stop)
                 with sessions() as session:
                     late = len(failing_deliveries(session, older_than=alert_after))
             except SQLAlchemyError as exc:
@@ -145,8 +146,10 @@ def deliver(once: bool, interval: int | None) -> None:
                 continue
             if done.delivered or done.failed:
                 click.echo(f"delivered {done.delivered}, failed {done.failed}")
-            if late:
+            if late != reported_late:
+                # Said when the number changes, not every round.
                 click.echo(f"{late} deliveries failing for longer than {alert_after}", err=True)
+                reported_late = late
             if once:
                 break
             if not (done.delivered or done.failed):

@@ -28,6 +28,7 @@ import http.client
 import logging
 import smtplib
 import ssl
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -194,10 +195,12 @@ class Deliverer:
         self.settings = settings
         self.clock = clock
 
-    def run_once(self, limit: int = 100) -> Round:
-        """Deliver what is due now, up to `limit` attempts."""
+    def run_once(self, limit: int = 100, stop: threading.Event | None = None) -> Round:
+        """Deliver what is due now, up to `limit` attempts (fewer if `stop` is set)."""
         done = Round()
         for _ in range(limit):
+            if stop is not None and stop.is_set():
+                break
             claimed = self.claim()
             if claimed is None:
                 break
@@ -309,6 +312,35 @@ class Deliverer:
             if outstanding == 0 and report.status == "approved":
                 report.status = "disseminated"
                 audit(session, None, "disseminated", "report", report.id, at=now)
+
+
+def deliveries_of(session: Session, report: Report) -> list[Dissemination]:
+    """A report's deliveries, oldest first, for the console (see `state_label`)."""
+    stmt = (
+        select(Dissemination)
+        .where(Dissemination.report_id == report.id)
+        .order_by(Dissemination.created_at, Dissemination.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def state_label(
+    dissemination: Dissemination,
+    now: datetime | None = None,
+    alert_after: timedelta = timedelta(days=1),
+) -> str:
+    """One word for the console: delivered, redirected, pending, failing or alert
+    (failing for longer than `alert_after`); `first_failed_at` and `last_error` say
+    since when and why."""
+    if dissemination.state in ("delivered", "redirected"):
+        return dissemination.state
+    if dissemination.first_failed_at is None:
+        return "pending"
+    now = now or utcnow()
+    since = dissemination.first_failed_at
+    if since.tzinfo is None:  # SQLite gives back naive datetimes; all are stored in UTC
+        since = since.replace(tzinfo=now.tzinfo)
+    return "alert" if now - since > alert_after else "failing"
 
 
 def failing_deliveries(

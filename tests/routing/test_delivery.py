@@ -21,7 +21,9 @@ from ivr.delivery import (
     Deliverer,
     DeliverySettings,
     backoff,
+    deliveries_of,
     failing_deliveries,
+    state_label,
     verify,
 )
 from ivr.models import AuditEntry, Dissemination, Report
@@ -88,6 +90,7 @@ def test_a_force_that_fails_for_a_while_gets_the_report_exactly_once(
 
     row = row_of(sessions, report)
     assert (row.state, row.attempts) == ("delivered", 4)
+    assert state_label(row) == "delivered"
     assert utc(row.delivered_at) == clock() - timedelta(days=2)
     assert status_of(sessions, report) == "disseminated"
     # Four requests, all signed and carrying the same key; one acknowledged.
@@ -135,6 +138,9 @@ def test_an_unreachable_force_is_retried_never_dropped_and_alerts_after_a_day(
     with sessions() as s:
         assert failing_deliveries(s, started + timedelta(hours=23)) == []
         assert [d.id for d in failing_deliveries(s, clock())] == [row.id]
+        (shown,) = deliveries_of(s, s.get(Report, report.id))
+        assert state_label(shown, started + timedelta(hours=23)) == "failing"
+        assert state_label(shown, clock()) == "alert"
 
 
 def test_a_force_answering_nonsense_is_a_failure_not_a_crash(

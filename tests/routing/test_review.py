@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from conftest import make_report, make_user, routes_to
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ivr.models import AuditEntry, Dissemination, Report
 from ivr.review import ReviewRefused, approve, redirect, return_to_handler, review_queue
@@ -151,3 +154,57 @@ def test_redirecting_a_report_needs_it_to_have_one_delivery(session, routes):
     approve(session, report, supervisor, routes)
     with pytest.raises(ReviewRefused, match="choose which delivery"):
         redirect(session, report, "metropolitan", "wrong forces", supervisor, routes)
+
+
+def test_approval_is_one_transaction_if_the_outbox_cannot_be_written_nothing_changes(
+    session, routes
+):
+    report = make_report(session, ("kent",))
+    # A row already in the way of the outbox row approval will write.
+    session.add(
+        Dissemination(
+            report_id=report.id,
+            force_id="kent",
+            channel="https",
+            destination="x",
+            idempotency_key="in-the-way",
+        )
+    )
+    session.commit()
+    with pytest.raises(IntegrityError):
+        approve(session, report, make_user(session), routes)
+    session.rollback()
+    session.expire_all()
+    assert session.get(Report, report.id).status == "submitted"
+    assert audit_actions(session, report) == []
+
+
+def test_two_supervisors_approving_at_once_make_one_outbox(database_url, sessions, routes):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("concurrent supervisors need PostgreSQL's row locks")
+    with sessions() as setup:
+        report = make_report(setup, ("kent", "essex"))
+        supervisors = [make_user(setup), make_user(setup)]
+    start = threading.Barrier(2)
+    outcomes = []
+
+    def act(supervisor):
+        with sessions() as own:
+            start.wait()
+            try:
+                approve(own, own.get(Report, report.id), supervisor, routes)
+                outcomes.append("approved")
+            except ReviewRefused as exc:
+                outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=act, args=(s,)) for s in supervisors]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == [
+        "Only a submitted report can be approved; this one is approved.",
+        "approved",
+    ]
+    with sessions() as check:
+        assert check.scalar(select(func.count()).select_from(Dissemination)) == 2
