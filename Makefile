@@ -11,11 +11,14 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-## Create .venv, the database (instance/), and serve on 127.0.0.1:8000 with gunicorn.
+## Create .venv, the database (instance/), and serve on 127.0.0.1:8000 with gunicorn,
+## with the delivery worker (`ivr deliver`) beside it, stopped with it.
 run: $(BIN)/.installed
 	$(BIN)/ivr init-instance
 	$(BIN)/ivr db upgrade
-	$(BIN)/ivr serve
+	$(BIN)/ivr deliver & deliver=$$!; \
+	  trap 'kill $$deliver 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/ivr serve
 
 ## Lint, then the whole suite (PostgreSQL too when TEST_POSTGRES_URL is set).
 test: $(BIN)/.installed browser

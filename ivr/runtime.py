@@ -11,6 +11,7 @@ from ivr.contact import ContactCipher
 from ivr.engine import Engine, EngineSettings
 from ivr.flows import FlowCatalogue
 from ivr.forces import ForceCatalogue
+from ivr.routing import Routes
 from ivr.settings import Settings
 
 
@@ -19,6 +20,7 @@ class Runtime:
     settings: Settings
     flows: FlowCatalogue
     forces: ForceCatalogue
+    routes: Routes
     engine: Engine
     cipher: ContactCipher
     validator: RequestValidator
@@ -42,6 +44,7 @@ class Runtime:
             settings=settings,
             flows=FlowCatalogue.load(settings.flows_dir),
             forces=forces,
+            routes=Routes.load(settings, forces),
             engine=engine,
             cipher=cipher,
             validator=RequestValidator(settings.twilio_auth_token),

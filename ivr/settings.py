@@ -38,6 +38,21 @@ class Settings:
     gather_timeout_seconds: int = 6
     queue_offer_after_seconds: int = 180
     queue_pause_seconds: int = 20
+    routing_fallback_force: str = ""
+    delivery_timeout_seconds: int = 20
+    delivery_retry_base_seconds: int = 60
+    delivery_retry_max_seconds: int = 3600
+    delivery_lease_seconds: int = 300
+    delivery_alert_after_seconds: int = 86400
+    delivery_interval_seconds: int = 15
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_sender: str = "helpline@localhost"
+    retention_call_days: int = 90
+    retention_contact_days: int = 365
     config_dir: Path = PROJECT_ROOT / "config"
     flows_dir: Path = PROJECT_ROOT / "call_flows"
     instance_dir: Path = PROJECT_ROOT / "instance"
@@ -65,6 +80,21 @@ _SOURCES: dict[str, tuple[str, str, str]] = {
     "gather_timeout_seconds": ("calls", "gather_timeout_seconds", "IVR_CALLS_GATHER_TIMEOUT"),
     "queue_offer_after_seconds": ("calls", "queue_offer_after_seconds", "IVR_QUEUE_OFFER_AFTER"),
     "queue_pause_seconds": ("calls", "queue_pause_seconds", "IVR_QUEUE_PAUSE"),
+    "routing_fallback_force": ("routing", "fallback_force", "IVR_ROUTING_FALLBACK_FORCE"),
+    "delivery_timeout_seconds": ("delivery", "timeout_seconds", "IVR_DELIVERY_TIMEOUT"),
+    "delivery_retry_base_seconds": ("delivery", "retry_base_seconds", "IVR_DELIVERY_RETRY_BASE"),
+    "delivery_retry_max_seconds": ("delivery", "retry_max_seconds", "IVR_DELIVERY_RETRY_MAX"),
+    "delivery_lease_seconds": ("delivery", "lease_seconds", "IVR_DELIVERY_LEASE"),
+    "delivery_alert_after_seconds": ("delivery", "alert_after_seconds", "IVR_DELIVERY_ALERT_AFTER"),
+    "delivery_interval_seconds": ("delivery", "interval_seconds", "IVR_DELIVERY_INTERVAL"),
+    "smtp_host": ("smtp", "host", "IVR_SMTP_HOST"),
+    "smtp_port": ("smtp", "port", "IVR_SMTP_PORT"),
+    "smtp_username": ("smtp", "username", "IVR_SMTP_USERNAME"),
+    "smtp_password": ("smtp", "password", "IVR_SMTP_PASSWORD"),
+    "smtp_starttls": ("smtp", "starttls", "IVR_SMTP_STARTTLS"),
+    "smtp_sender": ("smtp", "sender", "IVR_SMTP_SENDER"),
+    "retention_call_days": ("retention", "call_days", "IVR_RETENTION_CALL_DAYS"),
+    "retention_contact_days": ("retention", "contact_days", "IVR_RETENTION_CONTACT_DAYS"),
 }
 
 
@@ -189,6 +219,12 @@ def check_settings(settings: Settings) -> None:
         )
     if settings.max_tries < 1:
         raise SettingsError("setting max_tries (IVR_CALLS_MAX_TRIES) must be at least 1")
+    for name in ("delivery_retry_base_seconds", "delivery_lease_seconds", "smtp_port"):
+        if getattr(settings, name) < 1:
+            raise SettingsError(f"setting {name} ({_SOURCES[name][2]}) must be at least 1")
+    for name in ("retention_call_days", "retention_contact_days"):
+        if getattr(settings, name) < 1:
+            raise SettingsError(f"setting {name} ({_SOURCES[name][2]}) must be at least 1 day")
     if not settings.database_url.startswith(("sqlite", "postgresql")):
         raise SettingsError(
             "setting database_url (DATABASE_URL) must be a sqlite:/// or postgresql:// URL"

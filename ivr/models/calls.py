@@ -72,6 +72,9 @@ class Call(Base):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
     queue_seconds: Mapped[int | None] = mapped_column(Integer)
+    # Set by `ivr purge` when a call that made no report has had its events and
+    # answers erased; what stays is what the figures count.
+    details_erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     events: Mapped[list[CallEvent]] = relationship(
         back_populates="call", order_by="CallEvent.seq", cascade="all, delete-orphan"
