@@ -109,7 +109,7 @@ def _incoming(params: TwilioParams) -> VoiceResponse:
             status="in_flow",
             last_idempotency_token=params.idempotency_token or None,
         )
-        runtime.engine.begin(call, flow)
+        runtime.engine.begin(call, flow, params.to)
         session.add(call)
         try:
             session.commit()
