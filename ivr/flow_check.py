@@ -221,14 +221,19 @@ def _check_prompts(flow: Flow) -> Iterator[str]:
             text = prompts[key]
             try:
                 names = _fields(text)
-                filled = text.format(**SAMPLE_VALUES)
-            except (ValueError, KeyError, IndexError) as exc:
+            except ValueError as exc:
                 yield f"prompt {key} in {lang} is not a valid template ({exc})"
                 continue
             unknown = names - PLACEHOLDERS
             if unknown:
                 yield f"prompt {key} in {lang} uses {{{min(unknown)}}}, which is never filled"
-            elif lang != first and key in flow.prompts[first]:
+                continue
+            try:
+                filled = text.format(**SAMPLE_VALUES)
+            except (ValueError, KeyError, IndexError) as exc:
+                yield f"prompt {key} in {lang} is not a valid template ({exc})"
+                continue
+            if lang != first and key in flow.prompts[first]:
                 theirs = _fields(flow.prompts[first][key])
                 if names != theirs:
                     yield (
