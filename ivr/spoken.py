@@ -18,7 +18,8 @@ def number_words(n: int) -> int:
         return 2 + (0 if rest == 0 else 1 + number_words(rest))  # "… and …"
     if n < 1_000_000:
         rest = n % 1000
-        return number_words(n // 1000) + 1 + (0 if rest == 0 else number_words(rest))
+        joined = 0 if rest == 0 else number_words(rest) + (1 if rest < 100 else 0)  # "and"
+        return number_words(n // 1000) + 1 + joined
     return len(str(n))  # a long number is read digit by digit
 
 
