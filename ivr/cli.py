@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import shutil
@@ -172,7 +173,7 @@ def call(
         ),
         hold=(lambda: None) if script else _hold,
     )
-    where = url or "in this process"
+    where = url or "the app in this process"
     try:
         ending = ring.run()
     except LineDown as exc:
@@ -224,12 +225,21 @@ def _transport(settings: Settings, url: str) -> tuple[Transport, str]:
             raise click.ClickException(f"--url {url!r} must start with http:// or https://")
         return http_transport(), url.rstrip("/") + "/"
     from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
 
     from ivr import create_app
     from ivr.db import get_engine
 
     app = create_app()
-    if not inspect(get_engine(app)).has_table("calls"):
+    _quiet_server_logs()
+    try:
+        migrated = inspect(get_engine(app)).has_table("calls")
+    except SQLAlchemyError as exc:
+        raise click.ClickException(
+            f"cannot open the database ({_safe_url(settings.database_url)}): "
+            f"{str(exc.orig or exc).splitlines()[0]}"
+        ) from None
+    if not migrated:
         raise click.ClickException(
             f"the database ({_safe_url(settings.database_url)}) has no tables yet: "
             "run `ivr db upgrade` (or `make run`) first"
@@ -237,6 +247,20 @@ def _transport(settings: Settings, url: str) -> tuple[Transport, str]:
     # The app checks signatures against the public URL, so sign that one.
     base = settings.public_base_url.rstrip("/") or "http://localhost"
     return flask_transport(app.test_client()), base + "/"
+
+
+class _OneLine(logging.Formatter):
+    """The in-process server's log lines, without tracebacks: a CLI never shows one."""
+
+    def formatException(self, ei: object) -> str:  # noqa: N802 (logging's name)
+        return ""
+
+
+def _quiet_server_logs() -> None:
+    root = logging.getLogger()
+    root.setLevel(logging.WARNING)
+    for handler in root.handlers:
+        handler.setFormatter(_OneLine("   (server: %(levelname)s %(message)s)"))
 
 
 def _hold() -> None:
