@@ -257,10 +257,9 @@ class _OneLine(logging.Formatter):
 
 
 def _quiet_server_logs() -> None:
-    root = logging.getLogger()
-    root.setLevel(logging.WARNING)
-    for handler in root.handlers:
-        handler.setFormatter(_OneLine("   (server: %(levelname)s %(message)s)"))
+    for handler in logging.getLogger().handlers:
+        if type(handler) is logging.StreamHandler:  # the terminal, not a test's capture
+            handler.setFormatter(_OneLine("   (server: %(levelname)s %(message)s)"))
 
 
 def _hold() -> None:

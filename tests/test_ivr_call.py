@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -291,3 +293,20 @@ def test_invalid_twiml_fails_in_one_line(bad_twiml_server, client_env):
     assert result.stderr.splitlines() == [
         f"Error: invalid TwiML from {bad_twiml_server}/voice/incoming: <Sya> is not a TwiML verb"
     ]
+
+
+def test_a_line_that_hangs_up_on_a_scripted_caller_fails_without_a_traceback(
+    call_env, sqlite_template, tmp_path
+):
+    broken = tmp_path / "broken.db"
+    shutil.copy(sqlite_template, broken)
+    with sqlite3.connect(broken) as db:
+        db.execute("DROP TABLE call_events")  # every answer now fails inside the webhook
+    env = {**call_env, "DATABASE_URL": f"sqlite:///{broken}"}
+    result = CliRunner(env=env).invoke(cli, ["call", "--keys", ENGLISH_TO_QUEUE])
+    assert result.exit_code == 1
+    assert "Sorry, we have a technical problem." in result.stdout
+    assert result.stderr.splitlines()[-1] == (
+        "Error: the line hung up on the caller at step language"
+    )
+    assert "Traceback" not in result.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -172,5 +173,27 @@ def test_a_further_language_needs_only_prompt_files_and_the_language_list(
         assert said[0].text.startswith("Merci d'avoir appelé")
         assert {(h.voice, h.language) for h in said} == {("Polly.Lea", "fr-FR")}
         assert the_call(app).language == "fr"
+    finally:
+        get_engine(app).dispose()
+
+
+def test_the_welsh_first_number_apologises_in_welsh_when_the_database_fails(
+    sqlite_template: Path, tmp_path: Path, settings_overrides
+):
+    broken = tmp_path / "broken.db"
+    shutil.copy(sqlite_template, broken)
+    with sqlite3.connect(broken) as db:
+        db.execute("DROP TABLE call_events")
+        db.execute("DROP TABLE calls")
+    app = create_app({**settings_overrides, "database_url": f"sqlite:///{broken}"})
+    try:
+        transport = flask_transport(app.test_client())
+        welsh = SimulatedCall(transport, AUTH_TOKEN, "http://localhost/", WELSH_FIRST_NUMBER)
+        (apology,) = heard(welsh.start())
+        assert apology.text.startswith("Mae'n ddrwg gen i, mae gennym ni broblem dechnegol.")
+        assert (apology.voice, apology.language) == WELSH
+        english = SimulatedCall(transport, AUTH_TOKEN, "http://localhost/")
+        (apology,) = heard(english.start())
+        assert apology.text.startswith("Sorry, we have a technical problem.")
     finally:
         get_engine(app).dispose()
