@@ -68,7 +68,7 @@ def test_a_full_welsh_call_reaches_the_queue_in_welsh(new_call, app):
     words = " ".join(h.text for h in heard_in_welsh)
     for text in english_only_texts():
         assert text not in words
-    assert "Diolch am ffonio'r llinell gwrth-lygredd a cham-drin" in words
+    assert "Diolch am ffonio'r llinell wrth-lygredd a cham-drin" in words
     assert "Heddlu Gogledd Cymru, 3." in words
     assert "rhowch y ffôn i lawr a ffoniwch naw naw naw" in words  # the urgent advice
     assert "Rydych chi'n rhif 1 yn y ciw." in words
