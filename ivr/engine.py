@@ -65,6 +65,8 @@ class Engine:
         """Start a call at the dialled number's entry (its language and first step)."""
         entry = flow.entry(dialled)
         call.line = flow.id
+        # A number with a language of its own decides; otherwise keep any language
+        # the call already has (the default number starts in the first language).
         if dialled and entry.language != flow.languages[0]:
             call.language = entry.language
         else:

@@ -310,3 +310,12 @@ def test_a_line_that_hangs_up_on_a_scripted_caller_fails_without_a_traceback(
         "Error: the line hung up on the caller at step language"
     )
     assert "Traceback" not in result.output
+
+
+def test_a_scripted_caller_can_speak_a_force(call_env, database_url):
+    keys = "1,say: it was the Met,1,1,1,2,1"  # English; "the Met"; yes, that's right; …
+    result = CliRunner(env=call_env).invoke(cli, ["call", "--keys", keys])
+    assert result.exit_code == 0, result.output
+    assert "I heard Metropolitan Police Service." in result.stdout
+    (call,) = calls(database_url)
+    assert call.force == "metropolitan"
