@@ -24,7 +24,7 @@ from ivr.forces import ForceCatalogue
 from ivr.models import Call, Report, ReportSubject, User, utcnow
 
 # Read out over the phone: no 0/O, 1/I/L, 5/S, 8/B or U/V pairs to confuse.
-REFERENCE_ALPHABET = "2346789ACDEFGHJKMNPQRTWXYZ"
+REFERENCE_ALPHABET = "234679ACDEFGHJKMNPQRTWXYZ"
 REFERENCE_GROUPS = (4, 4)
 SUBJECT_ROLES = ("officer", "staff", "volunteer", "unknown")
 HOW_KNOWN = {"saw": "Saw it", "told": "Was told", "affected": "Was affected"}
@@ -209,7 +209,7 @@ def export_report(
     An anonymous report's export has no contact field at all."""
     reporter: dict[str, Any] = {"anonymous": report.anonymous}
     if not report.anonymous:
-        contact = get_contact(report, cipher)
+        contact = normalised_contact(get_contact(report, cipher))
         phones = [contact[k] for k in ("phone", "phone_other") if contact.get(k)]
         reporter["contact"] = {
             "name": contact.get("name", ""),
