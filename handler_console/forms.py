@@ -11,6 +11,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from handler_console.choices import choices
 from ivr.accounts import MIN_PASSWORD_LENGTH
 from ivr.models.staff import ROLES
 
@@ -56,13 +57,13 @@ class NewUserForm(FlaskForm):
     username = StringField(
         "Username", validators=[DataRequired("Enter a username."), Length(max=64)]
     )
-    role = SelectField("Role", choices=[(r, r.capitalize()) for r in ROLES])
+    role = SelectField("Role", choices=choices((r, r.capitalize()) for r in ROLES))
     phone = StringField("Phone (handlers)", validators=[Length(max=40)])
     password = _new_password("Password")
 
 
 class UserEditForm(FlaskForm):
-    role = SelectField("Role", choices=[(r, r.capitalize()) for r in ROLES])
+    role = SelectField("Role", choices=choices((r, r.capitalize()) for r in ROLES))
     phone = StringField("Phone", validators=[Length(max=40)])
     active = BooleanField("Can sign in")
     password = PasswordField(

@@ -22,6 +22,7 @@ from wtforms import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from handler_console.choices import choices
 from ivr.forces import ForceCatalogue
 from ivr.models import Report, ReportSubject
 from ivr.report_record import HOW_KNOWN, SUBJECT_ROLES, Category
@@ -49,7 +50,7 @@ class SubjectForm(Form):
     description = TextAreaField("Description, if the name is not known")
     rank = StringField("Rank or grade")
     collar_number = StringField("Collar or staff number")
-    role = SelectField("Role", choices=list(ROLE_LABELS.items()), validate_choice=False)
+    role = SelectField("Role", choices=choices(ROLE_LABELS.items()), validate_choice=False)
     force = SelectField("Force", validate_choice=False)
     station = StringField("Station or unit")
 
@@ -66,11 +67,11 @@ class ReportForm(FlaskForm):
     when_approximate = BooleanField("Approximate")
     where = TextAreaField("Where")
     how_known = RadioField(
-        "How the caller knows", choices=list(HOW_KNOWN.items()), validate_choice=False
+        "How the caller knows", choices=choices(HOW_KNOWN.items()), validate_choice=False
     )
     risk_now = RadioField(
         "Is anyone at risk now?",
-        choices=[("yes", "Yes"), ("no", "No")],
+        choices=choices([("yes", "Yes"), ("no", "No")]),
         validate_choice=False,
     )
     risk_who = TextAreaField("Who is at risk, and how")
@@ -93,9 +94,10 @@ def build_form(
     """From the request's form data when posted, else from the stored report."""
     data = _data_of(report, contact or {}) if report is not None else None
     form = ReportForm(data=data)
-    form.categories.choices = [(c.key, c.label) for c in categories.values()]
-    force_choices = [("unknown", "Not known")] + sorted(
-        ((f.id, f.name) for f in forces.forces.values()), key=lambda pair: pair[1]
+    form.categories.choices = choices((c.key, c.label) for c in categories.values())
+    force_choices = choices(
+        [("unknown", "Not known")]
+        + sorted(((f.id, f.name) for f in forces.forces.values()), key=lambda pair: pair[1])
     )
     for entry in form.subjects:
         entry.form.force.choices = force_choices

@@ -58,7 +58,7 @@ def test_taking_a_caller_rings_the_handlers_phone_and_opens_the_report(app, clie
     assert "/console/reports/" in response.headers["Location"]
     assert "why=taking" in response.headers["Location"]
 
-    (call_sid, twiml), = _gateway(app).requests
+    ((call_sid, twiml),) = _gateway(app).requests
     assert call_sid == caller.call_sid
     root = ET.fromstring(twiml)  # noqa: S314
     number = root.find("Dial/Number")
@@ -100,7 +100,9 @@ def test_a_taken_caller_cannot_be_taken_again(app, client, new_call):
     add_user(app, "hana", "handler")
     add_user(app, "ivo", "handler")
     sign_in(client, "hana")
-    client.post("/console/queue/take-next", data={"csrf_token": csrf_token(client, "/console/queue")})
+    client.post(
+        "/console/queue/take-next", data={"csrf_token": csrf_token(client, "/console/queue")}
+    )
     other = app.test_client()
     sign_in(other, "ivo")
     with Session(get_engine(app)) as session:
@@ -121,9 +123,7 @@ def test_two_handlers_taking_at_the_same_moment_get_one_caller_between_them(app,
     for _round in range(10):
         queue_a_caller(new_call)
         with Session(engine) as session:
-            call_id = session.scalars(
-                select(Call.id).where(Call.status == "queued")
-            ).one()
+            call_id = session.scalars(select(Call.id).where(Call.status == "queued")).one()
         barrier = threading.Barrier(2)
         won: list[int] = []
 
@@ -148,7 +148,9 @@ def test_if_twilio_refuses_the_caller_stays_in_the_queue(app, client, new_call):
     add_user(app, "hana", "handler")
     sign_in(client, "hana")
     _gateway(app).fail_with = "Twilio could not bring the caller to your phone."
-    client.post("/console/queue/take-next", data={"csrf_token": csrf_token(client, "/console/queue")})
+    client.post(
+        "/console/queue/take-next", data={"csrf_token": csrf_token(client, "/console/queue")}
+    )
     page = client.get("/console/queue").get_data(as_text=True)
     assert "The caller is still in the queue" in page
     with Session(get_engine(app)) as session:
@@ -160,7 +162,9 @@ def test_a_handler_without_a_phone_cannot_take(app, client, new_call):
     queue_a_caller(new_call)
     add_user(app, "hana", "handler", phone="")
     sign_in(client, "hana")
-    client.post("/console/queue/take-next", data={"csrf_token": csrf_token(client, "/console/queue")})
+    client.post(
+        "/console/queue/take-next", data={"csrf_token": csrf_token(client, "/console/queue")}
+    )
     with Session(get_engine(app)) as session:
         assert session.scalars(select(Call.status)).one() == "queued"
 
@@ -190,7 +194,9 @@ def test_a_handler_who_does_not_answer_puts_the_caller_back(app, client, new_cal
     caller = queue_a_caller(new_call)
     add_user(app, "hana", "handler")
     sign_in(client, "hana")
-    client.post("/console/queue/take-next", data={"csrf_token": csrf_token(client, "/console/queue")})
+    client.post(
+        "/console/queue/take-next", data={"csrf_token": csrf_token(client, "/console/queue")}
+    )
     with Session(get_engine(app)) as session:
         call_id = session.scalars(select(Call.id)).one()
     twiml = caller._follow(

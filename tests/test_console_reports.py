@@ -130,7 +130,7 @@ def test_two_subjects_then_submit(app, client, new_call):
     assert "contact" not in json.dumps(exported)
     # Submitted: read-only now.
     page = client.get(url).get_data(as_text=True)
-    assert "<fieldset class=\"bare\" disabled>" in page
+    assert '<fieldset class="bare" disabled>' in page
     assert client.post(url, data={**data, "action": ["save"]}).status_code == 403
 
 
