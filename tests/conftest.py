@@ -11,6 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# Real-browser fixtures (live_server, browser, browser_page), for any test file to use.
+from browser import browser, browser_page, live_server  # noqa: E402, F401
 from cryptography.fernet import Fernet
 from flask import Flask
 from sqlalchemy import create_engine, text
