@@ -22,6 +22,7 @@ def make_blueprint() -> Blueprint:
     bp.record_once(access.init_app)
     bp.before_request(access.guard)
     bp.after_request(access.security_headers)
+    bp.register_error_handler(403, access.forbidden)
     account.register(bp)
     queue.register(bp)
     reports.register(bp)

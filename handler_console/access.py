@@ -18,6 +18,7 @@ from flask import (
     current_app,
     flash,
     redirect,
+    render_template,
     request,
     session,
     url_for,
@@ -138,6 +139,15 @@ def security_headers(response: Response) -> Response:
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
     return response
+
+
+def forbidden(_exc: Exception) -> tuple[str, int]:
+    page = render_template(
+        "console/error.html",
+        title="Not for your role",
+        message="This page is not part of what your role does. Nothing was shown or changed.",
+    )
+    return page, 403
 
 
 def _csrf_error(_exc: CSRFError) -> Response:

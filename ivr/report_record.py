@@ -77,6 +77,19 @@ def open_report_for_call(
     """The call's report, made on first taking and pre-filled from the IVR's answers."""
     existing = session.scalar(select(Report).where(Report.call_id == call.id))
     if existing is not None:
+        # The first handler's phone did not answer and the caller was taken again:
+        # the draft follows the call to the handler now speaking to the caller.
+        if existing.status == "draft" and existing.created_by_id != user.id:
+            audit(
+                session,
+                user,
+                "reassign",
+                "report",
+                existing.reference,
+                reason="taking call",
+                detail={"from_user_id": existing.created_by_id},
+            )
+            existing.created_by_id = user.id
         return existing
     anonymous = call.anonymous is not False  # no answer given: treat as anonymous
     report = Report(

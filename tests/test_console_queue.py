@@ -205,3 +205,22 @@ def test_a_handler_who_does_not_answer_puts_the_caller_back(app, client, new_cal
     assert twiml.find("Enqueue") is not None
     with Session(get_engine(app)) as session:
         assert session.get(Call, call_id).status == "queued"
+
+
+def test_a_caller_taken_again_brings_the_draft_to_the_new_handler(app, client, new_call):
+    caller = queue_a_caller(new_call)
+    add_user(app, "hana", "handler")
+    add_user(app, "ivo", "handler")
+    sign_in(client, "hana")
+    token = csrf_token(client, "/console/queue")
+    first = client.post("/console/queue/take-next", data={"csrf_token": token}).location
+    with Session(get_engine(app)) as session:
+        call_id = session.scalars(select(Call.id)).one()
+    caller._follow(f"/voice/handler/after-dial?call={call_id}", {"DialCallStatus": "busy"})
+    other = app.test_client()
+    sign_in(other, "ivo")
+    token = csrf_token(other, "/console/queue")
+    second = other.post("/console/queue/take-next", data={"csrf_token": token}).location
+    assert first.split("?")[0] == second.split("?")[0]
+    assert other.get(second).status_code == 200
+    assert client.get(first).status_code == 403
