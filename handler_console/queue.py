@@ -96,17 +96,17 @@ def _take(call_id: int) -> Response:
     settings = runtime.settings
     flow = runtime.flows.flows.get(call.line) or runtime.flows.for_number(None)
     voice = flow.voices[call.language if call.language in flow.voices else flow.languages[0]]
-    twiml = connect_twiml(
-        user.phone_e164,
-        settings.twilio_caller_id,
-        settings.public_base_url or request.url_root,
-        call.id,
-        (voice.voice, voice.language),
-    )
     gateway: CallGateway = current_app.extensions["ivr.call_gateway"]
     try:
         if not call.live_call_sid:
             raise GatewayError("That caller's line is no longer open.")
+        twiml = connect_twiml(
+            user.phone_e164,
+            settings.twilio_caller_id,
+            settings.public_base_url or request.url_root,
+            call.id,
+            (voice.voice, voice.language),
+        )
         gateway.redirect_call(call.live_call_sid, twiml)
     except GatewayError as exc:
         release(db, call.id, user.id)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from twilio.base.exceptions import TwilioException
+from twilio.http import HttpClient
 from twilio.rest import Client
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
@@ -33,12 +34,18 @@ def connect_twiml(
 ) -> VoiceResponse:
     """What the caller's leg does when taken: hear that they are being connected, then
     ring the handler, who hears the whisper first. The Dial's action puts the caller
-    back in the queue if the handler does not answer."""
+    back in the queue if the handler does not answer. The handler's phone shows the
+    helpline's number (`caller_id`), never the caller's."""
+    if not caller_id:
+        # Without it Twilio would show the caller's own number on the handler's phone.
+        raise GatewayError(
+            "TWILIO_CALLER_ID is not set: the handler's phone would show the caller's number."
+        )
     base = base_url.rstrip("/")
     response = VoiceResponse()
     response.say("Connecting you to a call handler now.", voice=voice[0], language=voice[1])
     dial = Dial(
-        caller_id=caller_id or None,
+        caller_id=caller_id,
         action=f"{base}/voice/handler/after-dial?call={call_id}",
         method="POST",
         timeout=25,
@@ -49,9 +56,12 @@ def connect_twiml(
 
 
 class TwilioGateway:
-    def __init__(self, account_sid: str, auth_token: str) -> None:
+    def __init__(
+        self, account_sid: str, auth_token: str, http_client: HttpClient | None = None
+    ) -> None:
         self._account_sid = account_sid
         self._auth_token = auth_token
+        self._http_client = http_client  # None: Twilio's own (requests, to api.twilio.com)
 
     def redirect_call(self, call_sid: str, twiml: VoiceResponse) -> None:
         if not self._account_sid:
@@ -60,7 +70,8 @@ class TwilioGateway:
                 "brought to your phone."
             )
         try:
-            Client(self._account_sid, self._auth_token).calls(call_sid).update(twiml=str(twiml))
+            client = Client(self._account_sid, self._auth_token, http_client=self._http_client)
+            client.calls(call_sid).update(twiml=str(twiml))
         except TwilioException as exc:
             raise GatewayError(
                 f"Twilio could not bring the caller to your phone ({type(exc).__name__})."

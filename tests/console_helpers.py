@@ -13,6 +13,7 @@ from ivr.models import User
 
 PASSWORD = "correct horse battery"
 HANDLER_PHONE = "07912 345678"
+HELPLINE = "+448000850000"  # the number the handlers' phones show (TWILIO_CALLER_ID)
 _TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 

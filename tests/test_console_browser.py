@@ -8,7 +8,7 @@ import re
 
 import pytest
 from browser import screenshot
-from console_helpers import PASSWORD, add_user
+from console_helpers import HELPLINE, PASSWORD, add_user
 from playwright.sync_api import expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +24,7 @@ def settings_overrides(settings_overrides):
     return {
         **settings_overrides,
         "call_gateway": "fake",
+        "twilio_caller_id": HELPLINE,
         "queue_refresh_seconds": 1,
         "login_failure_delay_ms": 0,
     }

@@ -3,11 +3,12 @@ two handlers at once never both getting the same caller."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import xml.etree.ElementTree as ET
 
 import pytest
-from console_helpers import add_user, csrf_token, queue_a_caller, sign_in
+from console_helpers import HELPLINE, add_user, csrf_token, queue_a_caller, sign_in
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,7 +19,7 @@ from ivr.taking import claim
 
 @pytest.fixture
 def settings_overrides(settings_overrides):
-    return {**settings_overrides, "call_gateway": "fake"}
+    return {**settings_overrides, "call_gateway": "fake", "twilio_caller_id": HELPLINE}
 
 
 def _gateway(app):
@@ -64,6 +65,9 @@ def test_taking_a_caller_rings_the_handlers_phone_and_opens_the_report(app, clie
     number = root.find("Dial/Number")
     assert number is not None and number.text == "+447912345678"
     assert "/voice/handler/whisper?call=" in number.get("url", "")
+    # The handler's phone shows the helpline's number, never the caller's.
+    assert root.find("Dial").get("callerId") == HELPLINE
+    assert caller.from_number not in twiml and caller.from_number[1:] not in twiml
 
     with Session(get_engine(app)) as session:
         call = session.scalars(select(Call)).one()
@@ -224,3 +228,21 @@ def test_a_caller_taken_again_brings_the_draft_to_the_new_handler(app, client, n
     assert first.split("?")[0] == second.split("?")[0]
     assert other.get(second).status_code == 200
     assert client.get(first).status_code == 403
+
+
+def test_without_a_caller_id_nobody_is_rung(app, client, new_call):
+    """Twilio would show the caller's own number on the handler's phone."""
+    app.extensions["ivr.runtime"] = dataclasses.replace(
+        app.extensions["ivr.runtime"],
+        settings=dataclasses.replace(app.extensions["ivr.runtime"].settings, twilio_caller_id=""),
+    )
+    queue_a_caller(new_call)
+    add_user(app, "hana", "handler")
+    sign_in(client, "hana")
+    token = csrf_token(client, "/console/queue")
+    client.post("/console/queue/take-next", data={"csrf_token": token})
+    page = client.get("/console/queue").get_data(as_text=True)
+    assert "TWILIO_CALLER_ID is not set" in page
+    assert _gateway(app).requests == []
+    with Session(get_engine(app)) as session:
+        assert session.scalars(select(Call.status)).one() == "queued"

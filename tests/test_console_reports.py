@@ -9,7 +9,7 @@ import re
 
 import jsonschema
 import pytest
-from console_helpers import add_user, csrf_token, queue_a_caller, sign_in
+from console_helpers import HELPLINE, add_user, csrf_token, queue_a_caller, sign_in
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -27,7 +27,7 @@ from ivr.runtime import get_runtime
 
 @pytest.fixture
 def settings_overrides(settings_overrides):
-    return {**settings_overrides, "call_gateway": "fake"}
+    return {**settings_overrides, "call_gateway": "fake", "twilio_caller_id": HELPLINE}
 
 
 def _take(app, client, new_call, keys=("1", "1", "1", "1", "2", "1"), name="hana") -> str:
