@@ -141,3 +141,33 @@ def test_signed_out_visitors_and_wrong_roles_are_refused(live_server, browser_pa
     assert response is not None and response.status == 403
     response = page.goto(live_server.url + "/console/users")
     assert response is not None and response.status == 403
+
+
+def test_an_admin_adds_a_handler_who_can_then_sign_in(live_server, browser, browser_page):
+    add_user(live_server.app, "root", "admin")
+    page = browser_page
+    page.goto(live_server.url + "/console/login")
+    page.get_by_label("Username").fill("root")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/console/users$"))
+    page.get_by_label("Username").fill("newbie")
+    page.get_by_label("Role").select_option("handler")
+    page.get_by_label("Phone (handlers)").fill("0113 496 0000")
+    page.get_by_label("Password").fill("short")
+    page.get_by_role("button", name="Add user").click()
+    expect(page.get_by_text("A password must be at least 12 characters long.")).to_be_visible()
+    page.get_by_label("Password").fill("a good long passphrase")
+    page.get_by_role("button", name="Add user").click()
+    expect(page.get_by_text("Added newbie.")).to_be_visible()
+    expect(page.locator("table")).to_contain_text("+441134960000")
+    screenshot(page, "console-users")
+
+    context = browser.new_context()
+    newbie = context.new_page()
+    newbie.goto(live_server.url + "/console/login")
+    newbie.get_by_label("Username").fill("newbie")
+    newbie.get_by_label("Password").fill("a good long passphrase")
+    newbie.get_by_role("button", name="Sign in").click()
+    expect(newbie).to_have_url(re.compile(r"/console/queue$"))
+    context.close()
