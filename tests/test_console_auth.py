@@ -216,3 +216,34 @@ def test_cli_user_add_reads_stdin_generates_and_refuses_short(app, database_url,
 def test_generated_passwords_are_long_and_different():
     passwords = {generate_password() for _ in range(50)}
     assert len(passwords) == 50 and all(len(p) >= 12 for p in passwords)
+
+
+def test_cli_user_add_asks_for_the_password_twice(app, database_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    _settings_env(monkeypatch, app)
+    result = CliRunner().invoke(
+        cli,
+        ["user", "add", "hana", "--role", "handler"],
+        input="typed at the prompt\ntyped at the prompt\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert sign_in(app.test_client(), "hana", "typed at the prompt").status_code == 302
+
+
+def test_console_settings_come_from_the_environment():
+    from ivr.settings import SettingsError, load_settings
+
+    environ = {
+        "TWILIO_AUTH_TOKEN": "t",
+        "IVR_SECRET_KEY": "k" * 40,
+        "IVR_CONTACT_KEY": "A" * 43 + "=",
+        "IVR_CONSOLE_IDLE_MINUTES": "10",
+        "IVR_CONSOLE_CALL_GATEWAY": "fake",
+    }
+    settings = load_settings(environ=environ)
+    assert settings.session_idle_minutes == 10 and settings.call_gateway == "fake"
+    assert settings.login_max_failures == 5 and settings.login_lock_minutes == 15
+    with pytest.raises(SettingsError, match=r"call_gateway \(IVR_CONSOLE_CALL_GATEWAY\)"):
+        load_settings(environ={**environ, "IVR_CONSOLE_CALL_GATEWAY": "carrier-pigeon"})
+    with pytest.raises(SettingsError, match="session_idle_minutes"):
+        load_settings(environ={**environ, "IVR_CONSOLE_IDLE_MINUTES": "0"})

@@ -171,3 +171,27 @@ def test_an_admin_adds_a_handler_who_can_then_sign_in(live_server, browser, brow
     newbie.get_by_role("button", name="Sign in").click()
     expect(newbie).to_have_url(re.compile(r"/console/queue$"))
     context.close()
+
+
+def test_a_closed_tab_keeps_what_was_typed(live_server, browser_page):
+    """The open draft saves itself every 20 seconds (the page's clock is fast-forwarded)."""
+    add_user(live_server.app, "hana", "handler")
+    _ring(live_server, ("1", "1", "1", "1", "2", "1"))
+    page = browser_page
+    page.clock.install()
+    _sign_in(page, live_server, "hana")
+    page.get_by_role("button", name="Take next caller").click()
+    expect(page).to_have_url(re.compile(r"/console/reports/"))
+    report_url = page.url.split("?")[0]
+    page.locator("[name=what]").fill("He sells names from the intelligence database.")
+    with page.expect_response(lambda r: r.request.method == "POST") as saved:
+        page.clock.fast_forward("00:21")
+    assert saved.value.status == 204
+    expect(page.locator("#autosave-status")).to_contain_text("Draft saved automatically")
+    page.close()
+
+    again = browser_page.context.new_page()
+    again.goto(report_url)
+    expect(again.locator("[name=what]")).to_have_value(
+        "He sells names from the intelligence database."
+    )

@@ -239,3 +239,18 @@ def test_references_are_short_unambiguous_and_unique(app):
         assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}", reference)
         assert not set(reference.replace("-", "")) - set(REFERENCE_ALPHABET)
     assert not set("01OIL5SB8UV") & set(REFERENCE_ALPHABET)
+
+
+def test_a_draft_survives_a_restart(app, client, new_call, settings_overrides):
+    from ivr import create_app
+
+    url = _take(app, client, new_call)
+    data = _form(client, url)
+    data["what"] = ["Typed before the restart."]
+    data["action"] = ["save"]
+    client.post(url, data=data)
+    restarted = create_app(settings_overrides)
+    fresh = restarted.test_client()
+    sign_in(fresh, "hana")
+    assert "Typed before the restart." in fresh.get(url).get_data(as_text=True)
+    get_engine(restarted).dispose()

@@ -16,7 +16,8 @@
     dirty = false;
     var data = new FormData(form);
     data.set("action", "autosave");
-    fetch(form.action, {
+    // Not form.action: the buttons named "action" shadow that property.
+    fetch(form.getAttribute("action"), {
       method: "POST",
       body: data,
       credentials: "same-origin",
