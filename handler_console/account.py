@@ -10,7 +10,7 @@ from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
 from handler_console.access import Staff, end_session, roles
-from handler_console.forms import ActionForm, PasswordChangeForm, PhoneForm, SignInForm
+from handler_console.forms import PasswordChangeForm, PhoneForm, SignInForm
 from ivr.accounts import AccountError, normalise_phone, set_password, sign_in, verify_password
 from ivr.audit import audit
 from ivr.db import get_session
@@ -135,7 +135,3 @@ def change_phone() -> Response | str:
     return render_template(
         "console/account.html", password_form=PasswordChangeForm(), phone_form=form
     )
-
-
-def action_form() -> ActionForm:
-    return ActionForm()

@@ -21,10 +21,6 @@ class SignInForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
 
 
-class ActionForm(FlaskForm):
-    """A button that changes something: only the CSRF token."""
-
-
 def _new_password(label: str) -> PasswordField:
     return PasswordField(
         label,
@@ -66,11 +62,4 @@ class UserEditForm(FlaskForm):
     role = SelectField("Role", choices=choices((r, r.capitalize()) for r in ROLES))
     phone = StringField("Phone", validators=[Length(max=40)])
     active = BooleanField("Can sign in")
-    password = PasswordField(
-        "New password (leave empty to keep)",
-        validators=[
-            Length(
-                max=200,
-            )
-        ],
-    )
+    password = PasswordField("New password (leave empty to keep)", validators=[Length(max=200)])

@@ -18,7 +18,6 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from handler_console.access import roles
-from handler_console.forms import ActionForm
 from ivr.audit import audit
 from ivr.call_gateway import CallGateway, GatewayError, connect_twiml
 from ivr.db import get_session
@@ -44,7 +43,6 @@ def _rows_context() -> dict[str, object]:
         "now": utcnow(),
         "forces": runtime.forces,
         "categories": load_categories(runtime.settings.config_dir),
-        "form": ActionForm(),
         "waited": waited,
     }
 

@@ -59,7 +59,8 @@ def user_edit(user_id: int) -> Response | str:
     user = db.get(User, user_id)
     if user is None:
         abort(404)
-    form = UserEditForm(obj=None if _posted() else user, phone=user.phone_e164 or "")
+    # Posted values win over these (Flask-WTF reads the request's form first).
+    form = UserEditForm(obj=user, phone=user.phone_e164 or "")
     if form.validate_on_submit():
         try:
             phone = normalise_phone(form.phone.data or "")
@@ -88,9 +89,3 @@ def user_edit(user_id: int) -> Response | str:
                 flash(f"Saved {user.username}.", "info")
                 return redirect(url_for("console.users"))
     return render_template("console/user_edit.html", user=user, form=form)
-
-
-def _posted() -> bool:
-    from flask import request
-
-    return request.method == "POST"
