@@ -442,6 +442,10 @@ def bench_backend(
     return figures
 
 
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backends", default="sqlite,postgres")
@@ -473,7 +477,7 @@ def main() -> None:
 
     print(
         f"gunicorn {' '.join(gunicorn_args(args))}; {os.cpu_count()} cores; "
-        f"started {time.strftime('%Y-%m-%d %H:%M:%S')}",
+        f"started {time.strftime('%Y-%m-%d %H:%M:%S')}; load average {_load()}",
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="helpline-bench-") as name:
@@ -485,7 +489,9 @@ def main() -> None:
         finally:
             bare.stop()
 
-    print("\nsummary")
+    # Other work on the machine shows here: figures taken at a load above the core
+    # count measure the machine more than the helpline.
+    print(f"\nsummary (load average now {_load()})")
     for row in rows:
         parts = [f"  {row['backend']:<8}"]
         if "p99" in row:
