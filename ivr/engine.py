@@ -59,6 +59,7 @@ class Engine:
         self.cipher = cipher
         self.settings = settings
         self._hints = ", ".join(forces.speech_hints())
+        self._rendered: dict[tuple[Any, ...], str] = {}
 
     # ----------------------------------------------------------------- moving
     def begin(self, call: Call, flow: Flow, dialled: str | None = None) -> None:
@@ -192,6 +193,22 @@ class Engine:
             call.contact_number_enc = None
 
     # -------------------------------------------------------------- rendering
+    def render_text(self, call: Call, flow: Flow) -> str:
+        """The call's TwiML as text, remembered: rendering is a pure function of the state,
+        and most callers pass through the same few states (every new call renders the same
+        first menu). A confirm step reads back a pending value, maybe a contact number:
+        it is rendered afresh each time and never kept."""
+        if flow.steps[call.step].kind == "confirm":
+            return str(self.render(call, flow))
+        key = (flow.id, call.step, call.seq, call.language, tuple(call.preface or ()))
+        text = self._rendered.get(key)
+        if text is None:
+            text = str(self.render(call, flow))
+            if len(self._rendered) >= 4096:  # bounded: a flow has few states worth keeping
+                self._rendered.clear()
+            self._rendered[key] = text
+        return text
+
     def render(self, call: Call, flow: Flow) -> VoiceResponse:
         step = flow.steps[call.step]
         response = VoiceResponse()

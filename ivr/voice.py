@@ -62,11 +62,11 @@ def _require_twilio_signature() -> Response | None:
     return Response("Forbidden", status=403, mimetype="text/plain")
 
 
-def _twiml(response: VoiceResponse) -> Response:
+def _twiml(response: VoiceResponse | str) -> Response:
     return Response(str(response), mimetype="text/xml")
 
 
-def _answer(build: Callable[[TwilioParams], VoiceResponse]) -> Response:
+def _answer(build: Callable[[TwilioParams], VoiceResponse | str]) -> Response:
     """Run a view; any exception becomes the spoken apology, with HTTP 200."""
     runtime = get_runtime()
     params = None
@@ -106,7 +106,7 @@ def incoming() -> Response:
     return _answer(_incoming)
 
 
-def _incoming(params: TwilioParams) -> VoiceResponse:
+def _incoming(params: TwilioParams) -> VoiceResponse | str:
     runtime = get_runtime()
     if not params.call_sid:
         raise ValueError("incoming call without CallSid")
@@ -138,7 +138,7 @@ def _incoming(params: TwilioParams) -> VoiceResponse:
         call = _load_call(params)
         if call is None:
             raise
-    return runtime.engine.render(call, _flow_of(call))
+    return runtime.engine.render_text(call, _flow_of(call))
 
 
 def _column_values(call: Call) -> dict[str, Any]:
@@ -153,7 +153,7 @@ def step(step_id: str) -> Response:
     return _answer(lambda params: _step(params, step_id))
 
 
-def _step(params: TwilioParams, step_id: str) -> VoiceResponse:
+def _step(params: TwilioParams, step_id: str) -> VoiceResponse | str:
     runtime = get_runtime()
     session = get_session()
     call = _load_call(params)
@@ -171,7 +171,7 @@ def _step(params: TwilioParams, step_id: str) -> VoiceResponse:
         # A retry, a duplicate, or a stale request: change nothing, say where the caller is.
         if step_id not in flow.steps:
             call.preface = ["notice.lost_step"]
-        return runtime.engine.render(call, flow)
+        return runtime.engine.render_text(call, flow)
 
     old_seq = call.seq
     given = CallerInput(
@@ -200,7 +200,7 @@ def _step(params: TwilioParams, step_id: str) -> VoiceResponse:
         call = _load_call(params)
         if call is None:
             raise
-    return runtime.engine.render(call, _flow_of(call))
+    return runtime.engine.render_text(call, _flow_of(call))
 
 
 def wait() -> Response:
