@@ -12,7 +12,7 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.db import get_engine
 from ivr.delivery import Deliverer, DeliverySettings
@@ -20,7 +20,7 @@ from ivr.runtime import get_runtime
 from tests.browser import screenshot
 from tests.conftest import start_in_english
 from tests.console_helpers import HELPLINE, PASSWORD, add_user
-from tests.routing.conftest import force_server, routes_to  # noqa: F401
+from tests.routing.conftest import force_server, make_report, routes_to  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -107,6 +107,8 @@ def test_returned_fixed_approved_and_delivered_once(
     )
     sue.get_by_role("button", name="Return to handler").click()
     expect(sue.get_by_text(f"Report {reference} returned to hana.")).to_be_visible()
+    expect(sue.locator("#returned")).to_contain_text("Take the sister's phone number out")
+    screenshot(sue, "console-review-list")
 
     # The handler sees why, fixes it and resubmits.
     hana.get_by_role("link", name="My reports").click()
@@ -153,4 +155,40 @@ def test_returned_fixed_approved_and_delivered_once(
     expect(sue.locator("#deliveries")).to_contain_text("acknowledged")
     expect(sue.locator(".report-head")).to_contain_text("disseminated")
     screenshot(sue, "console-review-delivered")
+    context.close()
+
+
+def test_a_supervisor_sanitises_and_approves_without_javascript(live_server, browser):
+    app = live_server.app
+    runtime = get_runtime(app)
+    routes = routes_to(runtime.forces, {"kent": ("https", "https://psd.kent.example/x")})
+    app.extensions["ivr.runtime"] = dataclasses.replace(runtime, routes=routes)
+    add_user(app, "sue", "supervisor")
+    with Session(get_engine(app), expire_on_commit=False) as session:
+        report = make_report(
+            session,
+            what="He sells PNC checks. Text me on 07700 900123 or mail me at ann@example.org.",
+            evidence="CCTV near the station, ME14 1XX",
+        )
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 1366, "height": 900}, locale="en-GB"
+    )
+    sue = context.new_page()
+    sue.set_default_timeout(10_000)
+    _sign_in(sue, live_server, "sue")
+    sue.goto(f"{live_server.url}/console/review/{report.reference}")
+    expect(sue.locator("#approval-refusal")).to_contain_text(
+        "(a phone number in what, an e-mail address in what)"
+    )
+    sue.get_by_role("link", name="Edit the text to remove identifying details").click()
+    expect(sue.get_by_label("What happened")).to_have_value(re.compile("07700 900123"))
+    screenshot(sue, "console-review-sanitise")
+    sue.get_by_label("What happened").fill("He sells PNC checks.")
+    sue.get_by_role("button", name="Save changes").click()
+    expect(sue.get_by_text("Saved: 1 field changed.")).to_be_visible()
+    expect(sue.locator("#field-what mark")).to_have_count(0)
+    expect(sue.locator("#field-evidence mark.pii-postcode")).to_have_text("ME14 1XX")
+    sue.get_by_role("button", name="Approve and send").click()
+    expect(sue.get_by_text(f"Report {report.reference} approved")).to_be_visible()
+    expect(sue.locator("#deliveries")).to_contain_text("pending")
     context.close()
