@@ -171,8 +171,7 @@ def redirect_delivery(reference: str) -> Response | str:
             runtime.routes,
         )
     except decisions.ReviewRefused as exc:
-        form.reason.errors = [str(exc)]
-        return render_review(found, redirect_form_=form)
+        return render_review(found, refusal=f"Not redirected: {exc}", redirect_form_=form)
     flash(
         f"Report {found.reference} redirected to {runtime.forces.name(new.force_id)}.",
         "info",

@@ -236,9 +236,19 @@ def test_redirecting_needs_a_reason_and_is_audited(app, staff, sue, kent_and_ess
 
     refused = post(sue, url + "/redirect", {"delivery": str(kent.id), "force": "essex"})
     assert refused.status_code == 200
-    assert "Give the reason for sending the report to another force." in page(refused)
+    assert "Not redirected: Give the reason for sending the report to another force." in page(
+        refused
+    )
     assert len(stored(app, report.reference)[1]) == 1
     assert audit_entries(app, "redirect") == []
+
+    same = post(sue, url + "/redirect", {"delivery": str(kent.id), "force": "kent", "reason": "x"})
+    assert "Not redirected: The report already goes to Kent Police." in page(same)
+    nowhere = post(
+        sue, url + "/redirect", {"delivery": str(kent.id), "force": "wiltshire", "reason": "x"}
+    )
+    assert "Not redirected: Wiltshire Police has no destination configured" in page(nowhere)
+    assert len(stored(app, report.reference)[1]) == 1
 
     done = post(
         sue,
