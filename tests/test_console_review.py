@@ -226,6 +226,8 @@ def test_returning_needs_a_comment_and_the_handler_sees_it_and_resubmits(app, st
     assert stored(app, report.reference)[0].status == "submitted"
     html = page(sue.get(url))
     assert "Resubmitted after being returned with" in html and "about 10pm" in html
+    read = page(sue.get(f"/console/reports/{report.reference}"))
+    assert f'href="/console/review/{report.reference}">Review and deliveries' in read
 
 
 def test_redirecting_needs_a_reason_and_is_audited(app, staff, sue, kent_and_essex):
