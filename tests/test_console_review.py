@@ -12,9 +12,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from handler_console.highlight import highlight
 from ivr.db import get_engine
 from ivr.delivery import Deliverer, DeliverySettings
 from ivr.models import AuditEntry, Dissemination, Report
+from ivr.pii import find_in_text
 from ivr.runtime import get_runtime
 from tests.console_helpers import add_user, csrf_token, sign_in
 from tests.routing.conftest import force_server, make_report, routes_to  # noqa: F401
@@ -340,3 +342,18 @@ def test_only_a_submitted_report_can_be_edited_or_decided(app, staff, sue, kent_
     assert "Only a submitted report can be approved" in page(post(sue, url + "/approve"))
     assert stored(app, report.reference)[0].what == PHONE_TEXT
     assert sue.get("/console/review/ZZZZ-ZZZZ").status_code == 404
+
+
+def test_highlighting_escapes_the_text_and_keeps_overlapping_findings():
+    text = "<b>I SW1A 1AA</b> call 07700 900123"
+    html = str(highlight(text, find_in_text(text, "what")))
+    assert html == (
+        "&lt;b&gt;"
+        '<mark class="pii pii-first_person" title="first person">I </mark>'
+        '<mark class="pii pii-postcode" title="postcode, first person">SW</mark>'
+        '<mark class="pii pii-postcode" title="postcode">1A 1AA</mark>'
+        "&lt;/b&gt; call "
+        '<mark class="pii pii-phone" title="phone number">07700 900123</mark>'
+    )
+    assert str(highlight("nothing here", [])) == "nothing here"
+    assert str(highlight("", [])) == ""
