@@ -61,41 +61,40 @@ def sanitise(reference: str) -> Response | str:
         flash(f"Only a submitted report can be edited; this one is {found.status}.", "error")
         return redirect(url_for("console.review_report", reference=found.reference))
     form = SanitiseForm(data=_data_of(found))
-    if form.is_submitted():
-        if form.validate():
-            # Re-read under a row lock: an approval in between must not be edited after.
-            found = db.execute(
-                select(Report)
-                .where(Report.id == found.id)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            ).scalar_one()
-            if found.status != "submitted":
-                db.rollback()
-                flash(f"Not saved: the report is now {found.status}.", "error")
-                return redirect(url_for("console.review_report", reference=found.reference))
-            changed = _apply(found, form)
-            if changed:
-                audit(
-                    db,
-                    current_user.record,
-                    "sanitise",
-                    "report",
-                    found.reference,
-                    reason="removing what could identify the caller",
-                    detail={"changed": changed},
-                )
-            db.commit()
-            flash(
-                f"Saved: {len(changed)} field{'s' if len(changed) != 1 else ''} changed."
-                if changed
-                else "Nothing was changed.",
-                "info",
-            )
+    if form.is_submitted() and form.validate():
+        # Re-read under a row lock: an approval in between must not be edited after.
+        found = db.execute(
+            select(Report)
+            .where(Report.id == found.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalar_one()
+        if found.status != "submitted":
+            db.rollback()
+            flash(f"Not saved: the report is now {found.status}.", "error")
             return redirect(url_for("console.review_report", reference=found.reference))
-    else:
-        audit(db, current_user.record, "view", "report", found.reference, reason="sanitising")
+        changed = _apply(found, form)
+        if changed:
+            audit(
+                db,
+                current_user.record,
+                "sanitise",
+                "report",
+                found.reference,
+                reason="removing what could identify the caller",
+                detail={"changed": changed},
+            )
         db.commit()
+        flash(
+            f"Saved: {len(changed)} field{'s' if len(changed) != 1 else ''} changed."
+            if changed
+            else "Nothing was changed.",
+            "info",
+        )
+        return redirect(url_for("console.review_report", reference=found.reference))
+    # Shown (first, or again with what to correct): a view of the report.
+    audit(db, current_user.record, "view", "report", found.reference, reason="sanitising")
+    db.commit()
     findings = pii.find_in_report(found)
     return render_template(
         "console/review_sanitise.html",

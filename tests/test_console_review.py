@@ -357,3 +357,14 @@ def test_highlighting_escapes_the_text_and_keeps_overlapping_findings():
     )
     assert str(highlight("nothing here", [])) == "nothing here"
     assert str(highlight("", [])) == ""
+
+
+def test_an_edit_too_long_is_refused_next_to_the_field_and_changes_nothing(app, staff, sue):
+    report = new_report(app, staff["hana"], what=PHONE_TEXT)
+    url = f"/console/review/{report.reference}/edit"
+    refused = post(sue, url, {"what": "x" * 20001, "subjects-0-name": "PC Subject 0"})
+    assert refused.status_code == 200
+    assert "At most 20,000 characters." in page(refused)
+    assert stored(app, report.reference)[0].what == PHONE_TEXT
+    assert audit_entries(app, "sanitise") == []
+    assert [v.reason for v in audit_entries(app, "view")] == ["sanitising"]
