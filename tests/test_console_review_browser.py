@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.db import get_engine
 from ivr.delivery import Deliverer, DeliverySettings
+from ivr.models import Dissemination
 from ivr.runtime import get_runtime
 from tests.browser import screenshot
 from tests.conftest import start_in_english
@@ -170,6 +172,23 @@ def test_a_supervisor_sanitises_and_approves_without_javascript(live_server, bro
             what="He sells PNC checks. Text me on 07700 900123 or mail me at ann@example.org.",
             evidence="CCTV near the station, ME14 1XX",
         )
+        # Another report's delivery has been failing for more than a day.
+        stuck = make_report(session, status="approved", urgent=True)
+        now = datetime.now(UTC)
+        session.add(
+            Dissemination(
+                report_id=stuck.id,
+                force_id="kent",
+                channel="https",
+                destination="https://psd.kent.example/x",
+                idempotency_key="stuck" * 6,
+                next_attempt_at=now + timedelta(hours=1),
+                first_failed_at=now - timedelta(hours=26),
+                attempts=31,
+                last_error="cannot reach kent: Connection refused",
+            )
+        )
+        session.commit()
     context = browser.new_context(
         java_script_enabled=False, viewport={"width": 1366, "height": 900}, locale="en-GB"
     )
@@ -177,6 +196,10 @@ def test_a_supervisor_sanitises_and_approves_without_javascript(live_server, bro
     sue.set_default_timeout(10_000)
     _sign_in(sue, live_server, "sue")
     sue.goto(f"{live_server.url}/console/review/{report.reference}")
+    expect(sue.locator("#delivery-alert")).to_contain_text(
+        f"{stuck.reference} Urgent to Kent Police: failing since"
+    )
+    screenshot(sue, "console-review-alert")
     expect(sue.locator("#approval-refusal")).to_contain_text(
         "(a phone number in what, an e-mail address in what)"
     )
