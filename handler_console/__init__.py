@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from handler_console import access, account, queue, reports, review, users
+from handler_console import (
+    access,
+    account,
+    dissemination,
+    queue,
+    reports,
+    review,
+    sanitise,
+    users,
+)
 
 
 def make_blueprint() -> Blueprint:
@@ -27,5 +36,7 @@ def make_blueprint() -> Blueprint:
     queue.register(bp)
     reports.register(bp)
     review.register(bp)
+    sanitise.register(bp)
+    dissemination.register(bp)
     users.register(bp)
     return bp

@@ -26,6 +26,11 @@ ALLOWED = {
     "console.report": {"handler", "supervisor"},
     "console.save_report": {"handler", "supervisor"},
     "console.review": {"supervisor"},
+    "console.review_report": {"supervisor"},
+    "console.approve_report": {"supervisor"},
+    "console.return_report": {"supervisor"},
+    "console.redirect_delivery": {"supervisor"},
+    "console.sanitise": {"supervisor"},
     "console.users": {"admin"},
     "console.user_edit": {"admin"},
 }

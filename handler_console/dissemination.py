@@ -1,0 +1,157 @@
+"""Where an approved report has gone: its deliveries for the review page, the form to
+send it to another force, and the supervisors' alert when a delivery keeps failing.
+
+The sending itself is the delivery worker's (ivr/delivery.py); redirection is
+ivr.review.redirect. Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import Blueprint
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from wtforms import SelectField, TextAreaField
+from wtforms.validators import Length
+
+from handler_console.choices import choices
+from ivr.accounts import aware
+from ivr.db import get_session
+from ivr.delivery import deliveries_of, failing_deliveries, state_label
+from ivr.forces import ForceCatalogue
+from ivr.models import Dissemination, Report, utcnow
+from ivr.runtime import get_runtime
+
+CHANNELS = {"https": "Signed JSON (HTTPS)", "email": "E-mail"}
+# Alerts named one by one on every supervisor page; the rest are counted.
+ALERT_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    """One delivery as the review page shows it."""
+
+    id: int
+    force_name: str
+    channel: str
+    state: str  # pending | failing | alert | delivered | redirected
+    attempts: int
+    delivered_at: datetime | None
+    first_failed_at: datetime | None
+    next_attempt_at: datetime | None
+    last_error: str | None
+    redirect_reason: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.state != "redirected"
+
+
+def delivery_rows(session: Session, report: Report) -> list[DeliveryRow]:
+    runtime = get_runtime()
+    now = utcnow()
+    alert_after = timedelta(seconds=runtime.settings.delivery_alert_after_seconds)
+    return [
+        DeliveryRow(
+            id=d.id,
+            force_name=runtime.forces.name(d.force_id),
+            channel=CHANNELS.get(d.channel, d.channel),
+            state=state_label(d, now=now, alert_after=alert_after),
+            attempts=d.attempts,
+            delivered_at=aware(d.delivered_at),
+            first_failed_at=aware(d.first_failed_at),
+            next_attempt_at=aware(d.next_attempt_at),
+            last_error=d.last_error,
+            redirect_reason=d.redirect_reason,
+        )
+        for d in deliveries_of(session, report)
+    ]
+
+
+class RedirectForm(FlaskForm):
+    delivery = SelectField("Delivery to redirect", validate_choice=False)
+    force = SelectField("Send it instead to", validate_choice=False)
+    reason = TextAreaField(
+        "Reason (kept in the audit trail)",
+        validators=[Length(max=2000, message="Keep the reason under 2,000 characters.")],
+    )
+
+
+def redirect_form(
+    rows: list[DeliveryRow], forces: ForceCatalogue, form: RedirectForm | None = None
+) -> RedirectForm:
+    form = form or RedirectForm()
+    form.delivery.choices = choices(
+        (str(row.id), f"{row.force_name} ({row.state})") for row in rows if row.active
+    )
+    form.force.choices = choices(
+        [("", "Choose a force")]
+        + sorted(((f.id, f.name) for f in forces.forces.values()), key=lambda pair: pair[1])
+    )
+    return form
+
+
+@dataclass(frozen=True)
+class LateDelivery:
+    reference: str
+    urgent: bool
+    force_name: str
+    since: datetime
+    last_error: str | None
+
+
+def late_deliveries() -> tuple[list[LateDelivery], int]:
+    """Deliveries failing for longer than the alert setting (urgent reports first):
+    the first few, and how many in all."""
+    runtime = get_runtime()
+    session = get_session()
+    alert_after = timedelta(seconds=runtime.settings.delivery_alert_after_seconds)
+    failing = failing_deliveries(session, older_than=alert_after)
+    if not failing:
+        return [], 0
+    reports = {
+        r.id: r
+        for r in session.scalars(
+            select(Report).where(Report.id.in_({d.report_id for d in failing}))
+        )
+    }
+    late = [
+        LateDelivery(
+            reference=reports[d.report_id].reference,
+            urgent=bool(reports[d.report_id].urgent),
+            force_name=runtime.forces.name(d.force_id),
+            since=aware(d.first_failed_at) or utcnow(),
+            last_error=d.last_error,
+        )
+        for d in failing
+    ]
+    late.sort(key=lambda item: not item.urgent)  # stable: oldest failure first within each
+    return late[:ALERT_SHOWN], len(late)
+
+
+def _alert_for_supervisors() -> dict[str, Callable[[], tuple[list[LateDelivery], int]]]:
+    """base.html calls `delivery_alert()` only when it draws a page, and only for a
+    supervisor: no query for fragments, other roles or pages that do not extend it."""
+
+    def delivery_alert() -> tuple[list[LateDelivery], int]:
+        if not current_user.is_authenticated or current_user.role != "supervisor":
+            return [], 0
+        return late_deliveries()
+
+    return {"delivery_alert": delivery_alert}
+
+
+def register(bp: Blueprint) -> None:
+    bp.context_processor(_alert_for_supervisors)
+
+
+def find_delivery(session: Session, report: Report, delivery_id: str) -> Dissemination | None:
+    if not delivery_id.isdigit():
+        return None
+    found = session.get(Dissemination, int(delivery_id))
+    return found if found is not None and found.report_id == report.id else None
