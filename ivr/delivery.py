@@ -288,7 +288,7 @@ class Deliverer:
                 authoriser,
                 "disclose",
                 "report",
-                report.id,
+                report.reference,
                 reason="approved for dissemination",
                 detail={
                     "to": route.description,
@@ -311,7 +311,7 @@ class Deliverer:
             )
             if outstanding == 0 and report.status == "approved":
                 report.status = "disseminated"
-                audit(session, None, "disseminated", "report", report.id, at=now)
+                audit(session, None, "disseminated", "report", report.reference, at=now)
 
 
 def deliveries_of(session: Session, report: Report) -> list[Dissemination]:

@@ -97,7 +97,7 @@ def purge(
             None,
             "erase",
             "report",
-            report.id,
+            report.reference,
             reason=REASON,
             detail={"erased": ["contact details"], "retention_days": contact_days},
             at=now,

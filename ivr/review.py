@@ -86,7 +86,7 @@ def approve(
         supervisor,
         "approve",
         "report",
-        report.id,
+        report.reference,
         detail={
             "reference": report.reference,
             # The disclosure this approval authorises, and to whom (s.62).
@@ -121,7 +121,7 @@ def return_to_handler(
     report.return_comment = comment
     report.reviewed_by_id = supervisor.id
     report.reviewed_at = now
-    audit(session, supervisor, "return", "report", report.id, reason=comment, at=now)
+    audit(session, supervisor, "return", "report", report.reference, reason=comment, at=now)
     session.commit()
 
 
@@ -184,7 +184,7 @@ def redirect(
         supervisor,
         "redirect",
         "report",
-        report.id,
+        report.reference,
         reason=reason,
         detail={
             "from": old.force_id,

@@ -132,7 +132,7 @@ def test_after_the_period_nothing_of_the_erased_items_remains(
         entries = s.scalars(select(AuditEntry).where(AuditEntry.action == "erase")).all()
         assert {(e.record_type, e.record_id) for e in entries} == {
             ("call", None),
-            ("report", str(expired.id)),
+            ("report", expired.reference),
         }
         call_entry = next(e for e in entries if e.record_type == "call")
         assert call_entry.detail["call_ids"] == [old.id]

@@ -29,7 +29,7 @@ def audit_actions(session, report):
     return list(
         session.scalars(
             select(AuditEntry.action)
-            .where(AuditEntry.record_type == "report", AuditEntry.record_id == str(report.id))
+            .where(AuditEntry.record_type == "report", AuditEntry.record_id == report.reference)
             .order_by(AuditEntry.id)
         )
     )
