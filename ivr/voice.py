@@ -24,6 +24,7 @@ from ivr.flows import Flow
 from ivr.inbound import TwilioParams, call_key, signature_is_valid
 from ivr.models import Call, CallEvent, utcnow
 from ivr.runtime import get_runtime
+from ivr.test_calls import is_test_call_sid
 
 log = logging.getLogger("ivr.voice")
 
@@ -114,6 +115,8 @@ def _incoming(params: TwilioParams) -> VoiceResponse:
             live_call_sid=params.call_sid,
             line=flow.id,
             language=flow.languages[0],
+            # Only a CallSid minted by this server (the console's test-call page) is a test.
+            is_test=is_test_call_sid(runtime.settings.secret_key, params.call_sid),
             step=flow.start,
             status="in_flow",
             last_idempotency_token=params.idempotency_token or None,
