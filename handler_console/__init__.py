@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from handler_console import access, account, queue, reports, review, users
+from handler_console import access, account, flows, queue, reports, review, test_call, users
 
 
 def make_blueprint() -> Blueprint:
@@ -28,4 +28,6 @@ def make_blueprint() -> Blueprint:
     reports.register(bp)
     review.register(bp)
     users.register(bp)
+    test_call.register(bp)
+    flows.register(bp)
     return bp
