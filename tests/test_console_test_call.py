@@ -18,7 +18,6 @@ from ivr.test_calls import TEST_FROM, is_test_call_sid, mint_call_sid
 from tests.conftest import start_in_english
 from tests.console_helpers import HELPLINE, add_user, csrf_token, get_user, sign_in
 
-pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 SECRET = "s" * 40  # conftest's secret_key
 
 
