@@ -210,12 +210,18 @@ def _wait(params: TwilioParams) -> VoiceResponse:
 
 
 def _queue_position(call: Call) -> int:
-    """Urgent callers first, then the longest waiting: the order handlers take them in."""
+    """Real callers before test calls, urgent first, then the longest waiting: the order
+    handlers take them in."""
     if call.queued_at is None:
         return 1
     ahead_of_me = and_(Call.urgent == call.urgent, Call.queued_at < call.queued_at)
     if not call.urgent:
         ahead_of_me = or_(Call.urgent.is_(True), ahead_of_me)
+    # Test calls wait behind every real caller (ivr/taking.py QUEUE_ORDER).
+    if call.is_test:
+        ahead_of_me = or_(Call.is_test.is_(False), ahead_of_me)
+    else:
+        ahead_of_me = and_(Call.is_test.is_(False), ahead_of_me)
     ahead = select(func.count(Call.id)).where(
         Call.status == "queued", Call.line == call.line, Call.id != call.id, ahead_of_me
     )

@@ -165,3 +165,30 @@ def test_a_report_from_a_test_call_is_never_approved(app, client, settings_overr
         session.get(Call, call.id).is_test = False
         session.commit()
         assert len(approve(session, session.get(Report, report.id), get_user(app, 1), routes)) == 1
+
+
+def test_a_test_call_never_keeps_a_real_caller_waiting(app, client, new_call):
+    add_user(app, "sue", "supervisor")
+    sign_in(client, "sue")
+    _post(client, "/console/test-call/start", number="+448000850000")
+    for key in ("1", "1", "1", "1", "1", "1", "1"):  # English, the Met, …, urgent, anonymous
+        _post(client, "/console/test-call/keys", keys=key)
+    assert "place 1" in _page(client)
+    # A real caller (not urgent) arriving later is still number 1, and taken first.
+    real = new_call()
+    start_in_english(real)
+    for key in ("1", "1", "1", "1", "2"):
+        real.press(key)
+    real.press("1")
+    said = " ".join(s.text or "" for s in real.wait_in_queue().iter("Say"))
+    assert "number 1 in the queue" in said
+    add_user(app, "hana", "handler")
+    handler = app.test_client()
+    sign_in(handler, "hana")
+    token = csrf_token(handler, "/console/queue")
+    handler.post("/console/queue/take-next", data={"csrf_token": token})
+    taken = [c for c in _calls(app) if c.status == "answered"]
+    assert [c.is_test for c in taken] == [False]
+    # The test call waits on, still marked.
+    rows = handler.get("/console/queue/rows").get_data(as_text=True)
+    assert rows.count("TEST") == 1
