@@ -12,10 +12,12 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 ## Create .venv, the database (instance/), and serve on 127.0.0.1:8000 with gunicorn,
-## with the delivery worker (`ivr deliver`) beside it, stopped with it.
+## with the delivery worker (`ivr deliver`) beside it, stopped with it. In development it
+## makes the demo accounts on the first run and prints their passwords once (`ivr demo`).
 run: $(BIN)/.installed
 	$(BIN)/ivr init-instance
 	$(BIN)/ivr db upgrade
+	$(BIN)/ivr demo --if-development
 	$(BIN)/ivr deliver & deliver=$$!; \
 	  trap 'kill $$deliver 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/ivr serve

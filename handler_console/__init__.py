@@ -12,10 +12,12 @@ from handler_console import (
     access,
     account,
     dissemination,
+    flows,
     queue,
     reports,
     review,
     sanitise,
+    test_call,
     users,
 )
 
@@ -39,4 +41,6 @@ def make_blueprint() -> Blueprint:
     sanitise.register(bp)
     dissemination.register(bp)
     users.register(bp)
+    test_call.register(bp)
+    flows.register(bp)
     return bp

@@ -94,18 +94,15 @@ def _take(call_id: int) -> Response:
     settings = runtime.settings
     flow = runtime.flows.flows.get(call.line) or runtime.flows.for_number(None)
     voice = flow.voices[call.language if call.language in flow.voices else flow.languages[0]]
-    gateway: CallGateway = current_app.extensions["ivr.call_gateway"]
     try:
         if not call.live_call_sid:
             raise GatewayError("That caller's line is no longer open.")
-        twiml = connect_twiml(
-            user.phone_e164,
-            settings.twilio_caller_id,
-            settings.public_base_url or request.url_root,
-            call.id,
-            (voice.voice, voice.language),
-        )
-        gateway.redirect_call(call.live_call_sid, twiml)
+        if call.is_test:
+            # A test call is simulated by the console: there is no line at Twilio to bring
+            # to the handler's phone. The report opens as for a real caller.
+            flash("A test call: nothing rings, and its report will never be sent.", "info")
+        else:
+            _bring_to_phone(call, user.phone_e164, voice.voice, voice.language)
     except GatewayError as exc:
         release(db, call.id, user.id)
         flash(f"{exc} The caller is still in the queue.", "error")
@@ -116,6 +113,19 @@ def _take(call_id: int) -> Response:
     audit(db, user, "take", "call", call.id, reason="taking call")
     db.commit()
     return redirect(url_for("console.report", reference=report.reference, why="taking call"))
+
+
+def _bring_to_phone(call: Call, phone: str, voice: str, language: str) -> None:
+    settings = get_runtime().settings
+    gateway: CallGateway = current_app.extensions["ivr.call_gateway"]
+    twiml = connect_twiml(
+        phone,
+        settings.twilio_caller_id,
+        settings.public_base_url or request.url_root,
+        call.id,
+        (voice, language),
+    )
+    gateway.redirect_call(call.live_call_sid or "", twiml)
 
 
 def waited(since: datetime | None, now: datetime) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import urlsplit
 
 import click
 from cryptography.fernet import Fernet
@@ -64,6 +65,9 @@ def init_instance() -> None:
     if target.exists():
         click.echo(f"{target} exists; keeping it")
         return
+    from ivr.demo import routing_toml
+    from ivr.forces import ForceCatalogue
+
     instance.mkdir(parents=True, exist_ok=True)
     target.write_text(
         "# Local development settings, made by `ivr init-instance`. Never commit this file.\n"
@@ -71,9 +75,16 @@ def init_instance() -> None:
         'environment = "development"\n'
         f'secret_key = "{secrets.token_urlsafe(48)}"\n\n'
         "[twilio]\n"
-        f'auth_token = "{secrets.token_hex(16)}"\n\n'
+        f'auth_token = "{secrets.token_hex(16)}"\n'
+        "# The number a handler's phone shows: the line's own (see call_flows/).\n"
+        'caller_id = "+448000850000"\n\n'
         "[security]\n"
-        f'contact_key = "{Fernet.generate_key().decode()}"\n'
+        f'contact_key = "{Fernet.generate_key().decode()}"\n\n'
+        "[console]\n"
+        "# No Twilio account here: taking a caller records the request instead of making it.\n"
+        'call_gateway = "fake"\n\n'
+        "# Every force's reports go to the local test force (`ivr demo-force`), never a real one.\n"
+        + routing_toml(ForceCatalogue.load(_forces_file()))
     )
     target.chmod(0o600)
     click.echo(f"wrote {target}")
@@ -531,6 +542,98 @@ def user_disable(name: str) -> None:
         set_active(session, found, False)
         session.commit()
         click.echo(f"disabled {found.username}")
+
+
+@cli.command("demo")
+@click.option("--reset", is_flag=True, help="Give the demo accounts new passwords.")
+@click.option(
+    "--if-development",
+    is_flag=True,
+    help="Outside development do nothing and succeed (for `make run`).",
+)
+def demo(reset: bool, if_development: bool) -> None:
+    """Demo accounts (handler, supervisor, admin), passwords printed once. Development only."""
+    from ivr.demo import DEMO_FORCE_PORT, ensure_accounts, local_routes, routing_toml
+
+    settings = load_settings()
+    if not settings.is_development:
+        if if_development:
+            return
+        raise click.ClickException(
+            "ivr demo makes accounts with known roles and printed passwords: it runs only "
+            f"when environment (IVR_WEB_ENVIRONMENT) is development, not {settings.environment}"
+        )
+    sessions, engine = _sessions(settings.database_url)
+    try:
+        with sessions() as session:
+            accounts = ensure_accounts(session, reset=reset)
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"{_db_error(exc)} (has `ivr db upgrade` been run?)") from None
+    finally:
+        engine.dispose()
+    made = [a for a in accounts if a.password]
+    if made:
+        click.echo("Demo accounts for the console (the passwords are shown only now):")
+        for account in made:
+            click.echo(f"  {account.username:16} {account.role:11} password: {account.password}")
+    kept = [a.username for a in accounts if not a.password]
+    if kept:
+        click.echo(
+            f"Demo accounts {', '.join(kept)} exist: their passwords were printed when they "
+            "were made (`ivr demo --reset` gives new ones)."
+        )
+    routes = _routes(settings)
+    local = local_routes(routes)
+    if local:
+        port = urlsplit(local[0].target).port
+        click.echo(
+            f"Approved reports for {len(local)} forces go to a local test force on "
+            f"127.0.0.1:{port}: run `ivr demo-force` to see them arrive."
+        )
+    else:
+        click.echo(
+            "No force's reports go to this machine. To follow a report to a local test force, "
+            "add this to instance/local.toml, restart, and run `ivr demo-force`:\n"
+        )
+        click.echo(routing_toml(routes.forces, DEMO_FORCE_PORT))
+    if settings.call_gateway != "fake":
+        click.echo(
+            "Taking a caller asks Twilio to ring the handler: without Twilio, set "
+            'call_gateway = "fake" under [console] in instance/local.toml '
+            "(or IVR_CONSOLE_CALL_GATEWAY=fake)."
+        )
+
+
+@cli.command("demo-force")
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help="Default: the port the settings route forces to.")  # fmt: skip
+def demo_force(port: int | None) -> None:
+    """A local test force: receives approved reports, checks their signatures, prints them."""
+    from ivr.demo import local_routes
+    from ivr.demo_force import make_server
+
+    routes = _routes(load_settings())
+    local = local_routes(routes)
+    if not local:
+        raise click.ClickException(
+            "no force's reports are routed to 127.0.0.1: `ivr demo` prints the settings to add"
+        )
+    if port is None:
+        port = urlsplit(local[0].target).port or 80
+    try:
+        server = make_server(routes, port, lambda line: click.echo(line))
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
+    click.echo(
+        f"Local test force on http://127.0.0.1:{server.server_port}/ for {len(local)} forces; "
+        "Ctrl-C stops it."
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopped")
+    finally:
+        server.server_close()
 
 
 def _safe_url(url: str) -> str:

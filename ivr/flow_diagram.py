@@ -22,6 +22,11 @@ GAP_X = 50
 GAP_Y = 90
 WRAP = 46  # characters per line of spoken words
 MAX_SAID_LINES = 8
+SVG_STYLE = (
+    ".title{font-weight:bold}.said{font-style:italic;fill:#333}"
+    ".option{fill:#000}.edge{fill:none;stroke:#555;stroke-width:1.2}"
+    ".fail{stroke-dasharray:5 4;stroke:#a55}.key{fill:#225;font-size:11px}"
+)
 COLOURS = {"message": "#eef5ff", "menu": "#fff8e6", "confirm": "#f1f9ee", "digits": "#f6effa",
            "queue": "#e3f4e3"}  # fmt: skip
 
@@ -99,8 +104,12 @@ def _box(flow: Flow, step: Step, language: str) -> Box:
     return Box(step, lines)
 
 
-def flow_svg(flow: Flow, language: str | None = None) -> str:
-    """The flow as a standalone SVG document, with the words in `language`."""
+def flow_svg(flow: Flow, language: str | None = None, *, embedded: bool = False) -> str:
+    """The flow as a standalone SVG document, with the words in `language`.
+
+    `embedded`: for a web page with a strict Content-Security-Policy, which refuses
+    an inline <style>: the page's stylesheet gives the same rules (SVG_STYLE).
+    """
     language = language or flow.languages[0]
     layers = _layers(flow)
     boxes = {s: _box(flow, flow.steps[s], language) for layer in layers for s in layer}
@@ -120,9 +129,7 @@ def flow_svg(flow: Flow, language: str | None = None) -> str:
         "<defs><marker id='arrow' viewBox='0 0 10 10' refX='10' refY='5' markerWidth='8' "
         "markerHeight='8' orient='auto-start-reverse'><path d='M 0 0 L 10 5 L 0 10 z' "
         "fill='#555'/></marker></defs>",
-        "<style>.title{font-weight:bold}.said{font-style:italic;fill:#333}"
-        ".option{fill:#000}.edge{fill:none;stroke:#555;stroke-width:1.2}"
-        ".fail{stroke-dasharray:5 4;stroke:#a55}.key{fill:#225;font-size:11px}</style>",
+        "" if embedded else f"<style>{SVG_STYLE}</style>",
         f'<text x="{PAD}" y="24" font-size="16" font-weight="bold">'
         f"{escape(flow.name)} ({escape(flow.id)}, words in {escape(language)})</text>",
     ]
@@ -130,7 +137,7 @@ def flow_svg(flow: Flow, language: str | None = None) -> str:
     for box in boxes.values():
         fill = COLOURS.get(box.step.kind, "#fff")
         parts.append(
-            f'<g id="step-{escape(box.step.id)}"><rect x="{box.x:.0f}" y="{box.y:.0f}" '
+            f'<g id="step-{_attribute(box.step.id)}"><rect x="{box.x:.0f}" y="{box.y:.0f}" '
             f'width="{BOX_WIDTH}" height="{box.height:.0f}" rx="6" fill="{fill}" stroke="#444"/>'
         )
         for i, (css, line) in enumerate(box.lines):
@@ -141,6 +148,11 @@ def flow_svg(flow: Flow, language: str | None = None) -> str:
         parts.append("</g>")
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+def _attribute(value: str) -> str:
+    """Text for inside a double-quoted attribute."""
+    return escape(value, {'"': "&quot;", "'": "&apos;"})
 
 
 def _edges(flow: Flow, boxes: dict[str, Box]) -> list[str]:

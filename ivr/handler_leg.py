@@ -13,6 +13,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from ivr import voice
 from ivr.db import get_session
+from ivr.flows import Flow
 from ivr.inbound import TwilioParams
 from ivr.models import Call
 from ivr.report_record import load_categories
@@ -32,20 +33,37 @@ def _call() -> Call | None:
     return get_session().get(Call, call_id) if call_id else None
 
 
+def _flow_of(call: Call) -> Flow:
+    flows = get_runtime().flows
+    return flows.flows.get(call.line) or flows.for_number(None)
+
+
 def whisper_text(call: Call) -> str:
+    """The call's context in the call's own language (the flow's `whisper.*` prompts)."""
     runtime = get_runtime()
-    categories = load_categories(runtime.settings.config_dir)
-    parts = ["Helpline caller."]
+    flow = _flow_of(call)
+    language = call.language if call.language in flow.voices else flow.languages[0]
+
+    def say(key: str, **values: str) -> str:
+        return flow.prompt(language, f"whisper.{key}", **values)
+
+    def named(prefix: str, value: str | None, fallback: str | None) -> str:
+        # In another language than the first, the name its menu says ("Heddlu Gwent");
+        # otherwise the config's full name ("Metropolitan Police Service").
+        in_prompts = None
+        if language != flow.languages[0]:
+            in_prompts = flow.prompts.get(language, {}).get(f"{prefix}.{value}")
+        return in_prompts or fallback or say("not_said")
+
+    category = load_categories(runtime.settings.config_dir).get(call.category or "")
+    parts = [say("caller")]
     if call.urgent:
-        parts.append("Urgent: someone may be at risk.")
-    parts.append(f"Force: {runtime.forces.name(call.force)}.")
-    category = categories.get(call.category or "")
-    parts.append(f"About: {category.label if category else 'not said'}.")
-    if call.anonymous is False:
-        parts.append("The caller may leave contact details.")
-    else:
-        parts.append("The caller is anonymous: do not ask for their name or number.")
-    return " ".join(parts)
+        parts.append(say("urgent"))
+    parts.append(say("force", value=named("force", call.force, runtime.forces.name(call.force))))
+    label = category.label if category else None
+    parts.append(say("about", value=named("category", call.category, label)))
+    parts.append(say("contact") if call.anonymous is False else say("anonymous"))
+    return " ".join(part for part in parts if part)
 
 
 def whisper() -> Response:
@@ -55,7 +73,18 @@ def whisper() -> Response:
 def _whisper(_params: TwilioParams) -> VoiceResponse:
     response = VoiceResponse()
     call = _call()
-    response.say(whisper_text(call) if call else "Helpline caller.", voice="Polly.Amy")
+    if call is None:
+        flow = get_runtime().flows.for_number(None)
+        spoken = flow.voices[flow.languages[0]]
+        response.say(
+            flow.prompt(flow.languages[0], "whisper.caller") or "Helpline caller.",
+            voice=spoken.voice,
+            language=spoken.language,
+        )
+        return response
+    flow = _flow_of(call)
+    spoken = flow.voices[call.language if call.language in flow.voices else flow.languages[0]]
+    response.say(whisper_text(call), voice=spoken.voice, language=spoken.language)
     return response
 
 
@@ -79,7 +108,6 @@ def _after_dial(_params: TwilioParams) -> VoiceResponse:
     )
     session.commit()
     session.refresh(call)
-    runtime = get_runtime()
-    flow = runtime.flows.flows.get(call.line) or runtime.flows.for_number(None)
+    flow = _flow_of(call)
     call.preface = []
-    return runtime.engine.render(call, flow)
+    return get_runtime().engine.render(call, flow)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ivr import pii
 from ivr.audit import audit
-from ivr.models import Dissemination, Report, User, utcnow
+from ivr.models import Call, Dissemination, Report, User, utcnow
 from ivr.routing import Route, Routes, RoutingError
 
 REVIEWERS = ("supervisor", "admin")
@@ -68,6 +68,7 @@ def approve(
             raise ReviewRefused(
                 f"Only a submitted report can be approved; this one is {report.status}."
             )
+        _refuse_test_call(session, report)
         refusal = pii.approval_refusal(report)
         if refusal:
             raise ReviewRefused(refusal)
@@ -96,6 +97,13 @@ def approve(
     )
     session.commit()
     return outbox
+
+
+def _refuse_test_call(session: Session, report: Report) -> None:
+    """A report typed from a test call (training, checking a change) is never sent."""
+    call = session.get(Call, report.call_id) if report.call_id else None
+    if call is not None and call.is_test:
+        raise ReviewRefused("This report comes from a test call: it is never sent to a force.")
 
 
 def return_to_handler(
@@ -149,6 +157,7 @@ def redirect(
     report_id = target.id if isinstance(target, Report) else target.report_id
     report = _locked_report(session, session.get_one(Report, report_id))
     try:
+        _refuse_test_call(session, report)
         old = _redirected_delivery(session, target, report)
         if report.status not in ("approved", "disseminated"):
             raise ReviewRefused("Only an approved report can be redirected.")

@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 
 from ivr.models import Call, utcnow
 
-QUEUE_ORDER = (Call.urgent.desc(), Call.queued_at.asc(), Call.id.asc())
+# Real callers before test calls (the console's, see ivr/test_calls.py), then urgent
+# first, then the longest wait: a test call never keeps a real caller waiting.
+QUEUE_ORDER = (Call.is_test.asc(), Call.urgent.desc(), Call.queued_at.asc(), Call.id.asc())
 
 
 def waiting_calls(session: Session, limit: int = 200) -> list[Call]:

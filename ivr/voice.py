@@ -25,6 +25,7 @@ from ivr.flows import Flow
 from ivr.inbound import TwilioParams, call_key, signature_is_valid
 from ivr.models import Call, CallEvent, utcnow
 from ivr.runtime import get_runtime
+from ivr.test_calls import is_test_call_sid
 
 log = logging.getLogger("ivr.voice")
 
@@ -117,6 +118,8 @@ def _incoming(params: TwilioParams) -> VoiceResponse | str:
         live_call_sid=params.call_sid,
         line=flow.id,
         language=flow.languages[0],
+        # Only a CallSid minted by this server (the console's test-call page) is a test.
+        is_test=is_test_call_sid(runtime.settings.secret_key, params.call_sid),
         step=flow.start,
         status="in_flow",
         last_idempotency_token=params.idempotency_token or None,
@@ -225,12 +228,18 @@ def _wait(params: TwilioParams) -> VoiceResponse:
 
 
 def _queue_position(call: Call) -> int:
-    """Urgent callers first, then the longest waiting: the order handlers take them in."""
+    """Real callers before test calls, urgent first, then the longest waiting: the order
+    handlers take them in."""
     if call.queued_at is None:
         return 1
     ahead_of_me = and_(Call.urgent == call.urgent, Call.queued_at < call.queued_at)
     if not call.urgent:
         ahead_of_me = or_(Call.urgent.is_(True), ahead_of_me)
+    # Test calls wait behind every real caller (ivr/taking.py QUEUE_ORDER).
+    if call.is_test:
+        ahead_of_me = or_(Call.is_test.is_(False), ahead_of_me)
+    else:
+        ahead_of_me = and_(Call.is_test.is_(False), ahead_of_me)
     ahead = select(func.count(Call.id)).where(
         Call.status == "queued", Call.line == call.line, Call.id != call.id, ahead_of_me
     )

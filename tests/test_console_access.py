@@ -33,6 +33,13 @@ ALLOWED = {
     "console.sanitise": {"supervisor"},
     "console.users": {"admin"},
     "console.user_edit": {"admin"},
+    "console.test_call": {"supervisor", "admin"},
+    "console.test_call_start": {"supervisor", "admin"},
+    "console.test_call_keys": {"supervisor", "admin"},
+    "console.test_call_say": {"supervisor", "admin"},
+    "console.test_call_silence": {"supervisor", "admin"},
+    "console.test_call_hang_up": {"supervisor", "admin"},
+    "console.flows": {"supervisor", "admin"},
 }
 
 
