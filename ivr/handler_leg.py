@@ -22,7 +22,7 @@ from ivr.runtime import get_runtime
 
 def make_blueprint() -> Blueprint:
     bp = Blueprint("handler_leg", __name__, url_prefix="/voice/handler")
-    bp.before_request(voice._require_twilio_signature)
+    bp.before_request(voice.require_twilio_signature)
     bp.add_url_rule("/whisper", view_func=whisper, methods=["POST"])
     bp.add_url_rule("/after-dial", view_func=after_dial, methods=["POST"])
     return bp
@@ -67,7 +67,7 @@ def whisper_text(call: Call) -> str:
 
 
 def whisper() -> Response:
-    return voice._answer(_whisper)
+    return voice.answer_twiml(_whisper)
 
 
 def _whisper(_params: TwilioParams) -> VoiceResponse:
@@ -89,7 +89,7 @@ def _whisper(_params: TwilioParams) -> VoiceResponse:
 
 
 def after_dial() -> Response:
-    return voice._answer(_after_dial)
+    return voice.answer_twiml(_after_dial)
 
 
 def _after_dial(_params: TwilioParams) -> VoiceResponse:

@@ -38,7 +38,7 @@ _INSERT_CALL = insert(Call.__table__)
 
 def make_blueprint() -> Blueprint:
     bp = Blueprint("voice", __name__, url_prefix="/voice")
-    bp.before_request(_require_twilio_signature)
+    bp.before_request(require_twilio_signature)
     bp.add_url_rule("/incoming", view_func=incoming, methods=["POST"])
     bp.add_url_rule("/step/<step_id>", view_func=step, methods=["POST"])
     bp.add_url_rule("/wait", view_func=wait, methods=["POST"])
@@ -49,7 +49,7 @@ def make_blueprint() -> Blueprint:
     return bp
 
 
-def _require_twilio_signature() -> Response | None:
+def require_twilio_signature() -> Response | None:
     runtime = get_runtime()
     settings = runtime.settings
     if not settings.check_signatures and settings.is_development:
@@ -67,7 +67,7 @@ def _twiml(response: VoiceResponse | str) -> Response:
     return Response(str(response), mimetype="text/xml")
 
 
-def _answer(build: Callable[[TwilioParams], VoiceResponse | str]) -> Response:
+def answer_twiml(build: Callable[[TwilioParams], VoiceResponse | str]) -> Response:
     """Run a view; any exception becomes the spoken apology, with HTTP 200."""
     runtime = get_runtime()
     params = None
@@ -104,7 +104,7 @@ def _flow_of(call: Call) -> Flow:
 
 
 def incoming() -> Response:
-    return _answer(_incoming)
+    return answer_twiml(_incoming)
 
 
 def _incoming(params: TwilioParams) -> VoiceResponse | str:
@@ -153,7 +153,7 @@ def _column_values(call: Call) -> dict[str, Any]:
 
 
 def step(step_id: str) -> Response:
-    return _answer(lambda params: _step(params, step_id))
+    return answer_twiml(lambda params: _step(params, step_id))
 
 
 def _step(params: TwilioParams, step_id: str) -> VoiceResponse | str:
@@ -207,7 +207,7 @@ def _step(params: TwilioParams, step_id: str) -> VoiceResponse | str:
 
 
 def wait() -> Response:
-    return _answer(_wait)
+    return answer_twiml(_wait)
 
 
 def _wait(params: TwilioParams) -> VoiceResponse:
@@ -247,7 +247,7 @@ def _queue_position(call: Call) -> int:
 
 
 def queue_choice() -> Response:
-    return _answer(_queue_choice)
+    return answer_twiml(_queue_choice)
 
 
 def _queue_choice(params: TwilioParams) -> VoiceResponse:
@@ -260,7 +260,7 @@ def _queue_choice(params: TwilioParams) -> VoiceResponse:
 
 
 def queue_left() -> Response:
-    return _answer(_queue_left)
+    return answer_twiml(_queue_left)
 
 
 def _queue_left(params: TwilioParams) -> VoiceResponse:
@@ -286,7 +286,7 @@ def _queue_left(params: TwilioParams) -> VoiceResponse:
 
 
 def status() -> Response:
-    return _answer(_status)
+    return answer_twiml(_status)
 
 
 def _status(params: TwilioParams) -> VoiceResponse:
