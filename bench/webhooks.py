@@ -55,9 +55,9 @@ LUA_SCRIPT = Path(__file__).resolve().parent / "new_calls.lua"
 AUTH_TOKEN = "bench-" + secrets.token_hex(16)
 TO_NUMBER = "+448000850000"
 FROM_NUMBER = "+447911123456"
-# The shortest keypad path to the queue: London and the South East, the Met, an officer,
+# The keypad path to the queue: English, London and the South East, the Met, an officer,
 # bribery, nobody at risk now, stay anonymous.
-KEYS = ("1", "1", "1", "1", "2", "1")
+KEYS = ("1", "1", "1", "1", "1", "2", "1")
 
 
 # ------------------------------------------------------------------ servers
