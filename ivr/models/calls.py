@@ -84,6 +84,10 @@ class Call(Base):
     __table_args__ = (
         Index("ix_calls_queue", "status", "urgent", "queued_at"),
         Index("ix_calls_started", "started_at", "id"),
+        # The call log's filters, each walked newest first (migration 0004).
+        Index("ix_calls_force_started", "force", "started_at", "id"),
+        Index("ix_calls_category_started", "category", "started_at", "id"),
+        Index("ix_calls_outcome_started", "outcome", "started_at", "id"),
     )
 
     def set_answer(self, name: str, value: Any) -> None:

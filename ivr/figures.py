@@ -1,0 +1,404 @@
+"""The line's figures over a period: calls and how they went, reports, what was
+passed to which force, waiting times and the IVR funnel; and their CSV.
+
+Every figure leaves out test calls (`Call.is_test`) and reports made from them.
+A period is half-open, [start, end), in UTC. Each figure is counted by the
+moment that defines it:
+
+- calls, outcomes, waiting times and the funnel: when the call started;
+- online reports and reports from calls: when the report was created;
+- reports approved: when a supervisor approved it (`reviewed_at`);
+- intelligence passed (disseminations): when the force acknowledged it
+  (`delivered_at`); awaiting delivery: written to the outbox in the period and
+  not acknowledged yet.
+
+Counting is done by the database (one grouped scan per figure, no row
+loading), except the categories of disseminated reports, which are a JSON list
+per report and are counted here over the period's disseminations only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import and_, exists, func, literal, select, union
+from sqlalchemy.orm import Session, aliased
+
+from ivr.models import Call, CallEvent, Dissemination, Report
+
+# What a force can tell us it did with a piece of intelligence (ivr/force_outcomes.py).
+FORCE_OUTCOMES = {
+    "investigation": "Investigation opened",
+    "passed_to_other_force": "Passed to another force",
+    "safeguarding": "Safeguarding action",
+    "recorded": "Recorded for future investigations",
+}
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime
+    end: datetime  # exclusive
+
+    @classmethod
+    def of_days(cls, first: date, last: date) -> Period:
+        """From the start of `first` to the end of `last` (both included), UTC."""
+        start = datetime.combine(first, time(), tzinfo=UTC)
+        end = datetime.combine(last + timedelta(days=1), time(), tzinfo=UTC)
+        return cls(start, end)
+
+    def __str__(self) -> str:
+        last = (self.end - timedelta(microseconds=1)).date()
+        return f"{self.start.date().isoformat()} to {last.isoformat()}"
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    step: str
+    reached: int  # callers who heard this step
+    hung_up: int  # callers who hung up while at this step
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Seconds in the queue, nearest-rank percentiles (None when nobody queued)."""
+
+    count: int
+    median: int | None
+    p90: int | None
+
+
+@dataclass
+class Figures:
+    period: Period
+    calls: int = 0
+    answered: int = 0
+    abandoned: int = 0  # hung up in the call flow, before the queue
+    left_queue: int = 0  # queued, hung up before a handler answered
+    left_for_online: int = 0  # queued, chose to leave and report online
+    failed: int = 0
+    in_progress: int = 0
+    abandoned_by_step: dict[str, int] = field(default_factory=dict)
+    waiting_all: Waiting = Waiting(0, None, None)  # every queued caller
+    waiting_answered: Waiting = Waiting(0, None, None)  # those a handler answered
+    online_reports: int = 0
+    call_reports: int = 0
+    reports_approved: int = 0
+    # force_id -> count; a report about several forces is passed to each.
+    passed_by_force: dict[str, int] = field(default_factory=dict)
+    # category -> count of pieces passed; a report in several categories counts in each.
+    passed_by_category: dict[str, int] = field(default_factory=dict)
+    awaiting_by_force: dict[str, int] = field(default_factory=dict)
+    # force_outcome (or "not reported") -> count, over the pieces passed in the period.
+    force_outcomes: dict[str, int] = field(default_factory=dict)
+    funnel: list[FunnelStep] = field(default_factory=list)
+
+    @property
+    def intelligence_passed(self) -> int:
+        return sum(self.passed_by_force.values())
+
+    @property
+    def queued_and_left(self) -> int:
+        return self.left_queue + self.left_for_online
+
+
+@dataclass(frozen=True)
+class AnnouncementFigures:
+    """The launch announcement's figures, for the whole service or one force."""
+
+    calls: int
+    online_reports: int
+    intelligence_passed: int
+    investigations: int
+    passed_to_other_forces: int
+
+
+def figures(
+    session: Session,
+    period: Period,
+    line: str | None = None,
+    step_order: list[str] | None = None,
+) -> Figures:
+    result = Figures(period)
+    _call_outcomes(session, period, line, result)
+    result.waiting_all = _waiting(session, period, line, answered_only=False)
+    result.waiting_answered = _waiting(session, period, line, answered_only=True)
+    _reports(session, period, result)
+    _disseminations(session, period, result)
+    result.funnel = funnel(session, period, line, step_order)
+    return result
+
+
+def announcement_figures(
+    session: Session, period: Period, force: str | None = None
+) -> AnnouncementFigures:
+    """Calls, online reports, pieces of intelligence passed and what the forces
+    did with them; with `force`, the pieces passed to that force only (the
+    announcement's "Met-led investigations" are force="metropolitan")."""
+    passed = select(Dissemination.force_outcome, func.count()).where(
+        Dissemination.state == "delivered",
+        _in(Dissemination.delivered_at, period),
+        _dissemination_not_from_test_call(),
+    )
+    if force:
+        passed = passed.where(Dissemination.force_id == force)
+    outcomes = dict(session.execute(passed.group_by(Dissemination.force_outcome)).all())
+    calls = session.scalar(
+        select(func.count()).select_from(Call).where(_in(Call.started_at, period), _real_call())
+    )
+    online = session.scalar(
+        select(func.count())
+        .select_from(Report)
+        .where(Report.origin == "online", _in(Report.created_at, period))
+    )
+    return AnnouncementFigures(
+        calls=int(calls or 0),
+        online_reports=int(online or 0),
+        intelligence_passed=sum(outcomes.values()),
+        investigations=outcomes.get("investigation", 0),
+        passed_to_other_forces=outcomes.get("passed_to_other_force", 0),
+    )
+
+
+def funnel(
+    session: Session,
+    period: Period,
+    line: str | None = None,
+    step_order: list[str] | None = None,
+) -> list[FunnelStep]:
+    """For each step: how many callers reached it and how many hung up there.
+
+    A caller reached a step when they answered it (a CallEvent there), hung up
+    while at it (`abandoned_step`) or, for the queue, were queued. Message steps
+    are passed through and count towards the step after them. `ivr purge`
+    erases the events of calls without a report after the retention period, so
+    for an older period "reached" counts the answering only of calls with a
+    report; "hung up" stays exact whatever the age.
+    """
+    calls = select(Call.id).where(_in(Call.started_at, period), _real_call())
+    if line:
+        calls = calls.where(Call.line == line)
+    calls_in_period = calls.subquery()
+    answered_at = select(CallEvent.call_id, CallEvent.step).join(
+        calls_in_period, calls_in_period.c.id == CallEvent.call_id
+    )
+    scoped = [_in(Call.started_at, period), _real_call()]
+    if line:
+        scoped.append(Call.line == line)
+    hung_up_at = select(Call.id, Call.abandoned_step).where(Call.outcome == "abandoned", *scoped)
+    queued = select(Call.id, Call.step).where(Call.queued_at.is_not(None), *scoped)
+    visits = union(answered_at, hung_up_at, queued).subquery()  # UNION: one per call and step
+    step_column = visits.c[1]
+    reached = dict(
+        session.execute(
+            select(step_column, func.count()).group_by(step_column).where(step_column.is_not(None))
+        ).all()
+    )
+    hung_up = dict(
+        session.execute(
+            select(Call.abandoned_step, func.count())
+            .where(Call.outcome == "abandoned", *scoped)
+            .group_by(Call.abandoned_step)
+        ).all()
+    )
+    steps = list(step_order or [])
+    steps = [s for s in steps if s in reached or s in hung_up]
+    steps += sorted(set(reached) - set(steps), key=lambda s: -reached[s])
+    return [FunnelStep(s, int(reached.get(s, 0)), int(hung_up.get(s, 0))) for s in steps]
+
+
+def csv_text(result: Figures) -> str:
+    """Every figure as CSV rows: figure, breakdown, value. Aggregate counts only."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["figure", "breakdown", "value"])
+    writer.writerow(["period", "", str(result.period)])
+    for name in (
+        "calls",
+        "answered",
+        "abandoned",
+        "left_queue",
+        "left_for_online",
+        "failed",
+        "in_progress",
+        "online_reports",
+        "call_reports",
+        "reports_approved",
+        "intelligence_passed",
+    ):
+        writer.writerow([name, "", getattr(result, name)])
+    for label, waiting in (
+        ("waiting_seconds_all", result.waiting_all),
+        ("waiting_seconds_answered", result.waiting_answered),
+    ):
+        writer.writerow([label, "count", waiting.count])
+        writer.writerow([label, "median", "" if waiting.median is None else waiting.median])
+        writer.writerow([label, "p90", "" if waiting.p90 is None else waiting.p90])
+    for label, table in (
+        ("abandoned_at_step", result.abandoned_by_step),
+        ("passed_by_force", result.passed_by_force),
+        ("passed_by_category", result.passed_by_category),
+        ("awaiting_by_force", result.awaiting_by_force),
+        ("force_outcome", result.force_outcomes),
+    ):
+        for key, value in sorted(table.items()):
+            writer.writerow([label, key, value])
+    for step in result.funnel:
+        writer.writerow(["funnel_reached", step.step, step.reached])
+        writer.writerow(["funnel_hung_up", step.step, step.hung_up])
+    return out.getvalue()
+
+
+def nearest_rank(values: list[int], fraction: float) -> int | None:
+    """The smallest value with at least `fraction` of the values at or below it
+    (PostgreSQL's percentile_disc)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(math.ceil(fraction * len(ordered)), 1) - 1]
+
+
+# ---------------------------------------------------------------- the parts
+def _call_outcomes(session: Session, period: Period, line: str | None, result: Figures) -> None:
+    stmt = select(Call.outcome, Call.abandoned_step, func.count()).where(
+        _in(Call.started_at, period), _real_call()
+    )
+    if line:
+        stmt = stmt.where(Call.line == line)
+    for outcome, step, count in session.execute(stmt.group_by(Call.outcome, Call.abandoned_step)):
+        result.calls += count
+        if outcome == "abandoned":
+            result.abandoned += count
+            key = step or "unknown"
+            result.abandoned_by_step[key] = result.abandoned_by_step.get(key, 0) + count
+        elif outcome == "answered":
+            result.answered += count
+        elif outcome == "left_queue":
+            result.left_queue += count
+        elif outcome == "left_for_online":
+            result.left_for_online += count
+        elif outcome == "failed":
+            result.failed += count
+        else:
+            result.in_progress += count
+
+
+def _waiting(session: Session, period: Period, line: str | None, answered_only: bool) -> Waiting:
+    conditions = [
+        _in(Call.started_at, period),
+        _real_call(),
+        Call.queued_at.is_not(None),
+        Call.queue_seconds.is_not(None),
+    ]
+    if line:
+        conditions.append(Call.line == line)
+    if answered_only:
+        conditions.append(Call.outcome == "answered")
+    if session.get_bind().dialect.name == "postgresql":
+        count, median, p90 = session.execute(
+            select(
+                func.count(),
+                func.percentile_disc(0.5).within_group(Call.queue_seconds),
+                func.percentile_disc(0.9).within_group(Call.queue_seconds),
+            ).where(*conditions)
+        ).one()
+        return Waiting(int(count), median, p90)
+    values = list(session.scalars(select(Call.queue_seconds).where(*conditions)))
+    return Waiting(len(values), nearest_rank(values, 0.5), nearest_rank(values, 0.9))
+
+
+def _reports(session: Session, period: Period, result: Figures) -> None:
+    created = session.execute(
+        select(Report.origin, func.count())
+        .where(_in(Report.created_at, period), _report_not_from_test_call())
+        .group_by(Report.origin)
+    ).all()
+    by_origin = {origin: int(count) for origin, count in created}
+    result.online_reports = by_origin.get("online", 0)
+    result.call_reports = by_origin.get("call", 0)
+    result.reports_approved = int(
+        session.scalar(
+            select(func.count())
+            .select_from(Report)
+            .where(
+                Report.status.in_(("approved", "disseminated")),
+                _in(Report.reviewed_at, period),
+                _report_not_from_test_call(),
+            )
+        )
+        or 0
+    )
+
+
+def _disseminations(session: Session, period: Period, result: Figures) -> None:
+    passed = session.execute(
+        select(Dissemination.force_id, Dissemination.force_outcome, func.count())
+        .where(
+            Dissemination.state == "delivered",
+            _in(Dissemination.delivered_at, period),
+            _dissemination_not_from_test_call(),
+        )
+        .group_by(Dissemination.force_id, Dissemination.force_outcome)
+    ).all()
+    by_force: Counter[str] = Counter()
+    outcomes: Counter[str] = Counter()
+    for force_id, outcome, count in passed:
+        by_force[force_id] += count
+        outcomes[outcome or "not_reported"] += count
+    result.passed_by_force = dict(by_force)
+    result.force_outcomes = dict(outcomes)
+
+    categories: Counter[str] = Counter()
+    rows = session.execute(
+        select(Report.categories)
+        .join(Dissemination, Dissemination.report_id == Report.id)
+        .where(
+            Dissemination.state == "delivered",
+            _in(Dissemination.delivered_at, period),
+            _report_not_from_test_call(),
+        )
+    )
+    for (report_categories,) in rows:
+        for category in set(report_categories or []) or {"unknown"}:
+            categories[category] += 1
+    result.passed_by_category = dict(categories)
+
+    awaiting = session.execute(
+        select(Dissemination.force_id, func.count())
+        .where(
+            Dissemination.state == "pending",
+            _in(Dissemination.created_at, period),
+            _dissemination_not_from_test_call(),
+        )
+        .group_by(Dissemination.force_id)
+    ).all()
+    result.awaiting_by_force = {force_id: int(count) for force_id, count in awaiting}
+
+
+def _in(column, period: Period):  # type: ignore[no-untyped-def]
+    return and_(column >= period.start, column < period.end)
+
+
+def _real_call():  # type: ignore[no-untyped-def]
+    return Call.is_test.is_(False)
+
+
+def _report_not_from_test_call():  # type: ignore[no-untyped-def]
+    """For a statement over Report: the report was not made from a test call."""
+    return ~exists().where(Call.id == Report.call_id, Call.is_test.is_(True))
+
+
+def _dissemination_not_from_test_call():  # type: ignore[no-untyped-def]
+    """For a statement over Dissemination: its report was not made from a test call."""
+    report, call = aliased(Report), aliased(Call)
+    return ~exists(
+        select(literal(1))
+        .select_from(report)
+        .join(call, call.id == report.call_id)
+        .where(report.id == Dissemination.report_id, call.is_test.is_(True))
+    )
