@@ -27,9 +27,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import and_, exists, func, literal, select, union
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from ivr.models import Call, CallEvent, Dissemination, Report
+from ivr.call_log import as_utc
+from ivr.models import Call, CallEvent, Dissemination, FunnelDay, Report, utcnow
+
+SETTLE = timedelta(days=1)
 
 # What a force can tell us it did with a piece of intelligence (ivr/force_outcomes.py).
 FORCE_OUTCOMES = {
@@ -123,6 +127,7 @@ def figures(
     period: Period,
     line: str | None = None,
     step_order: list[str] | None = None,
+    now: datetime | None = None,
 ) -> Figures:
     result = Figures(period)
     _call_outcomes(session, period, line, result)
@@ -130,7 +135,7 @@ def figures(
     result.waiting_answered = _waiting(session, period, line, answered_only=True)
     _reports(session, period, result)
     _disseminations(session, period, result)
-    result.funnel = funnel(session, period, line, step_order)
+    result.funnel = funnel(session, period, line, step_order, now)
     return result
 
 
@@ -170,46 +175,92 @@ def funnel(
     period: Period,
     line: str | None = None,
     step_order: list[str] | None = None,
+    now: datetime | None = None,
 ) -> list[FunnelStep]:
     """For each step: how many callers reached it and how many hung up there.
 
     A caller reached a step when they answered it (a CallEvent there), hung up
-    while at it (`abandoned_step`) or, for the queue, were queued. Message steps
-    are passed through and count towards the step after them. `ivr purge`
-    erases the events of calls without a report after the retention period, so
-    for an older period "reached" counts the answering only of calls with a
-    report; "hung up" stays exact whatever the age.
+    while at it (`abandoned_step`) or, for the queue, were queued; a caller who
+    answered a step twice counts once. Message steps are passed through and
+    count towards the step after them.
+
+    Whole days that have settled (every call started then has ended) are
+    counted once into FunnelDay and read from there: a year is 365 small rows,
+    not millions of events, and the counts outlive the events, which `ivr
+    purge` erases after the retention period. The rest of the period (the last
+    day or two, a part-day at either end) is counted from the events.
     """
-    calls = select(Call.id).where(_in(Call.started_at, period), _real_call())
-    if line:
-        calls = calls.where(Call.line == line)
-    calls_in_period = calls.subquery()
-    answered_at = select(CallEvent.call_id, CallEvent.step).join(
-        calls_in_period, calls_in_period.c.id == CallEvent.call_id
+    now = now or utcnow()
+    first_day, end_day = _whole_days(period, now)
+    reached: Counter[str] = Counter()
+    hung_up: Counter[str] = Counter()
+    live = [(period.start, period.end)]
+    if first_day < end_day:
+        roll_up(session, first_day, end_day)
+        stored = select(FunnelDay.step, func.sum(FunnelDay.reached), func.sum(FunnelDay.hung_up))
+        stored = stored.where(
+            FunnelDay.day >= first_day, FunnelDay.day < end_day, FunnelDay.step != ""
+        )
+        if line:
+            stored = stored.where(FunnelDay.line == line)
+        for step, step_reached, step_hung_up in session.execute(stored.group_by(FunnelDay.step)):
+            reached[step] += int(step_reached)
+            hung_up[step] += int(step_hung_up)
+        live = [(period.start, _midnight(first_day)), (_midnight(end_day), period.end)]
+    for start, end in live:
+        if start < end:
+            for (_day, _line, step), (count, gone) in _visits(session, start, end, line).items():
+                reached[step] += count
+                hung_up[step] += gone
+    steps = [s for s in step_order or [] if reached[s] or hung_up[s]]
+    others = [s for s in reached if s not in steps and reached[s]]
+    steps += sorted(others, key=lambda s: -reached[s])
+    return [FunnelStep(s, reached[s], hung_up[s]) for s in steps]
+
+
+def roll_up(session: Session, first_day: date, end_day: date) -> int:
+    """Count the days in [first_day, end_day) not counted yet into FunnelDay; commit.
+    Returns how many days were counted. Only settled days should be given."""
+    earliest = session.scalar(select(func.min(Call.started_at)))
+    if earliest is None:
+        return 0
+    first_day = max(first_day, as_utc(earliest).date())
+    done = set(
+        _as_date(day)
+        for day in session.scalars(
+            select(FunnelDay.day).where(
+                FunnelDay.line == "",
+                FunnelDay.day >= first_day,
+                FunnelDay.day < end_day,
+            )
+        )
     )
-    scoped = [_in(Call.started_at, period), _real_call()]
-    if line:
-        scoped.append(Call.line == line)
-    hung_up_at = select(Call.id, Call.abandoned_step).where(Call.outcome == "abandoned", *scoped)
-    queued = select(Call.id, Call.step).where(Call.queued_at.is_not(None), *scoped)
-    visits = union(answered_at, hung_up_at, queued).subquery()  # UNION: one per call and step
-    step_column = visits.c[1]
-    reached = dict(
-        session.execute(
-            select(step_column, func.count()).group_by(step_column).where(step_column.is_not(None))
-        ).all()
-    )
-    hung_up = dict(
-        session.execute(
-            select(Call.abandoned_step, func.count())
-            .where(Call.outcome == "abandoned", *scoped)
-            .group_by(Call.abandoned_step)
-        ).all()
-    )
-    steps = list(step_order or [])
-    steps = [s for s in steps if s in reached or s in hung_up]
-    steps += sorted(set(reached) - set(steps), key=lambda s: -reached[s])
-    return [FunnelStep(s, int(reached.get(s, 0)), int(hung_up.get(s, 0))) for s in steps]
+    missing = [
+        first_day + timedelta(days=n)
+        for n in range((end_day - first_day).days)
+        if first_day + timedelta(days=n) not in done
+    ]
+    for span_first, span_end in _spans(missing):
+        counts = _visits(session, _midnight(span_first), _midnight(span_end), None)
+        session.add_all(
+            FunnelDay(day=day, line=line, step=step, reached=count, hung_up=gone)
+            for (day, line, step), (count, gone) in counts.items()
+        )
+        session.add_all(
+            FunnelDay(day=span_first + timedelta(days=n), line="", step="", reached=0, hung_up=0)
+            for n in range((span_end - span_first).days)
+        )
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()  # another request counted these days at the same moment
+    return len(missing)
+
+
+def settled_days_end(now: datetime) -> date:
+    """Days before this one are settled: every call started then has ended
+    (a call lasts minutes; a day's grace is plenty)."""
+    return (as_utc(now) - SETTLE).date()
 
 
 def csv_text(result: Figures) -> str:
@@ -382,6 +433,73 @@ def _disseminations(session: Session, period: Period, result: Figures) -> None:
 
 def _in(column, period: Period):  # type: ignore[no-untyped-def]
     return and_(column >= period.start, column < period.end)
+
+
+def _visits(
+    session: Session, start: datetime, end: datetime, line: str | None
+) -> dict[tuple[date, str, str], list[int]]:
+    """(day, line, step) -> [callers who reached it, callers who hung up there],
+    counted from the events of calls started in [start, end)."""
+    day = _day(session, Call.started_at)
+    scoped = [_in(Call.started_at, Period(start, end)), _real_call()]
+    if line:
+        scoped.append(Call.line == line)
+    answered = (
+        select(CallEvent.call_id, CallEvent.step, day.label("day"), Call.line)
+        .join(Call, Call.id == CallEvent.call_id)
+        .where(*scoped)
+    )
+    abandoned = Call.outcome == "abandoned"
+    hung_up_at = select(Call.id, Call.abandoned_step, day, Call.line).where(abandoned, *scoped)
+    queued = select(Call.id, Call.step, day, Call.line).where(Call.queued_at.is_not(None), *scoped)
+    visits = union(answered, hung_up_at, queued).subquery()  # UNION: once per call and step
+    counts: dict[tuple[date, str, str], list[int]] = {}
+    group = (visits.c.day, visits.c.line, visits.c.step)
+    for visit_day, visit_line, step, count in session.execute(
+        select(*group, func.count()).where(visits.c.step.is_not(None)).group_by(*group)
+    ):
+        counts.setdefault((_as_date(visit_day), visit_line, step), [0, 0])[0] += count
+    for hung_day, hung_line, step, count in session.execute(
+        select(day, Call.line, Call.abandoned_step, func.count())
+        .where(abandoned, Call.abandoned_step.is_not(None), *scoped)
+        .group_by(day, Call.line, Call.abandoned_step)
+    ):
+        counts.setdefault((_as_date(hung_day), hung_line, step), [0, 0])[1] += count
+    return counts
+
+
+def _day(session: Session, column):  # type: ignore[no-untyped-def]
+    """The UTC calendar day of a stored time, in SQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date(func.timezone("UTC", column))
+    return func.date(column)  # SQLite stores UTC text
+
+
+def _as_date(value: date | str) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def _whole_days(period: Period, now: datetime) -> tuple[date, date]:
+    """The settled whole days inside the period: [first, end)."""
+    start = as_utc(period.start)
+    first = start.date() if start == _midnight(start.date()) else start.date() + timedelta(days=1)
+    end = min(as_utc(period.end).date(), settled_days_end(now))
+    return first, max(first, end)
+
+
+def _spans(days: list[date]) -> list[tuple[date, date]]:
+    """Consecutive days as [first, end) spans."""
+    spans: list[tuple[date, date]] = []
+    for day in days:
+        if spans and spans[-1][1] == day:
+            spans[-1] = (spans[-1][0], day + timedelta(days=1))
+        else:
+            spans.append((day, day + timedelta(days=1)))
+    return spans
 
 
 def _real_call():  # type: ignore[no-untyped-def]

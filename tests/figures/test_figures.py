@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
+from sqlalchemy import delete, func, select
 
 from ivr.figures import (
     FunnelStep,
@@ -17,9 +18,12 @@ from ivr.figures import (
     figures,
     funnel,
     nearest_rank,
+    roll_up,
+    settled_days_end,
 )
 from ivr.force_outcomes import OutcomeRefused, record_force_outcome
-from ivr.models import AuditEntry, Dissemination, User
+from ivr.models import AuditEntry, CallEvent, Dissemination, FunnelDay, User
+from ivr.purge import purge
 from tests.figures.seed import STEP_ORDER, at
 
 NOVEMBER = Period.of_days(date(2026, 11, 1), date(2026, 11, 30))
@@ -73,20 +77,64 @@ def test_intelligence_passed_by_force_category_and_what_forces_did(db, seeded):
     }
 
 
-def test_funnel_reached_and_hung_up(db, seeded):
-    assert funnel(db, NOVEMBER, step_order=STEP_ORDER) == [
-        FunnelStep("force", 8, 1),  # c4 hung up before answering
-        FunnelStep("force_confirm", 2, 0),  # c5 c10 said a name
-        FunnelStep("force_london_south_east", 4, 0),  # c1 c3 c6 c9
-        FunnelStep("force_wales", 1, 0),
-        FunnelStep("role", 7, 1),  # c10 tried twice: counted once; c3 hung up
-        FunnelStep("category", 6, 1),  # c10 hung up
-        FunnelStep("risk", 5, 0),
-        FunnelStep("anonymity", 5, 0),
-        FunnelStep("contact_number", 1, 0),
-        FunnelStep("contact_confirm", 1, 0),
-        FunnelStep("queue", 5, 0),  # c1 c2 c5 c6 c9
+NOVEMBER_FUNNEL = [
+    FunnelStep("force", 8, 1),  # c4 hung up before answering
+    FunnelStep("force_confirm", 2, 0),  # c5 c10 said a name
+    FunnelStep("force_london_south_east", 4, 0),  # c1 c3 c6 c9
+    FunnelStep("force_wales", 1, 0),
+    FunnelStep("role", 7, 1),  # c10 tried twice: counted once; c3 hung up
+    FunnelStep("category", 6, 1),  # c10 hung up
+    FunnelStep("risk", 5, 0),
+    FunnelStep("anonymity", 5, 0),
+    FunnelStep("contact_number", 1, 0),
+    FunnelStep("contact_confirm", 1, 0),
+    FunnelStep("queue", 5, 0),  # c1 c2 c5 c6 c9
+]
+# Counted from the events (November not settled), from FunnelDay (all settled), and both
+# (c9 on the 20th and c10 on the 21st not settled on the 21st).
+NOWS = [at(11, 1, 0), datetime(2027, 1, 1, tzinfo=UTC), at(11, 21, 8)]
+
+
+@pytest.mark.parametrize("now", NOWS)
+def test_funnel_reached_and_hung_up(db, seeded, now):
+    assert funnel(db, NOVEMBER, step_order=STEP_ORDER, now=now) == NOVEMBER_FUNNEL
+
+
+@pytest.mark.parametrize("now", NOWS)
+def test_funnel_over_part_days(db, seeded, now):
+    # From 11:00 on the 12th (c3 at 11:00 is in) to 13:00 on the 14th (c5, c6 at 13:00 are out).
+    period = Period(at(11, 12, 11), at(11, 14, 13))
+    assert funnel(db, period, step_order=STEP_ORDER, now=now) == [
+        FunnelStep("force", 2, 1),
+        FunnelStep("force_london_south_east", 1, 0),
+        FunnelStep("role", 1, 1),
     ]
+
+
+def test_the_funnel_outlives_the_purge_of_step_events(db, seeded):
+    later = datetime(2027, 6, 1, tzinfo=UTC)
+    assert roll_up(db, date(2026, 1, 1), settled_days_end(later)) > 0
+    days = db.scalar(select(func.count()).select_from(FunnelDay))
+    assert roll_up(db, date(2026, 1, 1), settled_days_end(later)) == 0  # counted once
+    assert db.scalar(select(func.count()).select_from(FunnelDay)) == days
+    db.execute(delete(CallEvent))
+    db.commit()
+    assert funnel(db, NOVEMBER, step_order=STEP_ORDER, now=later) == NOVEMBER_FUNNEL
+    # Counted from the events instead, the answers are gone: only hang-ups and the queue.
+    live = funnel(db, NOVEMBER, step_order=STEP_ORDER, now=at(11, 1, 0))
+    assert live == [
+        FunnelStep("force", 1, 1),
+        FunnelStep("role", 1, 1),
+        FunnelStep("category", 1, 1),
+        FunnelStep("queue", 5, 0),
+    ]
+
+
+def test_purge_counts_the_funnel_before_erasing_events(db, seeded):
+    later = datetime(2027, 6, 1, tzinfo=UTC)
+    purged = purge(db, call_days=90, contact_days=365, now=later)
+    assert purged.events > 0
+    assert funnel(db, NOVEMBER, step_order=STEP_ORDER, now=later) == NOVEMBER_FUNNEL
 
 
 def test_funnel_without_an_order_puts_the_most_reached_first(db, seeded):
@@ -95,8 +143,9 @@ def test_funnel_without_an_order_puts_the_most_reached_first(db, seeded):
     assert [s.reached for s in steps] == sorted((s.reached for s in steps), reverse=True)
 
 
-def test_one_line(db, seeded):
-    f = figures(db, NOVEMBER, line="welsh", step_order=STEP_ORDER)
+@pytest.mark.parametrize("now", NOWS)
+def test_one_line(db, seeded, now):
+    f = figures(db, NOVEMBER, line="welsh", step_order=STEP_ORDER, now=now)
     assert (f.calls, f.left_queue, f.abandoned) == (1, 1, 0)
     assert f.waiting_all == Waiting(1, 200, 200)
     welsh_steps = [s for s in STEP_ORDER if s not in ("force_confirm", "force_london_south_east")]

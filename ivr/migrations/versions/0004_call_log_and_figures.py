@@ -1,4 +1,4 @@
-"""call log and audit log indexes; what a force did with a dissemination
+"""call log and audit log indexes; what a force did with a dissemination; funnel_days
 
 Revision ID: 0004
 Revises: 0003
@@ -29,6 +29,15 @@ AUDIT_INDEXES = {
 
 
 def upgrade() -> None:
+    op.create_table(
+        "funnel_days",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("line", sa.String(length=64), nullable=False),
+        sa.Column("step", sa.String(length=64), nullable=False),
+        sa.Column("reached", sa.Integer(), nullable=False),
+        sa.Column("hung_up", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "line", "step", name=op.f("pk_funnel_days")),
+    )
     with op.batch_alter_table("calls") as batch:
         for name, columns in CALL_INDEXES.items():
             batch.create_index(name, columns, unique=False)
@@ -52,3 +61,4 @@ def downgrade() -> None:
     with op.batch_alter_table("calls") as batch:
         for name in CALL_INDEXES:
             batch.drop_index(name)
+    op.drop_table("funnel_days")
