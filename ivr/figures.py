@@ -131,8 +131,7 @@ def figures(
 ) -> Figures:
     result = Figures(period)
     _call_outcomes(session, period, line, result)
-    result.waiting_all = _waiting(session, period, line, answered_only=False)
-    result.waiting_answered = _waiting(session, period, line, answered_only=True)
+    result.waiting_all, result.waiting_answered = _waiting(session, period, line)
     _reports(session, period, result)
     _disseminations(session, period, result)
     result.funnel = funnel(session, period, line, step_order, now)
@@ -339,7 +338,8 @@ def _call_outcomes(session: Session, period: Period, line: str | None, result: F
             result.in_progress += count
 
 
-def _waiting(session: Session, period: Period, line: str | None, answered_only: bool) -> Waiting:
+def _waiting(session: Session, period: Period, line: str | None) -> tuple[Waiting, Waiting]:
+    """Waiting times of every queued caller, and of those a handler answered."""
     conditions = [
         _in(Call.started_at, period),
         _real_call(),
@@ -348,19 +348,28 @@ def _waiting(session: Session, period: Period, line: str | None, answered_only: 
     ]
     if line:
         conditions.append(Call.line == line)
-    if answered_only:
-        conditions.append(Call.outcome == "answered")
+    answered = Call.outcome == "answered"
     if session.get_bind().dialect.name == "postgresql":
-        count, median, p90 = session.execute(
+        # One scan; percentile_disc is the nearest rank, as nearest_rank() below.
+        waits = Call.queue_seconds
+        row = session.execute(
             select(
                 func.count(),
-                func.percentile_disc(0.5).within_group(Call.queue_seconds),
-                func.percentile_disc(0.9).within_group(Call.queue_seconds),
+                func.percentile_disc(0.5).within_group(waits),
+                func.percentile_disc(0.9).within_group(waits),
+                func.count().filter(answered),
+                func.percentile_disc(0.5).within_group(waits).filter(answered),
+                func.percentile_disc(0.9).within_group(waits).filter(answered),
             ).where(*conditions)
         ).one()
-        return Waiting(int(count), median, p90)
-    values = list(session.scalars(select(Call.queue_seconds).where(*conditions)))
-    return Waiting(len(values), nearest_rank(values, 0.5), nearest_rank(values, 0.9))
+        return Waiting(int(row[0]), row[1], row[2]), Waiting(int(row[3]), row[4], row[5])
+    rows = session.execute(select(Call.queue_seconds, answered).where(*conditions)).all()
+    every = [seconds for seconds, _ in rows]
+    taken = [seconds for seconds, was_answered in rows if was_answered]
+    return (
+        Waiting(len(every), nearest_rank(every, 0.5), nearest_rank(every, 0.9)),
+        Waiting(len(taken), nearest_rank(taken, 0.5), nearest_rank(taken, 0.9)),
+    )
 
 
 def _reports(session: Session, period: Period, result: Figures) -> None:
