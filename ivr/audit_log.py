@@ -50,9 +50,10 @@ def audit_log(
     session: Session,
     filters: AuditFilters | None = None,
     older_than: str | None = None,
-    page_size: int = PAGE_SIZE,
+    page_size: int | None = None,
 ) -> AuditPage:
     filters = filters or AuditFilters()
+    page_size = page_size or PAGE_SIZE
     stmt = select(
         AuditEntry.id,
         AuditEntry.at,

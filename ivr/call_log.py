@@ -159,10 +159,11 @@ def call_log(
     session: Session,
     filters: CallFilters | None = None,
     older_than: str | None = None,
-    page_size: int = PAGE_SIZE,
+    page_size: int | None = None,
 ) -> CallLogPage:
     """One page of the log, newest first; `older_than` is a cursor from a previous page."""
     filters = filters or CallFilters()
+    page_size = page_size or PAGE_SIZE
     stmt = select(
         Call.id,
         Call.started_at,
