@@ -12,9 +12,19 @@ moment that defines it:
   (`delivered_at`); awaiting delivery: written to the outbox in the period and
   not acknowledged yet.
 
-Counting is done by the database (one grouped scan per figure, no row
-loading), except the categories of disseminated reports, which are a JSON list
-per report and are counted here over the period's disseminations only.
+Call figures (outcomes, waiting times, the funnel) are counted once per
+settled day into FigureDay (ivr/models/figures.py) and summed from there: a
+year is a few hundred small rows per day instead of half a million calls and
+millions of step events, and the counts outlive the step events, which
+`ivr purge` erases after the retention period. What is not settled yet (the
+last day or two) and part-days at either end of a period are counted from the
+calls themselves. Reports and deliveries are few (one call in tens makes a
+report) and are counted directly.
+
+Waiting times are kept as a histogram: to the second under two minutes, in
+10-second steps to an hour, in minutes beyond; the median and 90th percentile
+are the nearest rank (PostgreSQL's percentile_disc) over it, so they are exact
+to that step.
 """
 
 from __future__ import annotations
@@ -26,14 +36,20 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, exists, func, literal, select, union
+from sqlalchemy import and_, case, func, or_, select, union
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from ivr.call_log import as_utc
-from ivr.models import Call, CallEvent, Dissemination, FunnelDay, Report, utcnow
+from ivr.models import Call, CallEvent, Dissemination, FigureDay, Report, utcnow
 
+# A day is settled once every call started in it has ended: a call lasts
+# minutes, so a day's grace is plenty.
 SETTLE = timedelta(days=1)
+# What FigureDay counts, per day and line: callers who reached a step (key: the
+# step), calls by outcome (key: "outcome:abandoned_step"), and the waiting-time
+# histograms (key: seconds, rounded down to the histogram's step).
+REACHED, OUTCOME, WAIT_ALL, WAIT_ANSWERED = "reached", "outcome", "wait_all", "wait_answered"
 
 # What a force can tell us it did with a piece of intelligence (ivr/force_outcomes.py).
 FORCE_OUTCOMES = {
@@ -130,12 +146,32 @@ def figures(
     now: datetime | None = None,
 ) -> Figures:
     result = Figures(period)
-    _call_outcomes(session, period, line, result)
-    result.waiting_all, result.waiting_answered = _waiting(session, period, line)
+    counts = call_counts(session, period, line, now)
+    _outcomes(counts, result)
+    result.waiting_all = _waiting(counts, WAIT_ALL)
+    result.waiting_answered = _waiting(counts, WAIT_ANSWERED)
+    result.funnel = _funnel(counts, step_order)
     _reports(session, period, result)
     _disseminations(session, period, result)
-    result.funnel = funnel(session, period, line, step_order, now)
     return result
+
+
+def funnel(
+    session: Session,
+    period: Period,
+    line: str | None = None,
+    step_order: list[str] | None = None,
+    now: datetime | None = None,
+) -> list[FunnelStep]:
+    """For each step: how many callers reached it and how many hung up there.
+
+    A caller reached a step when they answered it (a CallEvent there), hung up
+    while at it (`abandoned_step`) or, for the queue, were queued; a caller who
+    answered a step twice counts once. Message steps are passed through and
+    count towards the step after them. Steps come in `step_order`, then any
+    other by how many reached it.
+    """
+    return _funnel(call_counts(session, period, line, now), step_order)
 
 
 def announcement_figures(
@@ -144,10 +180,14 @@ def announcement_figures(
     """Calls, online reports, pieces of intelligence passed and what the forces
     did with them; with `force`, the pieces passed to that force only (the
     announcement's "Met-led investigations" are force="metropolitan")."""
-    passed = select(Dissemination.force_outcome, func.count()).where(
-        Dissemination.state == "delivered",
-        _in(Dissemination.delivered_at, period),
-        _dissemination_not_from_test_call(),
+    passed = (
+        select(Dissemination.force_outcome, func.count())
+        .join(Report, Report.id == Dissemination.report_id)
+        .where(
+            Dissemination.state == "delivered",
+            _in(Dissemination.delivered_at, period),
+            _not_from_test_call(),
+        )
     )
     if force:
         passed = passed.where(Dissemination.force_id == force)
@@ -169,84 +209,60 @@ def announcement_figures(
     )
 
 
-def funnel(
-    session: Session,
-    period: Period,
-    line: str | None = None,
-    step_order: list[str] | None = None,
-    now: datetime | None = None,
-) -> list[FunnelStep]:
-    """For each step: how many callers reached it and how many hung up there.
-
-    A caller reached a step when they answered it (a CallEvent there), hung up
-    while at it (`abandoned_step`) or, for the queue, were queued; a caller who
-    answered a step twice counts once. Message steps are passed through and
-    count towards the step after them.
-
-    Whole days that have settled (every call started then has ended) are
-    counted once into FunnelDay and read from there: a year is 365 small rows,
-    not millions of events, and the counts outlive the events, which `ivr
-    purge` erases after the retention period. The rest of the period (the last
-    day or two, a part-day at either end) is counted from the events.
-    """
-    now = now or utcnow()
-    first_day, end_day = _whole_days(period, now)
-    reached: Counter[str] = Counter()
-    hung_up: Counter[str] = Counter()
+def call_counts(
+    session: Session, period: Period, line: str | None = None, now: datetime | None = None
+) -> Counter[tuple[str, str]]:
+    """(figure, key) -> count over the period's calls: settled whole days from
+    FigureDay (counting any not counted yet), the rest from the calls."""
+    first_day, end_day = _whole_days(period, now or utcnow())
+    counts: Counter[tuple[str, str]] = Counter()
     live = [(period.start, period.end)]
     if first_day < end_day:
         roll_up(session, first_day, end_day)
-        stored = select(FunnelDay.step, func.sum(FunnelDay.reached), func.sum(FunnelDay.hung_up))
-        stored = stored.where(
-            FunnelDay.day >= first_day, FunnelDay.day < end_day, FunnelDay.step != ""
+        stored = select(FigureDay.figure, FigureDay.key, func.sum(FigureDay.count)).where(
+            FigureDay.day >= first_day, FigureDay.day < end_day, FigureDay.figure != ""
         )
         if line:
-            stored = stored.where(FunnelDay.line == line)
-        for step, step_reached, step_hung_up in session.execute(stored.group_by(FunnelDay.step)):
-            reached[step] += int(step_reached)
-            hung_up[step] += int(step_hung_up)
+            stored = stored.where(FigureDay.line == line)
+        for figure, key, count in session.execute(stored.group_by(FigureDay.figure, FigureDay.key)):
+            counts[(figure, key)] += int(count)
         live = [(period.start, _midnight(first_day)), (_midnight(end_day), period.end)]
     for start, end in live:
         if start < end:
-            for (_day, _line, step), (count, gone) in _visits(session, start, end, line).items():
-                reached[step] += count
-                hung_up[step] += gone
-    steps = [s for s in step_order or [] if reached[s] or hung_up[s]]
-    others = [s for s in reached if s not in steps and reached[s]]
-    steps += sorted(others, key=lambda s: -reached[s])
-    return [FunnelStep(s, reached[s], hung_up[s]) for s in steps]
+            for (_day, _line, figure, key), count in _day_counts(session, start, end, line).items():
+                counts[(figure, key)] += count
+    return counts
 
 
 def roll_up(session: Session, first_day: date, end_day: date) -> int:
-    """Count the days in [first_day, end_day) not counted yet into FunnelDay; commit.
-    Returns how many days were counted. Only settled days should be given."""
+    """Count the days in [first_day, end_day) not counted yet into FigureDay; commit.
+    Returns how many days were counted. Give settled days only (settled_days_end)."""
     earliest = session.scalar(select(func.min(Call.started_at)))
     if earliest is None:
         return 0
     first_day = max(first_day, as_utc(earliest).date())
-    done = set(
+    done = {
         _as_date(day)
         for day in session.scalars(
-            select(FunnelDay.day).where(
-                FunnelDay.line == "",
-                FunnelDay.day >= first_day,
-                FunnelDay.day < end_day,
+            select(FigureDay.day).where(
+                FigureDay.figure == "", FigureDay.day >= first_day, FigureDay.day < end_day
             )
         )
-    )
+    }
     missing = [
         first_day + timedelta(days=n)
         for n in range((end_day - first_day).days)
         if first_day + timedelta(days=n) not in done
     ]
     for span_first, span_end in _spans(missing):
-        counts = _visits(session, _midnight(span_first), _midnight(span_end), None)
+        counts = _day_counts(session, _midnight(span_first), _midnight(span_end), None)
         session.add_all(
-            FunnelDay(day=day, line=line, step=step, reached=count, hung_up=gone)
-            for (day, line, step), (count, gone) in counts.items()
+            FigureDay(day=day, line=line, figure=figure, key=key, count=count)
+            for (day, line, figure, key), count in counts.items()
         )
+        # A row with figure "" marks the day as counted, calls or not.
         session.add_all(
-            FunnelDay(day=span_first + timedelta(days=n), line="", step="", reached=0, hung_up=0)
+            FigureDay(day=span_first + timedelta(days=n), line="", figure="", key="", count=0)
             for n in range((span_end - span_first).days)
         )
         try:
@@ -257,9 +273,17 @@ def roll_up(session: Session, first_day: date, end_day: date) -> int:
 
 
 def settled_days_end(now: datetime) -> date:
-    """Days before this one are settled: every call started then has ended
-    (a call lasts minutes; a day's grace is plenty)."""
+    """Days before this one are settled: every call started then has ended."""
     return (as_utc(now) - SETTLE).date()
+
+
+def wait_step(seconds: int) -> int:
+    """A waiting time rounded down to the histogram's step."""
+    if seconds < 120:
+        return seconds
+    if seconds < 3600:
+        return seconds - seconds % 10
+    return seconds - seconds % 60
 
 
 def csv_text(result: Figures) -> str:
@@ -314,18 +338,16 @@ def nearest_rank(values: list[int], fraction: float) -> int | None:
 
 
 # ---------------------------------------------------------------- the parts
-def _call_outcomes(session: Session, period: Period, line: str | None, result: Figures) -> None:
-    stmt = select(Call.outcome, Call.abandoned_step, func.count()).where(
-        _in(Call.started_at, period), _real_call()
-    )
-    if line:
-        stmt = stmt.where(Call.line == line)
-    for outcome, step, count in session.execute(stmt.group_by(Call.outcome, Call.abandoned_step)):
+def _outcomes(counts: Counter[tuple[str, str]], result: Figures) -> None:
+    for (figure, key), count in counts.items():
+        if figure != OUTCOME or not count:
+            continue
+        outcome, _, step = key.partition(":")
         result.calls += count
         if outcome == "abandoned":
             result.abandoned += count
-            key = step or "unknown"
-            result.abandoned_by_step[key] = result.abandoned_by_step.get(key, 0) + count
+            step = step or "unknown"
+            result.abandoned_by_step[step] = result.abandoned_by_step.get(step, 0) + count
         elif outcome == "answered":
             result.answered += count
         elif outcome == "left_queue":
@@ -338,44 +360,92 @@ def _call_outcomes(session: Session, period: Period, line: str | None, result: F
             result.in_progress += count
 
 
-def _waiting(session: Session, period: Period, line: str | None) -> tuple[Waiting, Waiting]:
-    """Waiting times of every queued caller, and of those a handler answered."""
-    conditions = [
-        _in(Call.started_at, period),
-        _real_call(),
-        Call.queued_at.is_not(None),
-        Call.queue_seconds.is_not(None),
-    ]
+def _waiting(counts: Counter[tuple[str, str]], figure: str) -> Waiting:
+    histogram = sorted((int(key), n) for (f, key), n in counts.items() if f == figure and n)
+    total = sum(n for _seconds, n in histogram)
+    return Waiting(total, _rank(histogram, total, 0.5), _rank(histogram, total, 0.9))
+
+
+def _rank(histogram: list[tuple[int, int]], total: int, fraction: float) -> int | None:
+    """nearest_rank over a histogram of (value, how many)."""
+    if not total:
+        return None
+    wanted, seen = max(math.ceil(fraction * total), 1), 0
+    for value, count in histogram:
+        seen += count
+        if seen >= wanted:
+            return value
+    return histogram[-1][0]
+
+
+def _funnel(counts: Counter[tuple[str, str]], step_order: list[str] | None) -> list[FunnelStep]:
+    reached = {key: n for (figure, key), n in counts.items() if figure == REACHED and n}
+    hung_up: Counter[str] = Counter()
+    for (figure, key), n in counts.items():
+        outcome, _, step = key.partition(":")
+        if figure == OUTCOME and outcome == "abandoned" and step:
+            hung_up[step] += n
+    steps = [s for s in step_order or [] if s in reached]
+    others = [s for s in reached if s not in steps]
+    steps += sorted(others, key=lambda s: -reached[s])
+    return [FunnelStep(s, reached[s], hung_up[s]) for s in steps]
+
+
+def _day_counts(
+    session: Session, start: datetime, end: datetime, line: str | None
+) -> Counter[tuple[date, str, str, str]]:
+    """(day, line, figure, key) -> count, from the calls started in [start, end)."""
+    day = _day(session, Call.started_at)
+    scoped = [_in(Call.started_at, Period(start, end)), _real_call()]
     if line:
-        conditions.append(Call.line == line)
-    answered = Call.outcome == "answered"
-    if session.get_bind().dialect.name == "postgresql":
-        # One scan; percentile_disc is the nearest rank, as nearest_rank() below.
-        waits = Call.queue_seconds
-        row = session.execute(
-            select(
-                func.count(),
-                func.percentile_disc(0.5).within_group(waits),
-                func.percentile_disc(0.9).within_group(waits),
-                func.count().filter(answered),
-                func.percentile_disc(0.5).within_group(waits).filter(answered),
-                func.percentile_disc(0.9).within_group(waits).filter(answered),
-            ).where(*conditions)
-        ).one()
-        return Waiting(int(row[0]), row[1], row[2]), Waiting(int(row[3]), row[4], row[5])
-    rows = session.execute(select(Call.queue_seconds, answered).where(*conditions)).all()
-    every = [seconds for seconds, _ in rows]
-    taken = [seconds for seconds, was_answered in rows if was_answered]
-    return (
-        Waiting(len(every), nearest_rank(every, 0.5), nearest_rank(every, 0.9)),
-        Waiting(len(taken), nearest_rank(taken, 0.5), nearest_rank(taken, 0.9)),
+        scoped.append(Call.line == line)
+    counts: Counter[tuple[date, str, str, str]] = Counter()
+
+    answered = (
+        select(CallEvent.call_id, CallEvent.step, day.label("day"), Call.line)
+        .join(Call, Call.id == CallEvent.call_id)
+        .where(*scoped)
     )
+    abandoned = Call.outcome == "abandoned"
+    hung_up_at = select(Call.id, Call.abandoned_step, day, Call.line).where(abandoned, *scoped)
+    queued = select(Call.id, Call.step, day, Call.line).where(Call.queued_at.is_not(None), *scoped)
+    visits = union(answered, hung_up_at, queued).subquery()  # UNION: once per call and step
+    group = (visits.c.day, visits.c.line, visits.c.step)
+    for visit_day, visit_line, step, n in session.execute(
+        select(*group, func.count()).where(visits.c.step.is_not(None)).group_by(*group)
+    ):
+        counts[(_as_date(visit_day), visit_line, REACHED, step)] += n
+
+    for call_day, call_line, outcome, step, n in session.execute(
+        select(day, Call.line, Call.outcome, Call.abandoned_step, func.count())
+        .where(*scoped)
+        .group_by(day, Call.line, Call.outcome, Call.abandoned_step)
+    ):
+        key = f"{outcome or ''}:{step or ''}" if outcome == "abandoned" else f"{outcome or ''}:"
+        counts[(_as_date(call_day), call_line, OUTCOME, key)] += n
+
+    seconds = Call.queue_seconds
+    step = case(
+        (seconds < 120, seconds),
+        (seconds < 3600, seconds - seconds % 10),
+        else_=seconds - seconds % 60,
+    )
+    was_answered = Call.outcome == "answered"
+    for wait_day, wait_line, wait, answered_call, n in session.execute(
+        select(day, Call.line, step, was_answered, func.count())
+        .where(Call.queued_at.is_not(None), seconds.is_not(None), *scoped)
+        .group_by(day, Call.line, step, was_answered)
+    ):
+        counts[(_as_date(wait_day), wait_line, WAIT_ALL, str(wait))] += n
+        if answered_call:
+            counts[(_as_date(wait_day), wait_line, WAIT_ANSWERED, str(wait))] += n
+    return counts
 
 
 def _reports(session: Session, period: Period, result: Figures) -> None:
     created = session.execute(
         select(Report.origin, func.count())
-        .where(_in(Report.created_at, period), _report_not_from_test_call())
+        .where(_in(Report.created_at, period), _not_from_test_call())
         .group_by(Report.origin)
     ).all()
     by_origin = {origin: int(count) for origin, count in created}
@@ -388,7 +458,7 @@ def _reports(session: Session, period: Period, result: Figures) -> None:
             .where(
                 Report.status.in_(("approved", "disseminated")),
                 _in(Report.reviewed_at, period),
-                _report_not_from_test_call(),
+                _not_from_test_call(),
             )
         )
         or 0
@@ -396,44 +466,36 @@ def _reports(session: Session, period: Period, result: Figures) -> None:
 
 
 def _disseminations(session: Session, period: Period, result: Figures) -> None:
-    passed = session.execute(
-        select(Dissemination.force_id, Dissemination.force_outcome, func.count())
-        .where(
-            Dissemination.state == "delivered",
-            _in(Dissemination.delivered_at, period),
-            _dissemination_not_from_test_call(),
-        )
-        .group_by(Dissemination.force_id, Dissemination.force_outcome)
-    ).all()
+    """One pass over the pieces passed in the period: by force, by what the force
+    did, and by the report's categories (a JSON list: a report in two counts in each)."""
     by_force: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
-    for force_id, outcome, count in passed:
-        by_force[force_id] += count
-        outcomes[outcome or "not_reported"] += count
-    result.passed_by_force = dict(by_force)
-    result.force_outcomes = dict(outcomes)
-
     categories: Counter[str] = Counter()
-    rows = session.execute(
-        select(Report.categories)
-        .join(Dissemination, Dissemination.report_id == Report.id)
+    passed = session.execute(
+        select(Dissemination.force_id, Dissemination.force_outcome, Report.categories)
+        .join(Report, Report.id == Dissemination.report_id)
         .where(
             Dissemination.state == "delivered",
             _in(Dissemination.delivered_at, period),
-            _report_not_from_test_call(),
+            _not_from_test_call(),
         )
     )
-    for (report_categories,) in rows:
+    for force_id, outcome, report_categories in passed:
+        by_force[force_id] += 1
+        outcomes[outcome or "not_reported"] += 1
         for category in set(report_categories or []) or {"unknown"}:
             categories[category] += 1
+    result.passed_by_force = dict(by_force)
+    result.force_outcomes = dict(outcomes)
     result.passed_by_category = dict(categories)
 
     awaiting = session.execute(
         select(Dissemination.force_id, func.count())
+        .join(Report, Report.id == Dissemination.report_id)
         .where(
             Dissemination.state == "pending",
             _in(Dissemination.created_at, period),
-            _dissemination_not_from_test_call(),
+            _not_from_test_call(),
         )
         .group_by(Dissemination.force_id)
     ).all()
@@ -442,39 +504,6 @@ def _disseminations(session: Session, period: Period, result: Figures) -> None:
 
 def _in(column, period: Period):  # type: ignore[no-untyped-def]
     return and_(column >= period.start, column < period.end)
-
-
-def _visits(
-    session: Session, start: datetime, end: datetime, line: str | None
-) -> dict[tuple[date, str, str], list[int]]:
-    """(day, line, step) -> [callers who reached it, callers who hung up there],
-    counted from the events of calls started in [start, end)."""
-    day = _day(session, Call.started_at)
-    scoped = [_in(Call.started_at, Period(start, end)), _real_call()]
-    if line:
-        scoped.append(Call.line == line)
-    answered = (
-        select(CallEvent.call_id, CallEvent.step, day.label("day"), Call.line)
-        .join(Call, Call.id == CallEvent.call_id)
-        .where(*scoped)
-    )
-    abandoned = Call.outcome == "abandoned"
-    hung_up_at = select(Call.id, Call.abandoned_step, day, Call.line).where(abandoned, *scoped)
-    queued = select(Call.id, Call.step, day, Call.line).where(Call.queued_at.is_not(None), *scoped)
-    visits = union(answered, hung_up_at, queued).subquery()  # UNION: once per call and step
-    counts: dict[tuple[date, str, str], list[int]] = {}
-    group = (visits.c.day, visits.c.line, visits.c.step)
-    for visit_day, visit_line, step, count in session.execute(
-        select(*group, func.count()).where(visits.c.step.is_not(None)).group_by(*group)
-    ):
-        counts.setdefault((_as_date(visit_day), visit_line, step), [0, 0])[0] += count
-    for hung_day, hung_line, step, count in session.execute(
-        select(day, Call.line, Call.abandoned_step, func.count())
-        .where(abandoned, Call.abandoned_step.is_not(None), *scoped)
-        .group_by(day, Call.line, Call.abandoned_step)
-    ):
-        counts.setdefault((_as_date(hung_day), hung_line, step), [0, 0])[1] += count
-    return counts
 
 
 def _day(session: Session, column):  # type: ignore[no-untyped-def]
@@ -515,17 +544,8 @@ def _real_call():  # type: ignore[no-untyped-def]
     return Call.is_test.is_(False)
 
 
-def _report_not_from_test_call():  # type: ignore[no-untyped-def]
-    """For a statement over Report: the report was not made from a test call."""
-    return ~exists().where(Call.id == Report.call_id, Call.is_test.is_(True))
-
-
-def _dissemination_not_from_test_call():  # type: ignore[no-untyped-def]
-    """For a statement over Dissemination: its report was not made from a test call."""
-    report, call = aliased(Report), aliased(Call)
-    return ~exists(
-        select(literal(1))
-        .select_from(report)
-        .join(call, call.id == report.call_id)
-        .where(report.id == Dissemination.report_id, call.is_test.is_(True))
-    )
+def _not_from_test_call():  # type: ignore[no-untyped-def]
+    """For a statement over Report: not made from a test call. Test calls are
+    few and have a partial index (ix_calls_test), so this is one small lookup."""
+    test_calls = select(Call.id).where(Call.is_test.is_(True))
+    return or_(Report.call_id.is_(None), Report.call_id.not_in(test_calls))

@@ -3,7 +3,7 @@
 from ivr.models.base import Base, utcnow
 from ivr.models.calls import Call, CallEvent
 from ivr.models.delivery import Dissemination
-from ivr.models.figures import FunnelDay
+from ivr.models.figures import FigureDay
 from ivr.models.reports import Report, ReportSubject
 from ivr.models.staff import AuditEntry, User
 
@@ -13,7 +13,7 @@ __all__ = [
     "Call",
     "CallEvent",
     "Dissemination",
-    "FunnelDay",
+    "FigureDay",
     "Report",
     "ReportSubject",
     "User",

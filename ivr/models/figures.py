@@ -1,4 +1,4 @@
-"""Counts kept for the figures once a day has passed: aggregate numbers only."""
+"""Counts kept for the figures once a day has settled: aggregate numbers only."""
 
 from __future__ import annotations
 
@@ -10,16 +10,24 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ivr.models.base import Base
 
 
-class FunnelDay(Base):
-    """How many callers reached each step of a line's flow on a day (UTC), and how
-    many hung up there. Written once per settled day (ivr/figures.py): the step
-    events it is counted from are erased by `ivr purge`, these counts are not.
-    A row with line "" and step "" marks the day as counted (reached = its calls)."""
+class FigureDay(Base):
+    """One count of a settled day (UTC) on one line, written once by ivr/figures.py:
 
-    __tablename__ = "funnel_days"
+    - figure "reached", key a step: callers who reached it;
+    - figure "outcome", key "outcome:step": calls that ended so (the step for a
+      caller who hung up in the flow);
+    - figure "wait_all" / "wait_answered", key seconds: queued callers (all, or
+      answered) who waited that long, rounded down to the histogram's step.
+
+    A row with figure "" marks the day as counted. Nothing here is about one
+    call: the step events these are counted from are erased by `ivr purge`,
+    the counts stay.
+    """
+
+    __tablename__ = "figure_days"
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     line: Mapped[str] = mapped_column(String(64), primary_key=True)
-    step: Mapped[str] = mapped_column(String(64), primary_key=True)
-    reached: Mapped[int] = mapped_column(Integer, default=0)
-    hung_up: Mapped[int] = mapped_column(Integer, default=0)
+    figure: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(140), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)

@@ -7,7 +7,7 @@ import io
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from ivr.figures import (
     FunnelStep,
@@ -20,13 +20,17 @@ from ivr.figures import (
     nearest_rank,
     roll_up,
     settled_days_end,
+    wait_step,
 )
 from ivr.force_outcomes import OutcomeRefused, record_force_outcome
-from ivr.models import AuditEntry, CallEvent, Dissemination, FunnelDay, User
+from ivr.models import AuditEntry, Call, CallEvent, Dissemination, FigureDay, User
 from ivr.purge import purge
 from tests.figures.seed import STEP_ORDER, at
 
 NOVEMBER = Period.of_days(date(2026, 11, 1), date(2026, 11, 30))
+# Counted from the events (November not settled), from FigureDay (all settled), and both
+# (c9 on the 20th and c10 on the 21st not settled on the 21st).
+NOWS = [at(11, 1, 0), datetime(2027, 1, 1, tzinfo=UTC), at(11, 21, 8)]
 
 
 def test_period_of_days_is_half_open_utc():
@@ -34,8 +38,9 @@ def test_period_of_days_is_half_open_utc():
     assert str(NOVEMBER) == "2026-11-01 to 2026-11-30"
 
 
-def test_calls_and_how_they_went(db, seeded):
-    f = figures(db, NOVEMBER, step_order=STEP_ORDER)
+@pytest.mark.parametrize("now", NOWS)
+def test_calls_and_how_they_went(db, seeded, now):
+    f = figures(db, NOVEMBER, step_order=STEP_ORDER, now=now)
     # c1 c2 c3 c4 c5 c6 c9 c10; not the test call c7, not October's c8.
     assert f.calls == 8
     assert (f.answered, f.abandoned, f.left_queue, f.left_for_online) == (2, 3, 1, 1)
@@ -43,8 +48,9 @@ def test_calls_and_how_they_went(db, seeded):
     assert f.abandoned_by_step == {"force": 1, "role": 1, "category": 1}
 
 
-def test_waiting_times(db, seeded):
-    f = figures(db, NOVEMBER)
+@pytest.mark.parametrize("now", NOWS)
+def test_waiting_times(db, seeded, now):
+    f = figures(db, NOVEMBER, now=now)
     # Queued with a time: c1 30, c5 90, c2 200, c6 400 (c9 still queued: no time yet).
     assert f.waiting_all == Waiting(4, 90, 400)
     # Answered: c1 30, c5 90.
@@ -90,9 +96,6 @@ NOVEMBER_FUNNEL = [
     FunnelStep("contact_confirm", 1, 0),
     FunnelStep("queue", 5, 0),  # c1 c2 c5 c6 c9
 ]
-# Counted from the events (November not settled), from FunnelDay (all settled), and both
-# (c9 on the 20th and c10 on the 21st not settled on the 21st).
-NOWS = [at(11, 1, 0), datetime(2027, 1, 1, tzinfo=UTC), at(11, 21, 8)]
 
 
 @pytest.mark.parametrize("now", NOWS)
@@ -114,9 +117,9 @@ def test_funnel_over_part_days(db, seeded, now):
 def test_the_funnel_outlives_the_purge_of_step_events(db, seeded):
     later = datetime(2027, 6, 1, tzinfo=UTC)
     assert roll_up(db, date(2026, 1, 1), settled_days_end(later)) > 0
-    days = db.scalar(select(func.count()).select_from(FunnelDay))
+    days = db.scalar(select(func.count()).select_from(FigureDay))
     assert roll_up(db, date(2026, 1, 1), settled_days_end(later)) == 0  # counted once
-    assert db.scalar(select(func.count()).select_from(FunnelDay)) == days
+    assert db.scalar(select(func.count()).select_from(FigureDay)) == days
     db.execute(delete(CallEvent))
     db.commit()
     assert funnel(db, NOVEMBER, step_order=STEP_ORDER, now=later) == NOVEMBER_FUNNEL
@@ -188,6 +191,29 @@ def test_csv_has_every_figure(db, seeded):
     assert table[("force_outcome", "investigation")] == "1"
     assert table[("funnel_reached", "queue")] == "5"
     assert table[("funnel_hung_up", "force")] == "1"
+
+
+def test_waiting_times_are_kept_to_the_second_then_in_steps():
+    assert [wait_step(s) for s in (0, 119, 120, 125, 3599, 3600, 3661)] == [
+        0,
+        119,
+        120,
+        120,
+        3590,
+        3600,
+        3660,
+    ]
+
+
+@pytest.mark.parametrize("now", NOWS)
+def test_waiting_over_the_histogram(db, seeded, now):
+    # c1 waited 30 s, c6 400 s; make c1 wait 125 s and c6 3,661 s: 120 and 3,660 in the steps.
+    for key, seconds in (("key-c1", 125), ("key-c6", 3661)):
+        db.execute(update(Call).where(Call.call_key == key).values(queue_seconds=seconds))
+    db.commit()
+    f = figures(db, NOVEMBER, now=now)
+    assert f.waiting_all == Waiting(4, 120, 3660)  # 90, 120, 200, 3660
+    assert f.waiting_answered == Waiting(2, 90, 120)  # c5 90, c1 120
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""call log and audit log indexes; what a force did with a dissemination; funnel_days
+"""call log and audit log indexes; what a force did with a dissemination; figure_days
 
 Revision ID: 0004
 Revises: 0003
@@ -30,17 +30,24 @@ AUDIT_INDEXES = {
 
 def upgrade() -> None:
     op.create_table(
-        "funnel_days",
+        "figure_days",
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("line", sa.String(length=64), nullable=False),
-        sa.Column("step", sa.String(length=64), nullable=False),
-        sa.Column("reached", sa.Integer(), nullable=False),
-        sa.Column("hung_up", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("day", "line", "step", name=op.f("pk_funnel_days")),
+        sa.Column("figure", sa.String(length=16), nullable=False),
+        sa.Column("key", sa.String(length=140), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "line", "figure", "key", name=op.f("pk_figure_days")),
     )
     with op.batch_alter_table("calls") as batch:
         for name, columns in CALL_INDEXES.items():
             batch.create_index(name, columns, unique=False)
+        batch.create_index(
+            "ix_calls_test",
+            ["id"],
+            unique=False,
+            postgresql_where=sa.text("is_test"),
+            sqlite_where=sa.text("is_test"),
+        )
     with op.batch_alter_table("audit_entries") as batch:
         for name, columns in AUDIT_INDEXES.items():
             batch.create_index(name, columns, unique=False)
@@ -59,6 +66,7 @@ def downgrade() -> None:
         for name in AUDIT_INDEXES:
             batch.drop_index(name)
     with op.batch_alter_table("calls") as batch:
+        batch.drop_index("ix_calls_test")
         for name in CALL_INDEXES:
             batch.drop_index(name)
-    op.drop_table("funnel_days")
+    op.drop_table("figure_days")
