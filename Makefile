@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: run test lint format browser clean
+.PHONY: run test lint format browser clean flows
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +20,11 @@ run: $(BIN)/.installed
 	  trap 'kill $$deliver 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/ivr serve
 
-## Lint, then the whole suite (PostgreSQL too when TEST_POSTGRES_URL is set).
+## Lint, check every call flow, then the whole suite (PostgreSQL too when TEST_POSTGRES_URL is set).
 test: $(BIN)/.installed browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/ivr flows check
 	$(BIN)/pytest
 
 ## Debian's chromium, for the real-browser tests (Playwright cannot download browsers here).
@@ -32,6 +33,10 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; \
 	  else echo "chromium is not installed: the browser tests will be skipped"; fi; }
+
+## Check every call flow in call_flows/ (also part of `make test`).
+flows: $(BIN)/.installed
+	$(BIN)/ivr flows check
 
 lint:
 	$(BIN)/ruff check .

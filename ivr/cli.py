@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import secrets
 import shutil
@@ -10,6 +12,7 @@ import sys
 import threading
 from datetime import timedelta
 from pathlib import Path
+from typing import TextIO
 
 import click
 from cryptography.fernet import Fernet
@@ -17,9 +20,10 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.flows import FlowError
+from ivr.flows import FlowCatalogue, FlowError, e164
 from ivr.routing import Routes
 from ivr.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
+from ivr.twilio_sim import Transport
 
 
 @click.group()
@@ -219,6 +223,250 @@ def _routes(settings: Settings) -> Routes:
     from ivr.forces import ForceCatalogue
 
     return Routes.load(settings, ForceCatalogue.load(settings.config_dir / "forces.toml"))
+
+
+@cli.command("call")
+@click.option(
+    "--line", default="", help="The number dialled (To), or a line's name in call_flows/."
+)
+@click.option(
+    "--from",
+    "from_number",
+    default="+447911123456",
+    show_default=True,
+    help="The number the caller rings from (From).",
+)
+@click.option(
+    "--url",
+    default="",
+    help="A running server, e.g. http://127.0.0.1:8000; without it the app runs in this process.",
+)
+@click.option(
+    "--keys",
+    default=None,
+    help='Answers in order, e.g. "1,0,1,,say: the Met" (an empty answer is silence).',
+)
+@click.option(
+    "--answers",
+    "answers_file",
+    type=click.File("r"),
+    default=None,
+    help="A file of answers, one a line (an empty line is silence).",
+)
+def call(
+    line: str, from_number: str, url: str, keys: str | None, answers_file: TextIO | None
+) -> None:
+    """Ring the line without a phone: hear each prompt, answer with keys or words.
+
+    Without --keys or --answers you answer at each menu on the keyboard: keys
+    (0-9, * and #), Enter alone for silence, or `say: words` to speak.
+    """
+    from ivr.ring import CallScriptError, Ring, Script, keyboard, script_answers
+    from ivr.twilio_sim import LineDown, SimulatedCall, TwimlError
+
+    settings = load_settings()
+    flows = FlowCatalogue.load(settings.flows_dir)
+    dialled = _dialled_number(flows, line)
+    caller = e164(from_number)
+    if caller is None:
+        raise click.ClickException(f"--from {from_number!r} is not a phone number")
+    script = None
+    if keys is not None or answers_file is not None:
+        items = keys.split(",") if keys is not None else []
+        if answers_file is not None:
+            items += [ln.rstrip("\n") for ln in answers_file if not ln.startswith("//")]
+        try:
+            script = Script(script_answers(items))
+        except CallScriptError as exc:
+            raise click.ClickException(str(exc)) from None
+    transport, base_url = _transport(settings, url)
+    ring = Ring(
+        call=SimulatedCall(
+            transport=transport,
+            auth_token=settings.twilio_auth_token,
+            base_url=base_url,
+            to_number=dialled,
+            from_number=caller,
+            from_city="",
+        ),
+        ask=script or keyboard(input, click.echo),
+        say=click.echo,
+        scripted=script is not None,
+        gave_up_texts=tuple(
+            text
+            for flow in flows.flows.values()
+            for prompts in flow.prompts.values()
+            if (text := prompts.get("notice.gave_up"))
+        ),
+        hold=(lambda: None) if script else _hold,
+    )
+    where = url or "the app in this process"
+    try:
+        ending = ring.run()
+    except LineDown as exc:
+        raise click.ClickException(f"the line is down: {exc} (is the server running?)") from None
+    except TwimlError as exc:
+        if exc.status == 403:
+            raise click.ClickException(
+                f"{where} refused the call's signature (HTTP 403): sign with the server's "
+                "TWILIO_AUTH_TOKEN, and give --url as the address the server calls its own "
+                "(PUBLIC_BASE_URL)"
+            ) from None
+        raise click.ClickException(f"invalid TwiML from {ring.call.last_url}: {exc}") from None
+    except CallScriptError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"call over after about {ending.seconds} s: {ending.summary}")
+    if script is not None:
+        if ending.how == "line_hung_up":
+            raise click.ClickException(f"the line hung up on the caller at step {ending.step}")
+        if script.left:
+            raise click.ClickException(
+                f"the call ended ({ending.summary}) with {len(script.left)} answers unused"
+            )
+
+
+def _dialled_number(flows: FlowCatalogue, line: str) -> str:
+    if not line:
+        default = flows.for_number(None)
+        return default.numbers[0] if default.numbers else "+448000850000"
+    if line in flows.flows:
+        numbers = flows.flows[line].numbers
+        if not numbers:
+            raise click.ClickException(f"line {line!r} has no numbers in its flow.toml")
+        return numbers[0]
+    number = e164(line)
+    if number is None:
+        raise click.ClickException(
+            f"--line {line!r} is neither a phone number nor a line in call_flows/ "
+            f"({', '.join(sorted(flows.flows))})"
+        )
+    return number
+
+
+def _transport(settings: Settings, url: str) -> tuple[Transport, str]:
+    """Over HTTP to a server at `url`, or through the app built in this process."""
+    from ivr.twilio_sim import flask_transport, http_transport
+
+    if url:
+        if not url.startswith(("http://", "https://")):
+            raise click.ClickException(f"--url {url!r} must start with http:// or https://")
+        return http_transport(), url.rstrip("/") + "/"
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ivr import create_app
+    from ivr.db import get_engine
+
+    app = create_app()
+    _quiet_server_logs()
+    try:
+        migrated = inspect(get_engine(app)).has_table("calls")
+    except SQLAlchemyError as exc:
+        raise click.ClickException(
+            f"cannot open the database ({_safe_url(settings.database_url)}): "
+            f"{str(exc.orig or exc).splitlines()[0]}"
+        ) from None
+    if not migrated:
+        raise click.ClickException(
+            f"the database ({_safe_url(settings.database_url)}) has no tables yet: "
+            "run `ivr db upgrade` (or `make run`) first"
+        )
+    # The app checks signatures against the public URL, so sign that one.
+    base = settings.public_base_url.rstrip("/") or "http://localhost"
+    return flask_transport(app.test_client()), base + "/"
+
+
+class _OneLine(logging.Formatter):
+    """The in-process server's log lines, without tracebacks: a CLI never shows one."""
+
+    def formatException(self, ei: object) -> str:  # noqa: N802 (logging's name)
+        return ""
+
+
+def _quiet_server_logs() -> None:
+    for handler in logging.getLogger().handlers:
+        if type(handler) is logging.StreamHandler:  # the terminal, not a test's capture
+            handler.setFormatter(_OneLine("   (server: %(levelname)s %(message)s)"))
+
+
+def _hold() -> None:
+    with contextlib.suppress(EOFError):
+        input("   (holding in the queue: press Enter to hang up) ")
+
+
+@cli.group()
+def flows() -> None:
+    """Check and draw the call flows in call_flows/."""
+
+
+def _flows_dir() -> Path:
+    return Path(os.environ.get("IVR_FLOWS_DIR", PROJECT_ROOT / "call_flows"))
+
+
+def _forces_file() -> Path:
+    return Path(os.environ.get("IVR_CONFIG_DIR", PROJECT_ROOT / "config")) / "forces.toml"
+
+
+@flows.command("check")
+@click.option("--flows-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Default: call_flows/ (IVR_FLOWS_DIR).")  # fmt: skip
+@click.option("--forces", "forces_file", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, help="Default: config/forces.toml (IVR_CONFIG_DIR).")  # fmt: skip
+def flows_check(flows_dir: Path | None, forces_file: Path | None) -> None:
+    """Fail with one line per problem found in any flow (CI runs this)."""
+    from ivr.flow_check import check_flows, keypad_paths
+    from ivr.forces import ForceCatalogue
+
+    flows_dir = flows_dir or _flows_dir()
+    forces_file = forces_file or _forces_file()
+    if not flows_dir.is_dir():
+        raise click.ClickException(f"{flows_dir} is not a folder of call flows")
+    try:
+        forces = ForceCatalogue.load(forces_file)
+    except (OSError, KeyError, ValueError) as exc:
+        raise click.ClickException(f"{forces_file}: cannot read the force list ({exc})") from None
+    problems = check_flows(flows_dir, forces)
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        raise SystemExit(1)
+    catalogue = FlowCatalogue.load(flows_dir)
+    for flow in catalogue.flows.values():
+        for language, path in keypad_paths(flow).items():
+            click.echo(
+                f"{flow.id}: ok; shortest keypad path to the queue in {language}: "
+                f"{path.seconds:.0f} s ({path.words} words, keys {' '.join(path.keys)})"
+            )
+
+
+@flows.command("draw")
+@click.argument("line")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The SVG file to write (default: LINE.svg).")  # fmt: skip
+@click.option("--language", default=None, help="The language of the words (default: the first).")
+def flows_draw(line: str, output: Path | None, language: str | None) -> None:
+    """Draw LINE's flow (a folder name in call_flows/, or one of its numbers) as SVG."""
+    from ivr.flow_diagram import flow_svg
+
+    catalogue = FlowCatalogue.load(_flows_dir())
+    flow = catalogue.flows.get(line)
+    if flow is None:
+        number = e164(line)
+        flow = next((f for f in catalogue.flows.values() if number in f.numbers), None)
+    if flow is None:
+        raise click.ClickException(
+            f"no line {line!r}: give one of {', '.join(sorted(catalogue.flows))} or its number"
+        )
+    if language is not None and language not in flow.languages:
+        raise click.ClickException(
+            f"line {flow.id} has no language {language!r} (it has {', '.join(flow.languages)})"
+        )
+    output = output or Path(f"{flow.id}.svg")
+    try:
+        output.write_text(flow_svg(flow, language), encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None
+    click.echo(f"wrote {output} ({len(flow.steps)} steps)")
 
 
 def _safe_url(url: str) -> str:

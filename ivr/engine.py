@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -60,12 +61,19 @@ class Engine:
         self._hints = ", ".join(forces.speech_hints())
 
     # ----------------------------------------------------------------- moving
-    def begin(self, call: Call, flow: Flow) -> None:
+    def begin(self, call: Call, flow: Flow, dialled: str | None = None) -> None:
+        """Start a call at the dialled number's entry (its language and first step)."""
+        entry = flow.entry(dialled)
         call.line = flow.id
-        call.language = call.language or flow.languages[0]
+        # A number with a language of its own decides; otherwise keep any language
+        # the call already has (the default number starts in the first language).
+        if dialled and entry.language != flow.languages[0]:
+            call.language = entry.language
+        else:
+            call.language = call.language or entry.language
         call.answers = {}
         call.preface = []
-        self._enter(call, flow, flow.start)
+        self._enter(call, flow, entry.start)
 
     def handle(self, call: Call, flow: Flow, given: CallerInput) -> Outcome:
         """Apply one answer to the call's current step; the state changes in place."""
@@ -107,6 +115,9 @@ class Engine:
             self._enter(call, flow, option.next)
             value = option.value if option.value is not None else digits
             return Outcome(step.id, "chose", _short(value))
+        if not digits and not given.speech and step.silence_next:
+            self._enter(call, flow, step.silence_next)
+            return Outcome(step.id, "silence_next")
         if given.speech and step.speech == "force":
             force_id = self.forces.match(given.speech)
             if force_id is None:
@@ -200,15 +211,26 @@ class Engine:
         action = f"/voice/step/{step.id}?seq={call.seq}"
         gather = self._gather(call, flow, step, action)
         # One <Say> for the question and its options: fewer pauses, smaller TwiML.
-        value = self._pending_spoken(call, step)
-        words = [self._text(flow, call, key, value=value) for key in step.say]
+        # An option that changes the language is spoken in that language, so its
+        # own speakers hear it; consecutive words in one language share one <Say>.
+        value = self._pending_spoken(call, flow, step)
+        language = call.language
+        words = [(language, self._text(flow, language, key, value=value)) for key in step.say]
         if step.kind == "menu":
             for option in step.options:
-                label = flow.prompt(call.language, option.label)
-                words.append(self._text(flow, call, "option", label=label, key=option.key))
+                spoken_in = option.language if option.language in flow.voices else language
+                label = flow.prompt(spoken_in, option.label)
+                words.append(
+                    (
+                        spoken_in,
+                        self._text(flow, spoken_in, step.option_say, label=label, key=option.key),
+                    )
+                )
         elif step.kind == "confirm":
-            words.append(self._text(flow, call, "confirm.options"))
-        self._say_text(gather, flow, call, " ".join(w for w in words if w))
+            words.append((language, self._text(flow, language, "confirm.options")))
+        for spoken_in, group in groupby(words, key=lambda pair: pair[0]):
+            text = " ".join(w for _, w in group if w)
+            self._say_text(gather, flow, spoken_in, text)
         response.append(gather)
         # Silence: Twilio goes on past the Gather; come back to the same step.
         response.redirect(action, method="POST")
@@ -227,7 +249,7 @@ class Engine:
             kwargs.update(
                 input="dtmf speech",
                 num_digits=1,
-                language=voice.language,
+                language=voice.recognition,
                 hints=self._hints,
                 # "auto" is refused with a speech model set (Twilio warning 13335).
                 speech_timeout=2,
@@ -237,24 +259,32 @@ class Engine:
             kwargs.update(input="dtmf", num_digits=1)
         return Gather(**kwargs)
 
-    def _pending_spoken(self, call: Call, step: Step) -> str:
+    def _pending_spoken(self, call: Call, flow: Flow, step: Step) -> str:
         if step.kind != "confirm":
             return ""
         if step.value_type == "phone":
             number = self.cipher.decrypt(call.contact_number_enc or b"")
             return spoken_groups(number) if number else ""
-        return self.forces.name((call.answers or {}).get(PENDING))
+        force_id = (call.answers or {}).get(PENDING)
+        # The force's name in the caller's language where the prompts give one
+        # ("Heddlu Gogledd Cymru"); otherwise its name in config/forces.toml.
+        if call.language != flow.languages[0]:
+            name = flow.prompts.get(call.language, {}).get(f"force.{force_id}")
+            if name:
+                return name
+        return self.forces.name(force_id)
 
-    def _text(self, flow: Flow, call: Call, prompt_key: str, **values: Any) -> str:
+    def _text(self, flow: Flow, language: str, prompt_key: str, **values: Any) -> str:
         values.setdefault("online", self.settings.online_report_url)
-        return flow.prompt(call.language, prompt_key, **values)
+        return flow.prompt(language, prompt_key, **values)
 
     def _say(self, verb: Any, flow: Flow, call: Call, prompt_key: str, **values: Any) -> None:
-        self._say_text(verb, flow, call, self._text(flow, call, prompt_key, **values))
+        text = self._text(flow, call.language, prompt_key, **values)
+        self._say_text(verb, flow, call.language, text)
 
-    def _say_text(self, verb: Any, flow: Flow, call: Call, text: str) -> None:
+    def _say_text(self, verb: Any, flow: Flow, language: str, text: str) -> None:
         if text:
-            voice = flow.voices[call.language]
+            voice = flow.voices[language]
             verb.say(text, voice=voice.voice, language=voice.language)
 
     def render_wait(

@@ -51,6 +51,10 @@ class Step:
     no: str = ""
     fail_value: Any = None
     fail_next: str = ""
+    # The prompt that speaks each option ("{label}, {key}."); a language menu has its own.
+    option_say: str = "option"
+    # Silence goes here at once, without a notice (a language menu goes on in the default).
+    silence_next: str = ""
 
     def option(self, key: str) -> Option | None:
         return next((o for o in self.options if o.key == key), None)
@@ -60,6 +64,20 @@ class Step:
 class Voice:
     voice: str
     language: str
+    # What Twilio's speech recogniser is asked to hear, when it cannot hear `language`.
+    speech_language: str = ""
+
+    @property
+    def recognition(self) -> str:
+        return self.speech_language or self.language
+
+
+@dataclass(frozen=True)
+class Entry:
+    """How a call to one of the line's numbers starts: in which language, at which step."""
+
+    language: str
+    start: str
 
 
 @dataclass(frozen=True)
@@ -76,6 +94,13 @@ class Flow:
     prompts: dict[str, dict[str, str]]  # language -> key -> text
     wait: dict[str, Any]
     path: Path
+    # number (E.164) -> how a call to it starts, when not in languages[0] at `start`
+    entries: dict[str, Entry] = field(default_factory=dict)
+    limits: dict[str, Any] = field(default_factory=dict)
+
+    def entry(self, dialled: str | None) -> Entry:
+        default = Entry(self.languages[0], self.start)
+        return self.entries.get(_cached_e164(dialled or "") or "", default)
 
     def prompt(self, language: str, prompt_key: str, /, **values: Any) -> str:
         text = self.prompts.get(language, {}).get(prompt_key)
@@ -136,11 +161,19 @@ def load_flow(folder: Path) -> Flow:
             steps[step_id] = Step(id=step_id, options=options, say=tuple(raw.pop("say", ())), **raw)
         languages = tuple(data["languages"])
         numbers = []
-        for number in data.get("numbers", []):
+        entries = {}
+        for item in data.get("numbers", []):
+            # "0800 …", or { number = "0800 …", language = "cy", start = "welcome" }
+            number = item["number"] if isinstance(item, dict) else item
             normalised = e164(number)
             if normalised is None:
                 raise FlowError(f"{path}: {number!r} in numbers is not a valid phone number")
             numbers.append(normalised)
+            if isinstance(item, dict):
+                entries[normalised] = Entry(
+                    language=item.get("language", languages[0]),
+                    start=item.get("start", data["start"]),
+                )
         flow = Flow(
             id=folder.name,
             name=data["name"],
@@ -156,6 +189,8 @@ def load_flow(folder: Path) -> Flow:
             },
             wait=dict(data.get("wait", {})),
             path=path,
+            entries=entries,
+            limits=dict(data.get("limits", {})),
         )
     except (KeyError, TypeError) as exc:
         raise FlowError(f"{path}: missing or unexpected field {exc}") from None
@@ -167,6 +202,11 @@ def load_flow(folder: Path) -> Flow:
     for lang in languages:
         if lang not in flow.voices:
             raise FlowError(f"{path}: language {lang!r} has no [voices.{lang}]")
+    for number, entry in entries.items():
+        if entry.language not in languages:
+            raise FlowError(f"{path}: number {number} starts in {entry.language!r}, not a language")
+        if entry.start not in flow.steps:
+            raise FlowError(f"{path}: number {number} starts at {entry.start!r}, not a step")
     return flow
 
 

@@ -1,9 +1,11 @@
 """A simulated Twilio: places calls against the webhooks exactly as Twilio does.
 
 It sends Twilio's full parameter set (From, FromCity, … included), signs every
-request with RequestValidator, parses the TwiML as XML, and follows Gather
-actions and Redirects. Tests use it with Flask's test client; `ivr call` can use
-it over HTTP.
+request with RequestValidator, parses the TwiML as XML (refusing what Twilio
+would refuse: an unknown verb, a voice speaking the wrong language), and follows
+Gather actions, Redirects and the queue's wait URL. Tests use it with Flask's
+test client (`flask_transport`); `ivr call` uses it in-process or over HTTP
+(`http_transport`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ import secrets
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+from typing import Any
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlencode, urljoin, urlsplit
+from urllib.request import Request, urlopen
 
 from twilio.request_validator import RequestValidator
 
@@ -61,10 +66,85 @@ def twilio_params(
 class TwimlError(Exception):
     """The answer was not valid TwiML (or not 200)."""
 
+    def __init__(self, message: str, status: int = 200) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class LineDown(Exception):
+    """The server could not be reached at all (refused, timed out, no such host)."""
+
+
+def flask_transport(client: Any) -> Transport:
+    """Posts through a Flask test client: the app in this process, no server."""
+
+    def post(url: str, form: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
+        response = client.post(url, data=form, headers=headers)
+        return response.status_code, response.get_data(as_text=True)
+
+    return post
+
+
+def http_transport(timeout: float = 15.0) -> Transport:
+    """Posts over HTTP to a running server, as Twilio does (form-encoded, 15 s at most)."""
+
+    def post(url: str, form: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
+        if not url.startswith(("http://", "https://")):
+            raise LineDown(f"{url} is not an http:// or https:// URL")
+        request = Request(  # noqa: S310 (the scheme is checked just above)
+            url,
+            data=urlencode(form).encode(),
+            headers={**headers, "Content-Type": "application/x-www-form-urlencoded"},
+            method="POST",
+        )
+        try:
+            with urlopen(request, timeout=timeout) as response:  # noqa: S310
+                return response.status, response.read().decode("utf-8", "replace")
+        except HTTPError as exc:
+            return exc.code, exc.read().decode("utf-8", "replace")
+        except (URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise LineDown(f"cannot reach {url}: {reason}") from None
+
+    return post
+
+
+# Verbs Twilio knows, what may be nested in <Gather>, and the language each
+# <Say> voice speaks: Twilio fails a <Say> whose voice and language disagree.
+VERBS = {
+    "Say", "Play", "Pause", "Gather", "Redirect", "Enqueue", "Leave", "Hangup",
+    "Dial", "Reject", "Record", "Sms", "Connect", "Start", "Stop", "Refer", "Pay",
+}  # fmt: skip
+GATHER_CHILDREN = {"Say", "Play", "Pause"}
+VOICE_LANGUAGES = {
+    "Polly.Amy": "en-GB", "Polly.Brian": "en-GB", "Polly.Emma": "en-GB",
+    "Polly.Arthur": "en-GB", "Polly.Gwyneth": "cy-GB", "Polly.Geraint": "en-GB-WLS",
+}  # fmt: skip
+
+
+def check_twiml(root: ET.Element) -> None:
+    """Refuse what Twilio would refuse in the verbs we use (error 12200 and friends)."""
+    for verb in root:
+        if verb.tag not in VERBS:
+            raise TwimlError(f"<{verb.tag}> is not a TwiML verb")
+        if verb.tag == "Gather":
+            for child in verb:
+                if child.tag not in GATHER_CHILDREN:
+                    raise TwimlError(f"<{child.tag}> cannot be nested in <Gather>")
+        if verb.tag in ("Redirect", "Enqueue") and not (verb.text or "").strip():
+            raise TwimlError(f"<{verb.tag}> has no URL or queue name")
+    for say in root.iter("Say"):
+        voice, language = say.get("voice", ""), say.get("language", "")
+        speaks = VOICE_LANGUAGES.get(voice)
+        if speaks and language and language != speaks:
+            raise TwimlError(f"<Say voice={voice!r}> speaks {speaks}, not {language!r}")
+        if not (say.text or "").strip():
+            raise TwimlError("<Say> with nothing to say")
+
 
 def parse_twiml(status: int, body: str) -> ET.Element:
     if status != 200:
-        raise TwimlError(f"HTTP {status} instead of TwiML")
+        raise TwimlError(f"HTTP {status} instead of TwiML", status)
     if not body.startswith("<?xml"):
         raise TwimlError("the answer does not start with the XML prolog")
     try:
@@ -74,12 +154,29 @@ def parse_twiml(status: int, body: str) -> ET.Element:
         raise TwimlError(f"the answer is not XML: {exc}") from None
     if root.tag != "Response":
         raise TwimlError(f"the root element is <{root.tag}>, not <Response>")
+    check_twiml(root)
     return root
 
 
 def spoken(element: ET.Element) -> list[str]:
     """Every <Say> in document order, including those inside <Gather>."""
     return [say.text or "" for say in element.iter("Say")]
+
+
+@dataclass(frozen=True)
+class Heard:
+    """One <Say>: the words, and the voice and language they are spoken in."""
+
+    text: str
+    voice: str
+    language: str
+
+
+def heard(element: ET.Element) -> list[Heard]:
+    return [
+        Heard(say.text or "", say.get("voice", ""), say.get("language", ""))
+        for say in element.iter("Say")
+    ]
 
 
 @dataclass
@@ -157,6 +254,30 @@ class SimulatedCall:
         if redirect is None:
             raise TwimlError("nothing follows the Gather: a silent caller would be hung up on")
         return self._follow(redirect.text or "")
+
+    def wait_in_queue(self, position: int = 1, queue_time: int = 0) -> ET.Element:
+        """Fetch the <Enqueue> wait URL once, with what Twilio sends about the queue."""
+        enqueue = self.twiml.find("Enqueue") if self.twiml is not None else None
+        if enqueue is None:
+            raise TwimlError("the call is not being put in a queue")
+        extra = {
+            "QueuePosition": str(position),
+            "CurrentQueueSize": str(position),
+            "QueueTime": str(queue_time),
+            "AvgQueueTime": "0",
+            "QueueSid": "QU" + "0" * 32,
+        }
+        url = urljoin(self.last_url, enqueue.get("waitUrl", ""))
+        return parse_twiml(*self.post(url, extra))
+
+    def leave_queue(self, result: str = "hangup", queue_time: int = 0) -> ET.Element:
+        """The <Enqueue> action, requested when the caller leaves the queue."""
+        enqueue = self.twiml.find("Enqueue") if self.twiml is not None else None
+        if enqueue is None:
+            raise TwimlError("the call is not in a queue")
+        url = urljoin(self.last_url, enqueue.get("action", ""))
+        extra = {"QueueResult": result, "QueueTime": str(queue_time), "QueueSid": "QU" + "0" * 32}
+        return parse_twiml(*self.post(url, extra))
 
     def hang_up(self, duration: int = 60) -> tuple[int, str]:
         return self.post("/voice/status", {"CallDuration": str(duration)}, call_status="completed")

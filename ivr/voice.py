@@ -78,8 +78,11 @@ def _answer(build: Callable[[TwilioParams], VoiceResponse]) -> Response:
         )
         with contextlib.suppress(Exception):  # the database may be the thing that is down
             get_session().rollback()
-        flow = runtime.flows.for_number(params.to if params else None)
-        return _twiml(runtime.engine.render_error(flow))
+        dialled = params.to if params else None
+        flow = runtime.flows.for_number(dialled)
+        # In the number's own language (a Welsh-first number apologises in Welsh),
+        # without asking the database, which may be what failed.
+        return _twiml(runtime.engine.render_error(flow, flow.entry(dialled).language))
 
 
 def _load_call(params: TwilioParams) -> Call | None:
@@ -115,7 +118,7 @@ def _incoming(params: TwilioParams) -> VoiceResponse:
             status="in_flow",
             last_idempotency_token=params.idempotency_token or None,
         )
-        runtime.engine.begin(call, flow)
+        runtime.engine.begin(call, flow, params.to)
         session.add(call)
         try:
             session.commit()
@@ -293,5 +296,6 @@ def _status(params: TwilioParams) -> VoiceResponse:
 def fallback() -> Response:
     """Twilio's fallback URL: reached when our Voice URL failed. No database here."""
     runtime = get_runtime()
-    flow = runtime.flows.for_number(request.form.get("To"))
-    return _twiml(runtime.engine.render_error(flow))
+    dialled = request.form.get("To")
+    flow = runtime.flows.for_number(dialled)
+    return _twiml(runtime.engine.render_error(flow, flow.entry(dialled).language))

@@ -154,3 +154,9 @@ def stored_call(app: Flask):  # type: ignore[no-untyped-def]
             return call
 
     return load
+
+
+def start_in_english(call: SimulatedCall):  # type: ignore[no-untyped-def]
+    """Ring the main number and choose English at the language menu."""
+    call.start()
+    return call.press("1")

@@ -9,6 +9,7 @@ from sqlalchemy import MetaData, select
 from sqlalchemy.engine import make_url
 
 from ivr.db import get_engine
+from tests.conftest import start_in_english
 
 CALLER = "+447911123456"
 TOWN = "Harrogate"
@@ -59,7 +60,7 @@ def assert_no_trace(text: str) -> None:
 def test_anonymous_call_leaves_no_trace(app, new_call, stored_call, caplog, capsys):
     caplog.set_level(logging.DEBUG)
     call = new_call(from_number=CALLER, from_city=TOWN)
-    call.start()
+    start_in_english(call)
     call.press("9")  # a wrong key, logged as an event
     call.say("the Met")  # speech, read back
     for key in ["1", "1", "3", "1", "1"]:  # confirm, officer, sexual, at risk, anonymous
@@ -83,7 +84,7 @@ def test_anonymous_call_leaves_no_trace(app, new_call, stored_call, caplog, caps
 def test_caller_hanging_up_mid_flow_leaves_no_trace(app, new_call, caplog):
     caplog.set_level(logging.DEBUG)
     call = new_call(from_number=CALLER, from_city=TOWN)
-    call.start()
+    start_in_english(call)
     call.press("0")
     call.hang_up()
     assert_no_trace(dump_database(app))
@@ -102,7 +103,7 @@ def test_forged_and_failing_requests_log_no_caller_details(app, new_call, caplog
         raise RuntimeError(f"a bug that mentions {CALLER} and {TOWN}")
 
     call = new_call(from_number=CALLER, from_city=TOWN)
-    call.start()
+    start_in_english(call)
     monkeypatch.setattr(get_runtime(app).engine, "handle", broken)
     call.press("1")
     assert "webhook /voice/step/force failed with RuntimeError" in caplog.text
@@ -112,7 +113,7 @@ def test_forged_and_failing_requests_log_no_caller_details(app, new_call, caplog
 
 def test_contact_number_given_by_choice_is_stored_only_encrypted(app, new_call, stored_call):
     call = new_call(from_number=CALLER, from_city=TOWN)
-    call.start()
+    start_in_english(call)
     for key in ["0", "1", "1", "2", "3", "1"]:  # …, leave the calling number, confirm
         call.press(key)
     row = stored_call(call)

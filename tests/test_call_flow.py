@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ivr.twilio_sim import spoken
+from tests.conftest import start_in_english
 
 SHARED_FORCES = (
     Path(__file__).resolve().parents[2] / "shared" / "reference" / "uk_police_forces.csv"
@@ -52,10 +53,10 @@ def test_every_uk_force_is_reachable_by_keypad():
 def test_each_force_by_keypad(new_call, stored_call, force_id):
     region_key, force_key = keypad_routes()[force_id]
     call = new_call()
-    call.start()
+    start_in_english(call)
     call.press(region_key)
     twiml = call.press(force_key)
-    assert "Is the person" in said(twiml)
+    assert "What is their role" in said(twiml)
     assert stored_call(call).force == force_id
 
 
@@ -74,7 +75,7 @@ SPOKEN = [
 @pytest.mark.parametrize(("words", "force_id"), SPOKEN)
 def test_force_by_speech_is_read_back_and_confirmed(new_call, stored_call, words, force_id):
     call = new_call()
-    twiml = call.start()
+    twiml = start_in_english(call)
     assert call.gather().get("input") == "dtmf speech"
     assert "the Met" in call.gather().get("hints")
     twiml = call.say(words)
@@ -95,7 +96,7 @@ def all_force_names() -> list[tuple[str, str]]:
 @pytest.mark.parametrize(("name", "force_id"), all_force_names())
 def test_each_force_by_speech(new_call, stored_call, name, force_id):
     call = new_call()
-    call.start()
+    start_in_english(call)
     twiml = call.say(name)
     assert f"I heard {name}." in said(twiml)
     call.press("1")
@@ -114,10 +115,10 @@ def test_every_force_name_is_understood(app):
 
 def test_a_misheard_force_can_be_rejected(new_call, stored_call):
     call = new_call()
-    call.start()
+    start_in_english(call)
     call.say("Kent")
     twiml = call.press("2")
-    assert "Which force does" in said(twiml)
+    assert "Which force do they" in said(twiml)
     assert stored_call(call).force is None
     call.say("Essex")
     call.press("1")
@@ -126,12 +127,12 @@ def test_a_misheard_force_can_be_rejected(new_call, stored_call):
 
 def test_an_unrecognised_force_reprompts_then_moves_on(new_call, stored_call):
     call = new_call()
-    call.start()
+    start_in_english(call)
     twiml = call.say("banana republic")
     assert "didn't catch the force's name" in said(twiml)
     call.say("no idea mate")
     twiml = call.say("something")
-    assert "Is the person" in said(twiml)
+    assert "What is their role" in said(twiml)
     assert stored_call(call).force == "unknown"
 
 
@@ -140,7 +141,7 @@ def test_an_unrecognised_force_reprompts_then_moves_on(new_call, stored_call):
 )
 def test_each_role(new_call, stored_call, key, role):
     call = new_call()
-    call.start()
+    start_in_english(call)
     call.press("0")
     call.press(key)
     assert stored_call(call).role == role
@@ -160,7 +161,7 @@ CATEGORIES = [
 @pytest.mark.parametrize(("key", "category"), CATEGORIES)
 def test_each_category(new_call, stored_call, key, category):
     call = new_call()
-    call.start()
+    start_in_english(call)
     call.press("0")
     call.press("1")
     twiml = call.press(key)
@@ -170,18 +171,18 @@ def test_each_category(new_call, stored_call, key, category):
 
 def test_category_menu_speaks_the_five_categories(new_call):
     call = new_call()
-    call.start()
+    start_in_english(call)
     call.press("0")
     words = said(call.press("1")).lower()
     for phrase in [
         "bribes",
         "personal gain",
-        "sexual",
+        "sex",
         "partner",
-        "racist",
-        "homophobic",
-        "misogynistic",
-        "disablist",
+        "racism",
+        "homophobia",
+        "misogyny",
+        "disablism",
         "something else",
         "don't know",
     ]:
@@ -189,7 +190,7 @@ def test_category_menu_speaks_the_five_categories(new_call):
 
 
 def walk_to_anonymity(call) -> None:  # type: ignore[no-untyped-def]
-    call.start()
+    start_in_english(call)
     for key in ["1", "1", "1", "1", "2"]:  # London & SE, the Met, officer, bribery, no risk
         call.press(key)
 
@@ -217,7 +218,7 @@ def test_anonymous_caller_is_queued_with_context(new_call, stored_call):
 
 def test_risk_marks_urgent_and_repeats_999_advice(new_call, stored_call):
     call = new_call()
-    call.start()
+    start_in_english(call)
     for key in ["0", "1", "1"]:
         call.press(key)
     twiml = call.press("1")
@@ -228,7 +229,7 @@ def test_risk_marks_urgent_and_repeats_999_advice(new_call, stored_call):
 def test_urgent_callers_wait_ahead_of_others(new_call):
     def queue(urgent: bool):  # type: ignore[no-untyped-def]
         call = new_call()
-        call.start()
+        start_in_english(call)
         for key in ["0", "1", "1", "1" if urgent else "2", "1"]:
             call.press(key)
         return call
@@ -306,39 +307,39 @@ def test_rejected_number_is_erased(new_call, stored_call):
 
 def test_wrong_key_says_so_and_reprompts(new_call, stored_call):
     call = new_call()
-    call.start()
+    start_in_english(call)
     twiml = call.press("9")
     assert "not one of the choices" in said(twiml)
-    assert "Which force does" in said(twiml)
+    assert "Which force do they" in said(twiml)
     assert stored_call(call).tries == 1
 
 
 def test_star_repeats_without_counting_a_failure(new_call, stored_call):
     call = new_call()
-    call.start()
+    start_in_english(call)
     call.press("0")
     twiml = call.press("*")
-    assert said(twiml).startswith("Is the person")
+    assert said(twiml).startswith("What is their role")
     assert stored_call(call).tries == 0
 
 
 def test_silence_reprompts(new_call):
     call = new_call()
-    call.start()
+    start_in_english(call)
     twiml = call.silence()
     assert "didn't hear a choice" in said(twiml)
-    assert "Which force does" in said(twiml)
+    assert "Which force do they" in said(twiml)
 
 
 def test_three_failures_record_unknown_and_move_on_never_hang_up(new_call, stored_call):
     call = new_call()
-    call.start()
+    start_in_english(call)
     call.press("0")  # force: don't know
     call.press("9")
     call.silence()
     twiml = call.press("#")
     assert "Let's move on" in said(twiml)
-    assert "What happened" in said(twiml)
+    assert "What is it about" in said(twiml)
     assert twiml.find("Hangup") is None
     assert stored_call(call).role == "unknown"
 
@@ -374,6 +375,7 @@ def test_every_step_is_logged_as_an_event(new_call, stored_call, app):
         )
         steps = [(e.step, e.outcome, e.value) for e in events]
     assert steps == [
+        ("language", "chose", "1"),
         ("force", "chose", "1"),
         ("force_london_south_east", "chose", "metropolitan"),
         ("role", "chose", "officer"),
@@ -415,7 +417,7 @@ def test_keep_holding_returns_to_the_wait_messages(new_call):
 
 def test_status_records_where_a_caller_hung_up(new_call, stored_call):
     call = new_call()
-    call.start()
+    start_in_english(call)
     call.press("0")
     call.hang_up(duration=42)
     row = stored_call(call)
@@ -456,5 +458,5 @@ def test_unconfirmed_number_is_erased_when_the_caller_hangs_up(new_call, stored_
 
 def test_dialled_number_chooses_the_flow(new_call, stored_call):
     call = new_call(to_number="+448000850000")
-    call.start()
+    start_in_english(call)
     assert stored_call(call).line == "helpline"

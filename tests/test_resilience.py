@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from ivr.db import get_engine
 from ivr.twilio_sim import parse_twiml, spoken
+from tests.conftest import start_in_english
 
 APOLOGY = "Sorry, we have a technical problem"
 
@@ -44,7 +45,7 @@ def test_database_down_at_the_first_ring(app, new_call, break_database):
 
 def test_database_down_mid_call(app, new_call, break_database):
     call = new_call()
-    call.start()
+    start_in_english(call)
     action = call.gather().get("action")
     break_database(app)
     assert_apology(*call.post(action, {"Digits": "1"}))
@@ -70,9 +71,9 @@ def test_a_bug_in_the_engine_becomes_an_apology(app, new_call, monkeypatch):
     def broken(*_args, **_kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(get_runtime(app).engine, "handle", broken)
     call = new_call()
-    call.start()
+    start_in_english(call)
+    monkeypatch.setattr(get_runtime(app).engine, "handle", broken)
     assert_apology(*call.post(call.gather().get("action"), {"Digits": "1"}))
 
 
@@ -83,11 +84,12 @@ def test_unknown_call_sid(new_call):
 
 def test_step_that_does_not_exist_takes_the_caller_back(new_call):
     call = new_call()
-    call.start()
+    start_in_english(call)
     status, body = call.post("/voice/step/no-such-step?seq=1", {"Digits": "1"})
     twiml = parse_twiml(status, body)
     assert "let's try that again" in " ".join(spoken(twiml)).lower()
-    assert twiml.find("Gather").get("action") == "/voice/step/force?seq=1"
+    assert twiml.find("Gather").get("action") == call.gather().get("action")
+    assert call.gather().get("action").startswith("/voice/step/force?seq=")
 
 
 @pytest.mark.parametrize("path", ["/voice/nothing-here", "/voice/step/"])
@@ -103,7 +105,7 @@ def test_wrong_method_still_answers_twiml(client):
 
 def test_missing_fields_are_not_a_crash(new_call):
     call = new_call()
-    call.start()
+    start_in_english(call)
     # A Gather action with no Digits at all (the redirect after silence) re-prompts.
     status, body = call.post(call.gather().get("action"))
     assert "didn't hear a choice" in " ".join(spoken(parse_twiml(status, body)))

@@ -3,7 +3,8 @@ from ivr.twilio_sim import spoken
 
 def test_a_call_reaches_the_queue(new_call):
     call = new_call()
-    twiml = call.start()
+    call.start()  # the line first offers English or Welsh
+    twiml = call.press("1")
     assert "independent charity" in " ".join(spoken(twiml))
     for key in ["1", "1", "1", "1", "2", "1"]:
         twiml = call.press(key)

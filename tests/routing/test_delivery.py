@@ -14,7 +14,6 @@ from email import policy
 
 import jsonschema
 import pytest
-from conftest import SECRET, free_port, make_report, make_user, routes_to
 from sqlalchemy import select
 
 from ivr.delivery import (
@@ -31,6 +30,7 @@ from ivr.report_json import export_report, to_body
 from ivr.review import approve, redirect
 from ivr.routing import Route, Routes
 from ivr.settings import PROJECT_ROOT
+from tests.routing.conftest import SECRET, free_port, make_report, make_user, routes_to
 
 SCHEMA = json.loads((PROJECT_ROOT / "schemas" / "report.schema.json").read_text())
 FAST = DeliverySettings(retry_base_seconds=60, retry_max_seconds=600, lease_seconds=300)

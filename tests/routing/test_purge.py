@@ -6,12 +6,12 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from conftest import make_report
 from sqlalchemy import MetaData, func, select
 from sqlalchemy.engine import make_url
 
 from ivr.models import AuditEntry, Call, CallEvent, Report
 from ivr.purge import purge
+from tests.routing.conftest import make_report
 
 PHONE = "+447700900777"
 

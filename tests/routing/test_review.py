@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 
 import pytest
-from conftest import make_report, make_user, routes_to
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ivr.models import AuditEntry, Dissemination, Report
 from ivr.review import ReviewRefused, approve, redirect, return_to_handler, review_queue
+from tests.routing.conftest import make_report, make_user, routes_to
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import SECRET, make_report, make_user, routes_to
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
@@ -19,6 +18,7 @@ from ivr.models import Report
 from ivr.review import approve
 from ivr.routing import Routes
 from ivr.settings import SettingsError, load_settings
+from tests.routing.conftest import SECRET, make_report, make_user, routes_to
 
 BASE_ENV = {
     "TWILIO_AUTH_TOKEN": "t" * 32,
