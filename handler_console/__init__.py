@@ -1,8 +1,14 @@
-"""The staff console: call handlers, supervisors and admins (SecureDrop's journalist_app)."""
+"""The staff console: call handlers, supervisors and admins (SecureDrop's journalist_app).
+
+Access is deny-by-default: every view must name the roles it is for with
+`@roles(...)` (see access.py), or it answers 403 even to a signed-in admin.
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint
+
+from handler_console import access, account, queue, reports, review, users
 
 
 def make_blueprint() -> Blueprint:
@@ -13,4 +19,13 @@ def make_blueprint() -> Blueprint:
         template_folder="templates",
         static_folder="static",
     )
+    bp.record_once(access.init_app)
+    bp.before_request(access.guard)
+    bp.after_request(access.security_headers)
+    bp.register_error_handler(403, access.forbidden)
+    account.register(bp)
+    queue.register(bp)
+    reports.register(bp)
+    review.register(bp)
+    users.register(bp)
     return bp

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ivr import db, redaction
+from ivr.call_gateway import make_gateway
 from ivr.runtime import Runtime, get_runtime
 from ivr.settings import load_settings
 
@@ -34,11 +35,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app, settings.database_url)
     app.extensions["ivr.runtime"] = Runtime.build(settings)
+    app.extensions["ivr.call_gateway"] = make_gateway(settings)
 
     from handler_console import make_blueprint as make_console_blueprint
-    from ivr import voice
+    from ivr import handler_leg, voice
 
     app.register_blueprint(voice.make_blueprint())
+    app.register_blueprint(handler_leg.make_blueprint())
     app.register_blueprint(make_console_blueprint())
     app.register_error_handler(HTTPException, _voice_http_error)
 

@@ -10,6 +10,7 @@ import shutil
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
@@ -21,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.flows import FlowCatalogue, FlowError, e164
+from ivr.models.staff import ROLES
 from ivr.routing import Routes
 from ivr.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
 from ivr.twilio_sim import Transport
@@ -467,6 +469,67 @@ def flows_draw(line: str, output: Path | None, language: str | None) -> None:
     except OSError as exc:
         raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None
     click.echo(f"wrote {output} ({len(flow.steps)} steps)")
+
+
+@cli.group()
+def user() -> None:
+    """Staff accounts for the console."""
+
+
+@contextlib.contextmanager
+def _database() -> Iterator[Session]:
+    from ivr.db import make_engine
+
+    engine = make_engine(load_settings().database_url)
+    try:
+        with Session(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="What the user may do.")
+@click.option("--phone", default="", help="The phone a handler takes calls on (UK or +44...).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--generate", is_flag=True, help="Make up a password and print it once.")
+def user_add(name: str, role: str, phone: str, password_stdin: bool, generate: bool) -> None:
+    """Add a user. Without --password-stdin or --generate, asks for the password."""
+    from ivr.accounts import AccountError, create_user, generate_password
+
+    if password_stdin and generate:
+        raise click.UsageError("choose --password-stdin or --generate, not both")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif generate:
+        password = generate_password()
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with _database() as session:
+        try:
+            created = create_user(session, name, role, password, phone)
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+        click.echo(f"added {created.username} ({created.role})")
+    if generate:
+        click.echo(f"password: {password}")
+
+
+@user.command("disable")
+@click.argument("name")
+def user_disable(name: str) -> None:
+    """Disable a user: they cannot sign in, and their open sessions end."""
+    from ivr.accounts import find_user, set_active
+
+    with _database() as session:
+        found = find_user(session, name)
+        if found is None:
+            raise click.ClickException(f"no user called {name!r}")
+        set_active(session, found, False)
+        session.commit()
+        click.echo(f"disabled {found.username}")
 
 
 def _safe_url(url: str) -> str:

@@ -53,6 +53,12 @@ class Settings:
     smtp_sender: str = "helpline@localhost"
     retention_call_days: int = 90
     retention_contact_days: int = 365
+    session_idle_minutes: int = 30
+    login_max_failures: int = 5
+    login_lock_minutes: int = 15
+    login_failure_delay_ms: int = 400
+    call_gateway: str = "twilio"
+    queue_refresh_seconds: int = 5
     config_dir: Path = PROJECT_ROOT / "config"
     flows_dir: Path = PROJECT_ROOT / "call_flows"
     instance_dir: Path = PROJECT_ROOT / "instance"
@@ -95,6 +101,16 @@ _SOURCES: dict[str, tuple[str, str, str]] = {
     "smtp_sender": ("smtp", "sender", "IVR_SMTP_SENDER"),
     "retention_call_days": ("retention", "call_days", "IVR_RETENTION_CALL_DAYS"),
     "retention_contact_days": ("retention", "contact_days", "IVR_RETENTION_CONTACT_DAYS"),
+    "session_idle_minutes": ("console", "session_idle_minutes", "IVR_CONSOLE_IDLE_MINUTES"),
+    "login_max_failures": ("console", "login_max_failures", "IVR_CONSOLE_LOGIN_MAX_FAILURES"),
+    "login_lock_minutes": ("console", "login_lock_minutes", "IVR_CONSOLE_LOGIN_LOCK_MINUTES"),
+    "login_failure_delay_ms": (
+        "console",
+        "login_failure_delay_ms",
+        "IVR_CONSOLE_LOGIN_FAILURE_DELAY_MS",
+    ),
+    "call_gateway": ("console", "call_gateway", "IVR_CONSOLE_CALL_GATEWAY"),
+    "queue_refresh_seconds": ("console", "queue_refresh_seconds", "IVR_CONSOLE_QUEUE_REFRESH"),
 }
 
 
@@ -216,6 +232,15 @@ def check_settings(settings: Settings) -> None:
         raise SettingsError(
             "setting public_base_url (PUBLIC_BASE_URL) must start with https:// "
             f"(or http:// for local testing), not {settings.public_base_url!r}"
+        )
+    if settings.call_gateway not in {"twilio", "fake"}:
+        raise SettingsError(
+            "setting call_gateway (IVR_CONSOLE_CALL_GATEWAY) must be twilio or fake, "
+            f"not {settings.call_gateway!r}"
+        )
+    if settings.session_idle_minutes < 1:
+        raise SettingsError(
+            "setting session_idle_minutes (IVR_CONSOLE_IDLE_MINUTES) must be at least 1"
         )
     if settings.max_tries < 1:
         raise SettingsError("setting max_tries (IVR_CALLS_MAX_TRIES) must be at least 1")

@@ -20,6 +20,9 @@ from ivr.db import get_engine, normalise_url
 from ivr.migrate import upgrade
 from ivr.twilio_sim import SimulatedCall
 
+# Real-browser fixtures (live_server, browser, browser_page), for any test file to use.
+from tests.browser import browser, browser_page, live_server  # noqa: E402, F401
+
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "")
 

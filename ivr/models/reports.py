@@ -64,7 +64,11 @@ class Report(Base):
         back_populates="report", order_by="ReportSubject.position", cascade="all, delete-orphan"
     )
 
-    __table_args__ = (Index("ix_reports_status_urgent", "status", "urgent", "updated_at"),)
+    __table_args__ = (
+        Index("ix_reports_status_urgent", "status", "urgent", "updated_at"),
+        # A handler's "My reports", newest first.
+        Index("ix_reports_created_by", "created_by_id", "updated_at"),
+    )
 
 
 class ReportSubject(Base):
@@ -84,3 +88,6 @@ class ReportSubject(Base):
     station: Mapped[str] = mapped_column(String(200), default="")
 
     report: Mapped[Report] = relationship(back_populates="subjects")
+
+    # Loading a report's subjects must not scan every subject ever recorded.
+    __table_args__ = (Index("ix_report_subjects_report_id", "report_id", "position"),)

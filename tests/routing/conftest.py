@@ -23,6 +23,7 @@ from ivr.db import make_engine
 from ivr.delivery import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
 from ivr.forces import ForceCatalogue
 from ivr.models import Report, ReportSubject, User
+from ivr.report_record import new_reference
 from ivr.routing import Route, Routes
 from ivr.settings import PROJECT_ROOT
 
@@ -189,12 +190,12 @@ def make_report(
     **fields: Any,
 ) -> Report:
     report = Report(
-        reference=f"R{uuid.uuid4().hex[:10].upper()}",
+        reference=new_reference(session),
         status=status,
         anonymous=anonymous,
         what=what,
         urgent=urgent,
-        categories=["money-or-favours"],
+        categories=["bribery"],
         when_text="last month",
         where="outside the station",
         how_known="saw",

@@ -271,8 +271,11 @@ def test_a_contactable_reporter_is_sent_and_then_erased(session, forces, cipher)
     report = make_report(session, anonymous=False, contact=contact, cipher=cipher)
     record = export_report(report, forces, cipher)
     jsonschema.validate(record, SCHEMA)
-    assert record["reporter"] == {"anonymous": False, "contact": contact, "contact_erased": False}
+    assert record["reporter"]["contact"]["name"] == "Sam Caller"
+    assert record["reporter"]["contact"]["phones"] == ["+447700900999"]
+    assert record["reporter"]["contact_erased"] is False
     report.contact_enc = None
+    report.contact_erased_at = report.created_at
     record = export_report(report, forces, cipher)
     jsonschema.validate(record, SCHEMA)
     assert record["reporter"]["contact"] is None and record["reporter"]["contact_erased"] is True

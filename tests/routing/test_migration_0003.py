@@ -36,7 +36,7 @@ def test_the_migrated_database_matches_the_models(database_url):
 def test_0003_goes_down_and_up(database_url):
     if not database_url.startswith("sqlite"):
         return  # the PostgreSQL database is shared by the session's tests: SQLite shows it
-    downgrade(database_url, "0001")
+    downgrade(database_url, "0002")
     assert "details_erased_at" not in columns(database_url, "calls")
     upgrade(database_url)
     assert differences(database_url) == []

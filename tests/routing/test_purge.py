@@ -24,7 +24,7 @@ def make_call(session, clock, key, days_ago, marker, cipher):
         step="category",
         answers={"force": "kent", "note": f"{marker}-answer"},
         force="kent",
-        category="money-or-favours",
+        category="bribery",
         outcome="abandoned",
         abandoned_step="category",
         status="ended",

@@ -1,0 +1,65 @@
+"""The console's forms (Flask-WTF: each carries a CSRF token)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    PasswordField,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from handler_console.choices import choices
+from ivr.accounts import MIN_PASSWORD_LENGTH
+from ivr.models.staff import ROLES
+
+
+class SignInForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired("Enter your username.")])
+    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+
+
+def _new_password(label: str) -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired("Enter a password."),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                message=f"A password must be at least {MIN_PASSWORD_LENGTH} characters long.",
+            ),
+        ],
+    )
+
+
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField(
+        "Current password", validators=[DataRequired("Enter your current password.")]
+    )
+    new = _new_password("New password")
+    again = PasswordField(
+        "New password again",
+        validators=[EqualTo("new", message="The two new passwords are not the same.")],
+    )
+
+
+class PhoneForm(FlaskForm):
+    phone = StringField("Phone you take calls on", validators=[Length(max=40)])
+
+
+class NewUserForm(FlaskForm):
+    username = StringField(
+        "Username", validators=[DataRequired("Enter a username."), Length(max=64)]
+    )
+    role = SelectField("Role", choices=choices((r, r.capitalize()) for r in ROLES))
+    phone = StringField("Phone (handlers)", validators=[Length(max=40)])
+    password = _new_password("Password")
+
+
+class UserEditForm(FlaskForm):
+    role = SelectField("Role", choices=choices((r, r.capitalize()) for r in ROLES))
+    phone = StringField("Phone", validators=[Length(max=40)])
+    active = BooleanField("Can sign in")
+    password = PasswordField("New password (leave empty to keep)", validators=[Length(max=200)])

@@ -1,0 +1,130 @@
+"""The queue: callers waiting, urgent first then longest wait, and taking one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from handler_console.access import roles
+from ivr.audit import audit
+from ivr.call_gateway import CallGateway, GatewayError, connect_twiml
+from ivr.db import get_session
+from ivr.models import Call, utcnow
+from ivr.report_record import load_categories, open_report_for_call
+from ivr.runtime import get_runtime
+from ivr.taking import claim, next_waiting_id, release, waiting_calls
+
+TAKERS = ("handler", "supervisor")
+
+
+def register(bp: Blueprint) -> None:
+    bp.add_url_rule("/queue", view_func=queue, methods=["GET"])
+    bp.add_url_rule("/queue/rows", view_func=queue_rows, methods=["GET"])
+    bp.add_url_rule("/queue/take-next", view_func=take_next, methods=["POST"])
+    bp.add_url_rule("/queue/<int:call_id>/take", view_func=take, methods=["POST"])
+
+
+def _rows_context() -> dict[str, object]:
+    runtime = get_runtime()
+    return {
+        "calls": waiting_calls(get_session()),
+        "now": utcnow(),
+        "forces": runtime.forces,
+        "categories": load_categories(runtime.settings.config_dir),
+        "waited": waited,
+    }
+
+
+@roles(*TAKERS)
+def queue() -> str:
+    return render_template(
+        "console/queue.html",
+        refresh_seconds=get_runtime().settings.queue_refresh_seconds,
+        has_phone=bool(current_user.record.phone_e164),
+        **_rows_context(),
+    )
+
+
+@roles(*TAKERS)
+def queue_rows() -> str:
+    """The queue's table body alone, for the page's self-refresh."""
+    return render_template("console/queue_rows.html", **_rows_context())
+
+
+@roles(*TAKERS)
+def take_next() -> Response:
+    call_id = next_waiting_id(get_session())
+    if call_id is None:
+        flash("Nobody is waiting.", "info")
+        return redirect(url_for("console.queue"))
+    return _take(call_id)
+
+
+@roles(*TAKERS)
+def take(call_id: int) -> Response:
+    return _take(call_id)
+
+
+def _take(call_id: int) -> Response:
+    db = get_session()
+    user = current_user.record
+    if not user.phone_e164:
+        flash("Add the phone you take calls on (Your account) before taking a caller.", "error")
+        return redirect(url_for("console.queue"))
+    if not claim(db, call_id, user.id):
+        flash("Another handler has just taken that caller, or they hung up.", "error")
+        return redirect(url_for("console.queue"))
+    call = db.get(Call, call_id)
+    if call is None:  # pragma: no cover - claimed a row that cannot vanish
+        abort(404)
+    db.refresh(call)
+    runtime = get_runtime()
+    settings = runtime.settings
+    flow = runtime.flows.flows.get(call.line) or runtime.flows.for_number(None)
+    voice = flow.voices[call.language if call.language in flow.voices else flow.languages[0]]
+    gateway: CallGateway = current_app.extensions["ivr.call_gateway"]
+    try:
+        if not call.live_call_sid:
+            raise GatewayError("That caller's line is no longer open.")
+        twiml = connect_twiml(
+            user.phone_e164,
+            settings.twilio_caller_id,
+            settings.public_base_url or request.url_root,
+            call.id,
+            (voice.voice, voice.language),
+        )
+        gateway.redirect_call(call.live_call_sid, twiml)
+    except GatewayError as exc:
+        release(db, call.id, user.id)
+        flash(f"{exc} The caller is still in the queue.", "error")
+        return redirect(url_for("console.queue"))
+    report = open_report_for_call(
+        db, call, user, runtime.cipher, load_categories(settings.config_dir)
+    )
+    audit(db, user, "take", "call", call.id, reason="taking call")
+    db.commit()
+    return redirect(url_for("console.report", reference=report.reference, why="taking call"))
+
+
+def waited(since: datetime | None, now: datetime) -> str:
+    """How long a caller has waited, as a handler reads it: "4:07" or "1:02:30"."""
+    if since is None:
+        return "—"
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    seconds = max(0, int((now - since).total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
