@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from handler_console import access, account, queue, reports, review, users
+from handler_console import (
+    access,
+    account,
+    audit_log,
+    call_log,
+    figures,
+    queue,
+    reports,
+    review,
+    users,
+)
 
 
 def make_blueprint() -> Blueprint:
@@ -28,4 +38,7 @@ def make_blueprint() -> Blueprint:
     reports.register(bp)
     review.register(bp)
     users.register(bp)
+    call_log.register(bp)
+    figures.register(bp)
+    audit_log.register(bp)
     return bp

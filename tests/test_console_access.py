@@ -28,6 +28,11 @@ ALLOWED = {
     "console.review": {"supervisor"},
     "console.users": {"admin"},
     "console.user_edit": {"admin"},
+    "console.calls": {"supervisor", "admin"},
+    "console.call": {"supervisor", "admin"},
+    "console.figures_page": {"supervisor", "admin"},
+    "console.figures_csv": {"supervisor", "admin"},
+    "console.audit_page": {"supervisor", "admin"},
 }
 
 
