@@ -10,7 +10,8 @@ with generate_series (minutes, not the hours the ORM would take), then times:
 - an audit-log page, the same way;
 - counting the settled days' call figures into figure_days (once);
 - the figures for the last year (and for both years): target < 500 ms;
-- each part of the figures, to show where the time goes.
+- each part of the figures, to show where the time goes;
+- then the real pages through the Flask app, signed in as a supervisor.
 
 The database is dropped at the end. Prints figures; never a pass/fail.
 
@@ -21,18 +22,22 @@ The database is dropped at the end. Prints figures; never a pass/fail.
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
+from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
+from ivr import create_app
+from ivr.accounts import create_user
 from ivr.audit_log import AuditFilters, audit_log
 from ivr.call_log import CallFilters, call_log, encode_cursor
-from ivr.db import normalise_url
+from ivr.db import get_engine, normalise_url
 from ivr.figures import (
     Figures,
     Period,
@@ -48,6 +53,7 @@ from ivr.migrate import upgrade
 from ivr.models import Base, utcnow
 
 END = datetime(2026, 11, 28, tzinfo=UTC)
+PASSWORD = "benchmark password 0123"
 PATH = ["force", "force_london_south_east", "role", "category", "risk", "anonymity"]
 STEP_ORDER = [*PATH, "queue"]
 FORCES = [
@@ -334,6 +340,68 @@ def bench_queries(url: str, repeat: int) -> None:
     engine.dispose()
 
 
+def bench_pages(url: str, repeat: int, calls: int) -> None:
+    """The real pages, through the app (routing, sign-in and role check, the
+    query, the template and the SVG charts; no network), as a supervisor."""
+    app = create_app(
+        {
+            "database_url": url,
+            "twilio_auth_token": "bench-auth-token-0123456789abcdef",
+            "secret_key": "b" * 40,
+            "contact_key": Fernet.generate_key().decode(),
+            "environment": "production",
+            "check_signatures": True,
+            "call_gateway": "fake",
+            "login_failure_delay_ms": 0,
+        }
+    )
+    with Session(get_engine(app)) as session:
+        create_user(session, "bench-sue", "supervisor", PASSWORD)
+        session.commit()
+    client = app.test_client()
+    page = client.get("/console/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    signed_in = client.post(
+        "/console/login",
+        data={"username": "bench-sue", "password": PASSWORD, "csrf_token": token},
+    )
+    assert signed_in.status_code == 302, signed_in.status_code
+    year_back = encode_cursor(END.replace(year=END.year - 1), 10**9)
+    last_year = f"since={(END.date().replace(year=END.year - 1))}&until={END.date()}"
+
+    def get(path: str) -> Callable[[], object]:
+        def run() -> object:
+            response = client.get(path)
+            assert response.status_code == 200, (path, response.status_code)
+            return response
+
+        return run
+
+    print("Pages through the app (Flask test client, signed in as a supervisor):")
+    for label, path, target in (
+        ("call log, first page", "/console/calls", 100),
+        ("call log, a year back", f"/console/calls?older={year_back}", 100),
+        ("call log, force + outcome", "/console/calls?force=kent&outcome=answered", 100),
+        (
+            "call log, report made, a year back",
+            f"/console/calls?outcome=report&older={year_back}",
+            100,
+        ),
+        (
+            "call log, a week, staff",
+            "/console/calls?since=2026-03-01&until=2026-03-07&role=staff",
+            100,
+        ),
+        ("a call's timeline", f"/console/calls/{calls // 2}", 100),
+        ("audit log, first page", "/console/audit", 100),
+        ("audit log, by user", "/console/audit?user=bench-supervisor", 100),
+        ("figures page, last year", f"/console/figures?{last_year}", 500),
+        ("figures CSV, last year", f"/console/figures.csv?{last_year}", 500),
+    ):
+        timed(label, get(path), repeat, target)
+    get_engine(app).dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
@@ -352,6 +420,7 @@ def main() -> None:
         upgrade(url)
         seed(url, args.calls)
         bench_queries(url, args.repeat)
+        bench_pages(url, args.repeat, args.calls)
     finally:
         if args.keep:
             print(f"kept {url}")

@@ -21,10 +21,10 @@ last day or two) and part-days at either end of a period are counted from the
 calls themselves. Reports and deliveries are few (one call in tens makes a
 report) and are counted directly.
 
-Waiting times are kept as a histogram: to the second under two minutes, in
-10-second steps to an hour, in minutes beyond; the median and 90th percentile
-are the nearest rank (PostgreSQL's percentile_disc) over it, so they are exact
-to that step.
+Waiting times are kept as a histogram: to the second under a minute, in
+10-second steps to ten minutes, in minutes to an hour, in 10-minute steps
+beyond; the median and 90th percentile are the nearest rank (PostgreSQL's
+percentile_disc) over it, so they are exact to that step.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, func, or_, select, union
+from sqlalchemy import and_, case, distinct, func, or_, select, true, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -277,13 +277,18 @@ def settled_days_end(now: datetime) -> date:
     return (as_utc(now) - SETTLE).date()
 
 
+# The waiting-time histogram's steps: (below this many seconds, step in seconds).
+WAIT_STEPS = ((60, 1), (600, 10), (3600, 60))
+WAIT_STEP_BEYOND = 600
+
+
 def wait_step(seconds: int) -> int:
-    """A waiting time rounded down to the histogram's step."""
-    if seconds < 120:
-        return seconds
-    if seconds < 3600:
-        return seconds - seconds % 10
-    return seconds - seconds % 60
+    """A waiting time rounded down to the histogram's step (ivr/figures.py's SQL does
+    the same)."""
+    for below, step in WAIT_STEPS:
+        if seconds < below:
+            return seconds - seconds % step
+    return seconds - seconds % WAIT_STEP_BEYOND
 
 
 def csv_text(result: Figures) -> str:
@@ -426,9 +431,8 @@ def _day_counts(
 
     seconds = Call.queue_seconds
     step = case(
-        (seconds < 120, seconds),
-        (seconds < 3600, seconds - seconds % 10),
-        else_=seconds - seconds % 60,
+        *((seconds < below, seconds - seconds % size) for below, size in WAIT_STEPS),
+        else_=seconds - seconds % WAIT_STEP_BEYOND,
     )
     was_answered = Call.outcome == "answered"
     for wait_day, wait_line, wait, answered_call, n in session.execute(
@@ -466,28 +470,42 @@ def _reports(session: Session, period: Period, result: Figures) -> None:
 
 
 def _disseminations(session: Session, period: Period, result: Figures) -> None:
-    """One pass over the pieces passed in the period: by force, by what the force
-    did, and by the report's categories (a JSON list: a report in two counts in each)."""
+    """The pieces passed in the period: by force and what the force did, and by the
+    report's categories (a JSON list: a report in two categories counts in each)."""
+    passed = [
+        Dissemination.state == "delivered",
+        _in(Dissemination.delivered_at, period),
+        _not_from_test_call(),
+    ]
     by_force: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
-    categories: Counter[str] = Counter()
-    passed = session.execute(
-        select(Dissemination.force_id, Dissemination.force_outcome, Report.categories)
+    for force_id, outcome, count in session.execute(
+        select(Dissemination.force_id, Dissemination.force_outcome, func.count())
         .join(Report, Report.id == Dissemination.report_id)
-        .where(
-            Dissemination.state == "delivered",
-            _in(Dissemination.delivered_at, period),
-            _not_from_test_call(),
-        )
-    )
-    for force_id, outcome, report_categories in passed:
-        by_force[force_id] += 1
-        outcomes[outcome or "not_reported"] += 1
-        for category in set(report_categories or []) or {"unknown"}:
-            categories[category] += 1
+        .where(*passed)
+        .group_by(Dissemination.force_id, Dissemination.force_outcome)
+    ):
+        by_force[force_id] += count
+        outcomes[outcome or "not_reported"] += count
     result.passed_by_force = dict(by_force)
     result.force_outcomes = dict(outcomes)
-    result.passed_by_category = dict(categories)
+
+    if session.get_bind().dialect.name == "postgresql":
+        each = func.json_array_elements_text(Report.categories).table_valued("value").lateral()
+    else:
+        each = func.json_each(Report.categories).table_valued("value")
+    category = func.coalesce(each.c.value, "unknown")
+    result.passed_by_category = {
+        str(name): int(count)
+        for name, count in session.execute(
+            select(category, func.count(distinct(Dissemination.id)))
+            .select_from(Dissemination)
+            .join(Report, Report.id == Dissemination.report_id)
+            .outerjoin(each, true())
+            .where(*passed)
+            .group_by(category)
+        )
+    }
 
     awaiting = session.execute(
         select(Dissemination.force_id, func.count())

@@ -194,25 +194,18 @@ def test_csv_has_every_figure(db, seeded):
 
 
 def test_waiting_times_are_kept_to_the_second_then_in_steps():
-    assert [wait_step(s) for s in (0, 119, 120, 125, 3599, 3600, 3661)] == [
-        0,
-        119,
-        120,
-        120,
-        3590,
-        3600,
-        3660,
-    ]
+    seconds = (0, 59, 60, 69, 599, 600, 659, 3599, 3600, 4199, 4200)
+    assert [wait_step(s) for s in seconds] == [0, 59, 60, 60, 590, 600, 600, 3540, 3600, 3600, 4200]
 
 
 @pytest.mark.parametrize("now", NOWS)
 def test_waiting_over_the_histogram(db, seeded, now):
-    # c1 waited 30 s, c6 400 s; make c1 wait 125 s and c6 3,661 s: 120 and 3,660 in the steps.
+    # c1 waited 30 s, c6 400 s; make c1 wait 125 s and c6 3,661 s: 120 and 3,600 in the steps.
     for key, seconds in (("key-c1", 125), ("key-c6", 3661)):
         db.execute(update(Call).where(Call.call_key == key).values(queue_seconds=seconds))
     db.commit()
     f = figures(db, NOVEMBER, now=now)
-    assert f.waiting_all == Waiting(4, 120, 3660)  # 90, 120, 200, 3660
+    assert f.waiting_all == Waiting(4, 120, 3600)  # 90, 120, 200, 3600
     assert f.waiting_answered == Waiting(2, 90, 120)  # c5 90, c1 120
 
 
