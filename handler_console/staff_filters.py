@@ -8,6 +8,8 @@ one of the choices, or a date that is not a date, is a form error on the page.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
+from pathlib import Path
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField
@@ -34,7 +36,13 @@ def force_choices() -> list[tuple[str, str]]:
 
 
 def category_choices() -> list[tuple[str, str]]:
-    categories = load_categories(get_runtime().settings.config_dir)
+    return _category_choices(get_runtime().settings.config_dir)
+
+
+@lru_cache(maxsize=4)
+def _category_choices(config_dir: Path) -> list[tuple[str, str]]:
+    # Read once: the categories are configuration, fixed while the app runs.
+    categories = load_categories(config_dir)
     return [*((key, c.label) for key, c in categories.items()), ("unknown", "Not known")]
 
 
