@@ -41,7 +41,10 @@ def figures_page() -> str | tuple[str, int]:
     period = form.period(utcnow().date())
     line = form.line.data or None
     result = figures(db, period, line=line, step_order=step_order())
-    announced = announcement_figures(db, period, force=form.force.data or None)
+    if line:
+        announced = announcement_figures(db, period, force=form.force.data or None)
+    else:  # the same period and every line: the calls are counted already
+        announced = announcement_figures(db, period, force=form.force.data or None, counted=result)
     csv_args = {k: v for k, v in request.args.items() if k in ("since", "until", "line")}
     csv_args.update(since=period.start.date().isoformat(), until=_last_day(period))
     return render_template(

@@ -41,7 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ivr.call_log import as_utc
-from ivr.models import Call, CallEvent, Dissemination, FigureDay, Report, utcnow
+from ivr.models import Call, CallEvent, CountedDay, Dissemination, FigureDay, Report, utcnow
 
 # A day is settled once every call started in it has ended: a call lasts
 # minutes, so a day's grace is plenty.
@@ -175,11 +175,15 @@ def funnel(
 
 
 def announcement_figures(
-    session: Session, period: Period, force: str | None = None
+    session: Session,
+    period: Period,
+    force: str | None = None,
+    counted: Figures | None = None,
 ) -> AnnouncementFigures:
     """Calls, online reports, pieces of intelligence passed and what the forces
     did with them; with `force`, the pieces passed to that force only (the
-    announcement's "Met-led investigations" are force="metropolitan")."""
+    announcement's "Met-led investigations" are force="metropolitan"). Give
+    the period's `figures()` as `counted` not to count the calls again."""
     passed = (
         select(Dissemination.force_outcome, func.count())
         .join(Report, Report.id == Dissemination.report_id)
@@ -192,17 +196,13 @@ def announcement_figures(
     if force:
         passed = passed.where(Dissemination.force_id == force)
     outcomes = dict(session.execute(passed.group_by(Dissemination.force_outcome)).all())
-    calls = session.scalar(
-        select(func.count()).select_from(Call).where(_in(Call.started_at, period), _real_call())
-    )
-    online = session.scalar(
-        select(func.count())
-        .select_from(Report)
-        .where(Report.origin == "online", _in(Report.created_at, period))
-    )
+    if counted is None:
+        counted = Figures(period)
+        _outcomes(call_counts(session, period), counted)
+        _reports(session, period, counted)
     return AnnouncementFigures(
-        calls=int(calls or 0),
-        online_reports=int(online or 0),
+        calls=counted.calls,
+        online_reports=counted.online_reports,
         intelligence_passed=sum(outcomes.values()),
         investigations=outcomes.get("investigation", 0),
         passed_to_other_forces=outcomes.get("passed_to_other_force", 0),
@@ -220,7 +220,7 @@ def call_counts(
     if first_day < end_day:
         roll_up(session, first_day, end_day)
         stored = select(FigureDay.figure, FigureDay.key, func.sum(FigureDay.count)).where(
-            FigureDay.day >= first_day, FigureDay.day < end_day, FigureDay.figure != ""
+            FigureDay.day >= first_day, FigureDay.day < end_day
         )
         if line:
             stored = stored.where(FigureDay.line == line)
@@ -244,9 +244,7 @@ def roll_up(session: Session, first_day: date, end_day: date) -> int:
     done = {
         _as_date(day)
         for day in session.scalars(
-            select(FigureDay.day).where(
-                FigureDay.figure == "", FigureDay.day >= first_day, FigureDay.day < end_day
-            )
+            select(CountedDay.day).where(CountedDay.day >= first_day, CountedDay.day < end_day)
         )
     }
     missing = [
@@ -260,9 +258,8 @@ def roll_up(session: Session, first_day: date, end_day: date) -> int:
             FigureDay(day=day, line=line, figure=figure, key=key, count=count)
             for (day, line, figure, key), count in counts.items()
         )
-        # A row with figure "" marks the day as counted, calls or not.
         session.add_all(
-            FigureDay(day=span_first + timedelta(days=n), line="", figure="", key="", count=0)
+            CountedDay(day=span_first + timedelta(days=n))
             for n in range((span_end - span_first).days)
         )
         try:

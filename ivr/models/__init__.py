@@ -3,7 +3,7 @@
 from ivr.models.base import Base, utcnow
 from ivr.models.calls import Call, CallEvent
 from ivr.models.delivery import Dissemination
-from ivr.models.figures import FigureDay
+from ivr.models.figures import CountedDay, FigureDay
 from ivr.models.reports import Report, ReportSubject
 from ivr.models.staff import AuditEntry, User
 
@@ -12,6 +12,7 @@ __all__ = [
     "Base",
     "Call",
     "CallEvent",
+    "CountedDay",
     "Dissemination",
     "FigureDay",
     "Report",

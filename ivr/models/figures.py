@@ -19,9 +19,8 @@ class FigureDay(Base):
     - figure "wait_all" / "wait_answered", key seconds: queued callers (all, or
       answered) who waited that long, rounded down to the histogram's step.
 
-    A row with figure "" marks the day as counted. Nothing here is about one
-    call: the step events these are counted from are erased by `ivr purge`,
-    the counts stay.
+    Nothing here is about one call: the step events these are counted from
+    are erased by `ivr purge`, the counts stay.
     """
 
     __tablename__ = "figure_days"
@@ -31,3 +30,11 @@ class FigureDay(Base):
     figure: Mapped[str] = mapped_column(String(16), primary_key=True)
     key: Mapped[str] = mapped_column(String(140), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CountedDay(Base):
+    """A day whose figures are in FigureDay (a day without calls has no FigureDay row)."""
+
+    __tablename__ = "figure_days_counted"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)

@@ -38,6 +38,11 @@ def upgrade() -> None:
         sa.Column("count", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("day", "line", "figure", "key", name=op.f("pk_figure_days")),
     )
+    op.create_table(
+        "figure_days_counted",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.PrimaryKeyConstraint("day", name=op.f("pk_figure_days_counted")),
+    )
     with op.batch_alter_table("calls") as batch:
         for name, columns in CALL_INDEXES.items():
             batch.create_index(name, columns, unique=False)
@@ -69,4 +74,5 @@ def downgrade() -> None:
         batch.drop_index("ix_calls_test")
         for name in CALL_INDEXES:
             batch.drop_index(name)
+    op.drop_table("figure_days_counted")
     op.drop_table("figure_days")
