@@ -21,7 +21,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.flows import FlowCatalogue, FlowError, e164
+from ivr.contact import parse_phone
+from ivr.flows import FlowCatalogue, FlowError
 from ivr.models.staff import ROLES
 from ivr.routing import Routes
 from ivr.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
@@ -269,7 +270,7 @@ def call(
     settings = load_settings()
     flows = FlowCatalogue.load(settings.flows_dir)
     dialled = _dialled_number(flows, line)
-    caller = e164(from_number)
+    caller = parse_phone(from_number)
     if caller is None:
         raise click.ClickException(f"--from {from_number!r} is not a phone number")
     script = None
@@ -336,7 +337,7 @@ def _dialled_number(flows: FlowCatalogue, line: str) -> str:
         if not numbers:
             raise click.ClickException(f"line {line!r} has no numbers in its flow.toml")
         return numbers[0]
-    number = e164(line)
+    number = parse_phone(line)
     if number is None:
         raise click.ClickException(
             f"--line {line!r} is neither a phone number nor a line in call_flows/ "
@@ -453,7 +454,7 @@ def flows_draw(line: str, output: Path | None, language: str | None) -> None:
     catalogue = FlowCatalogue.load(_flows_dir())
     flow = catalogue.flows.get(line)
     if flow is None:
-        number = e164(line)
+        number = parse_phone(line)
         flow = next((f for f in catalogue.flows.values() if number in f.numbers), None)
     if flow is None:
         raise click.ClickException(

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import phonenumbers
+from ivr.contact import parse_phone
 
 STEP_KINDS = ("message", "menu", "confirm", "digits", "queue")
 
@@ -130,17 +130,6 @@ def _read(path: Path) -> dict[str, Any]:
         raise FlowError(f"{path}: not valid TOML: {exc}") from None
 
 
-def e164(number: str, region: str = "GB") -> str | None:
-    """A dialled or typed number in E.164, or None if it is not a valid number."""
-    try:
-        parsed = phonenumbers.parse(number, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
 def load_flow(folder: Path) -> Flow:
     path = folder / "flow.toml"
     data = _read(path)
@@ -165,7 +154,7 @@ def load_flow(folder: Path) -> Flow:
         for item in data.get("numbers", []):
             # "0800 …", or { number = "0800 …", language = "cy", start = "welcome" }
             number = item["number"] if isinstance(item, dict) else item
-            normalised = e164(number)
+            normalised = parse_phone(number)
             if normalised is None:
                 raise FlowError(f"{path}: {number!r} in numbers is not a valid phone number")
             numbers.append(normalised)
@@ -236,4 +225,4 @@ class FlowCatalogue:
 
 @lru_cache(maxsize=256)
 def _cached_e164(number: str) -> str | None:
-    return e164(number) if number else None
+    return parse_phone(number) if number else None
