@@ -30,7 +30,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
 from ivr import create_app
@@ -50,7 +50,7 @@ from ivr.figures import (
     settled_days_end,
 )
 from ivr.migrate import upgrade
-from ivr.models import Base, utcnow
+from ivr.models import Base, User, utcnow
 
 END = datetime(2026, 11, 28, tzinfo=UTC)
 PASSWORD = "benchmark password 0123"
@@ -356,8 +356,9 @@ def bench_pages(url: str, repeat: int, calls: int) -> None:
         }
     )
     with Session(get_engine(app)) as session:
-        create_user(session, "bench-sue", "supervisor", PASSWORD)
-        session.commit()
+        if session.scalar(select(User).where(User.username == "bench-sue")) is None:
+            create_user(session, "bench-sue", "supervisor", PASSWORD)
+            session.commit()
     client = app.test_client()
     page = client.get("/console/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
@@ -425,6 +426,7 @@ def main() -> None:
             engine = create_engine(normalise_url(url))
             with engine.begin() as conn:
                 conn.execute(text("DELETE FROM figure_days"))
+                conn.execute(text("DELETE FROM figure_days_counted"))
             engine.dispose()
         else:
             print(f"Database {name}: migrating and seeding {args.calls:,} calls")
