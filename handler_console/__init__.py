@@ -11,7 +11,10 @@ from flask import Blueprint
 from handler_console import (
     access,
     account,
+    audit_log,
+    call_log,
     dissemination,
+    figures,
     flows,
     queue,
     reports,
@@ -43,4 +46,7 @@ def make_blueprint() -> Blueprint:
     users.register(bp)
     test_call.register(bp)
     flows.register(bp)
+    call_log.register(bp)
+    figures.register(bp)
+    audit_log.register(bp)
     return bp

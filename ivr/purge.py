@@ -19,12 +19,13 @@ log is checkpointed, so the erased bytes do not linger in the files either.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import String, cast, delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from ivr.audit import audit
+from ivr.figures import roll_up, settled_days_end
 from ivr.models import Call, CallEvent, Report, utcnow
 
 BATCH = 1000
@@ -52,6 +53,9 @@ def purge(
     purged = Purged()
     call_cutoff = now - timedelta(days=call_days)
     contact_cutoff = now - timedelta(days=contact_days)
+    if not dry_run:
+        # Count the funnel of every settled day before its step events go (ivr/figures.py).
+        roll_up(session, date.min, settled_days_end(now))
     while True:
         ids = list(
             session.scalars(

@@ -40,6 +40,11 @@ ALLOWED = {
     "console.test_call_silence": {"supervisor", "admin"},
     "console.test_call_hang_up": {"supervisor", "admin"},
     "console.flows": {"supervisor", "admin"},
+    "console.calls": {"supervisor", "admin"},
+    "console.call": {"supervisor", "admin"},
+    "console.figures_page": {"supervisor", "admin"},
+    "console.figures_csv": {"supervisor", "admin"},
+    "console.audit_page": {"supervisor", "admin"},
 }
 
 

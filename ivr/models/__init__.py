@@ -3,6 +3,7 @@
 from ivr.models.base import Base, utcnow
 from ivr.models.calls import Call, CallEvent
 from ivr.models.delivery import Dissemination
+from ivr.models.figures import CountedDay, FigureDay
 from ivr.models.reports import Report, ReportSubject
 from ivr.models.staff import AuditEntry, User
 
@@ -11,7 +12,9 @@ __all__ = [
     "Base",
     "Call",
     "CallEvent",
+    "CountedDay",
     "Dissemination",
+    "FigureDay",
     "Report",
     "ReportSubject",
     "User",

@@ -27,8 +27,13 @@ class Dissemination(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     redirect_reason: Mapped[str | None] = mapped_column(Text)
+    # What the force told us it did with the intelligence (ivr/force_outcomes.py):
+    # the announcement's "investigations" and "passed to other forces".
+    force_outcome: Mapped[str | None] = mapped_column(String(32))
+    force_outcome_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         UniqueConstraint("report_id", "force_id"),
         Index("ix_disseminations_due", "state", "next_attempt_at"),
+        Index("ix_disseminations_delivered", "delivered_at"),
     )

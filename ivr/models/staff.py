@@ -47,4 +47,7 @@ class AuditEntry(Base):
     __table_args__ = (
         Index("ix_audit_record", "record_type", "record_id"),
         Index("ix_audit_user_at", "user_id", "at"),
+        # The audit log page, newest first, whole or by action (migration 0004).
+        Index("ix_audit_at", "at", "id"),
+        Index("ix_audit_action_at", "action", "at", "id"),
     )

@@ -1,0 +1,229 @@
+"""The call log: every call, newest first, filtered, a page at a time; and one call's timeline.
+
+Pages are keyset-paginated on (started_at, id): the next (older) page starts
+strictly after the last row shown, so page 1,000 costs what page 1 costs, and
+calls arriving meanwhile do not shift rows between pages. Each filter column
+the log is most often narrowed by has an index led by it and ending in
+(started_at, id) (migration 0004), so a filtered page is an index walk too.
+
+Nothing here reads a call's contact number or its answers blob: the log shows
+the answers that have columns of their own (force, role, category, urgency,
+anonymity) and how the call went.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Select, exists, select, tuple_
+from sqlalchemy.orm import Session, aliased
+
+from ivr.models import Call, CallEvent, Report
+
+PAGE_SIZE = 50
+_MICROSECOND = timedelta(microseconds=1)
+
+# How a call went, as the log's outcome filter offers it.
+OUTCOMES = {
+    "abandoned": "Hung up in the call flow",
+    "queued_and_left": "Queued, then left",
+    "answered": "Answered by a handler",
+    "report": "A report was made",
+    "in_progress": "Not ended yet",
+    "failed": "Failed",
+}
+
+
+@dataclass(frozen=True)
+class CallFilters:
+    """What the log is narrowed to; None means any. `until` is exclusive."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    line: str | None = None
+    force: str | None = None
+    role: str | None = None
+    category: str | None = None
+    anonymous: bool | None = None
+    urgent: bool | None = None
+    outcome: str | None = None  # a key of OUTCOMES
+    abandoned_step: str | None = None  # with or without outcome="abandoned"
+    include_tests: bool = False
+
+
+@dataclass(frozen=True)
+class CallRow:
+    id: int
+    started_at: datetime
+    line: str
+    language: str
+    force: str | None
+    role: str | None
+    category: str | None
+    urgent: bool
+    anonymous: bool | None
+    status: str
+    outcome: str | None
+    abandoned_step: str | None
+    queue_seconds: int | None
+    duration_seconds: int | None
+    is_test: bool
+    report_id: int | None
+    report_reference: str | None
+
+
+@dataclass(frozen=True)
+class CallLogPage:
+    rows: list[CallRow]
+    older: str | None  # the cursor of the next, older page; None on the last page
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    step: str
+    what: str  # chose, invalid, silence, heard, confirmed… or started/queued/answered/ended
+    value: str | None = None
+
+
+class BadCursor(ValueError):
+    """A page cursor that this module did not make."""
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite gives back naive datetimes; every stored time is UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def encode_cursor(started_at: datetime, call_id: int) -> str:
+    moment = as_utc(started_at)
+    micros = (moment - datetime(1970, 1, 1, tzinfo=UTC)) // _MICROSECOND
+    return f"{micros}.{call_id}"
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    micros, _, call_id = cursor.partition(".")
+    if not micros.lstrip("-").isdigit() or not call_id.isdigit():
+        raise BadCursor(cursor)
+    try:
+        moment = datetime(1970, 1, 1, tzinfo=UTC) + int(micros) * _MICROSECOND
+    except OverflowError:
+        raise BadCursor(cursor) from None
+    return moment, int(call_id)
+
+
+def filtered(stmt: Select, filters: CallFilters) -> Select:
+    """Add the filters' conditions to a statement over Call."""
+    if not filters.include_tests:
+        stmt = stmt.where(Call.is_test.is_(False))
+    if filters.since is not None:
+        stmt = stmt.where(Call.started_at >= filters.since)
+    if filters.until is not None:
+        stmt = stmt.where(Call.started_at < filters.until)
+    for column, value in (
+        (Call.line, filters.line),
+        (Call.force, filters.force),
+        (Call.role, filters.role),
+        (Call.category, filters.category),
+    ):
+        if value:
+            stmt = stmt.where(column == value)
+    if filters.anonymous is not None:
+        stmt = stmt.where(Call.anonymous.is_(filters.anonymous))
+    if filters.urgent is not None:
+        stmt = stmt.where(Call.urgent.is_(filters.urgent))
+    if filters.abandoned_step:
+        step = filters.abandoned_step
+        stmt = stmt.where(Call.outcome == "abandoned", Call.abandoned_step == step)
+    outcome = filters.outcome
+    if outcome == "abandoned":
+        stmt = stmt.where(Call.outcome == "abandoned")
+    elif outcome == "queued_and_left":
+        stmt = stmt.where(Call.outcome.in_(("left_queue", "left_for_online")))
+    elif outcome == "answered":
+        stmt = stmt.where(Call.outcome == "answered")
+    elif outcome == "failed":
+        stmt = stmt.where(Call.outcome == "failed")
+    elif outcome == "in_progress":
+        stmt = stmt.where(Call.status != "ended")
+    elif outcome == "report":
+        made = aliased(Report)
+        stmt = stmt.where(exists().where(made.call_id == Call.id))
+    elif outcome:
+        raise ValueError(f"unknown outcome filter {outcome!r}")
+    return stmt
+
+
+def call_log(
+    session: Session,
+    filters: CallFilters | None = None,
+    older_than: str | None = None,
+    page_size: int | None = None,
+) -> CallLogPage:
+    """One page of the log, newest first; `older_than` is a cursor from a previous page."""
+    filters = filters or CallFilters()
+    page_size = page_size or PAGE_SIZE
+    stmt = select(
+        Call.id,
+        Call.started_at,
+        Call.line,
+        Call.language,
+        Call.force,
+        Call.role,
+        Call.category,
+        Call.urgent,
+        Call.anonymous,
+        Call.status,
+        Call.outcome,
+        Call.abandoned_step,
+        Call.queue_seconds,
+        Call.duration_seconds,
+        Call.is_test,
+        Report.id,
+        Report.reference,
+    )
+    if filters.outcome == "report":
+        # An inner join: the database may walk the (few) reports instead of the calls.
+        stmt = stmt.join(Report, Report.call_id == Call.id)
+        stmt = filtered(stmt, replace(filters, outcome=None))
+    else:
+        stmt = stmt.outerjoin(Report, Report.call_id == Call.id)
+        stmt = filtered(stmt, filters)
+    if older_than:
+        started_at, call_id = decode_cursor(older_than)
+        stmt = stmt.where(tuple_(Call.started_at, Call.id) < tuple_(started_at, call_id))
+    stmt = stmt.order_by(Call.started_at.desc(), Call.id.desc()).limit(page_size + 1)
+    rows = [
+        CallRow(*row[:1], as_utc(row[1]), *row[2:])  # type: ignore[misc]
+        for row in session.execute(stmt)
+    ]
+    older = None
+    if len(rows) > page_size:
+        rows = rows[:page_size]
+        older = encode_cursor(rows[-1].started_at, rows[-1].id)
+    return CallLogPage(rows, older)
+
+
+def timeline(session: Session, call_id: int) -> list[TimelineEntry] | None:
+    """A call's steps in order: when it started, each answer, when it queued,
+    was answered and ended. None when there is no such call."""
+    call = session.get(Call, call_id)
+    if call is None:
+        return None
+    entries = [TimelineEntry(as_utc(call.started_at), "", "started")]
+    events = session.scalars(
+        select(CallEvent).where(CallEvent.call_id == call_id).order_by(CallEvent.seq)
+    )
+    entries += [TimelineEntry(as_utc(e.at), e.step, e.outcome, e.value) for e in events]
+    if call.queued_at is not None:
+        entries.append(TimelineEntry(as_utc(call.queued_at), "queue", "queued"))
+    if call.answered_at is not None:
+        entries.append(TimelineEntry(as_utc(call.answered_at), "queue", "answered"))
+    if call.ended_at is not None:
+        how = call.outcome or "ended"
+        step = call.abandoned_step if call.outcome == "abandoned" else call.step
+        entries.append(TimelineEntry(as_utc(call.ended_at), step or call.step, how))
+    # Stable: entries at the same moment keep the order they were made in.
+    entries.sort(key=lambda entry: entry.at)
+    return entries
