@@ -216,6 +216,10 @@ def walk_one_call(server: Server, result: WalkResult | None, pause, stop_at: flo
     if result is not None:
         result.calls_queued += 1
     pause()
+    if time.monotonic() >= stop_at:
+        # Every caller's pause is cut short at the end of the run: a hang-up sent then would
+        # arrive with all the others at the same instant, a burst no real line sees.
+        return
     call.hang_up(duration=60)
 
 
