@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ivr import db, redaction
 from ivr.call_gateway import make_gateway
+from ivr.cookie_sessions import ConsoleOnlySessions
 from ivr.runtime import Runtime, get_runtime
 from ivr.settings import load_settings
 
@@ -22,6 +23,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app. `test_config` overrides settings by name (see ivr/settings.py)."""
     settings = load_settings(overrides=test_config)
     app = Flask(__name__, instance_path=str(settings.instance_dir))
+    app.session_interface = ConsoleOnlySessions()
     app.config.update(
         SECRET_KEY=settings.secret_key,
         IVR_SETTINGS=settings,

@@ -56,9 +56,7 @@ def init_app(app: Flask, url: str) -> None:
     app.extensions["ivr.engine"] = engine
     # The same pool, each connection in autocommit while checked out: a single statement
     # that stands alone (a new call's INSERT) is one round trip, with no BEGIN or COMMIT.
-    app.extensions["ivr.autocommit_engine"] = engine.execution_options(
-        isolation_level="AUTOCOMMIT"
-    )
+    app.extensions["ivr.autocommit_engine"] = engine.execution_options(isolation_level="AUTOCOMMIT")
     app.extensions["ivr.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
     app.teardown_appcontext(_close_session)
 
