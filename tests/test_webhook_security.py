@@ -150,3 +150,28 @@ def test_signature_check_off_only_in_development(settings_overrides):
         assert app.test_client().post("/voice/incoming", data=params).status_code == 200
     finally:
         get_engine(app).dispose()
+
+
+def test_a_url_with_escapes_is_checked_as_twilio_sent_it(client):
+    # Twilio signs the URL as it requested it, escapes and all; Werkzeug's request.url
+    # decodes them (an IRI), which would refuse a genuine request.
+    params = twilio_params("CA" + "2" * 32, "+447911123456", "+448000850000")
+    path = "/voice/step/caf%C3%A9?seq=1"
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(f"http://localhost{path}", params)
+    response = client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 200
+    assert response.mimetype == "text/xml"
+
+
+def test_webhooks_neither_read_nor_set_a_session_cookie(client):
+    # A cookie a webhook has no use for: none is opened, and none is ever set.
+    client.set_cookie("session", "not-a-signed-session", domain="localhost")
+    params = twilio_params("CA" + "3" * 32, "+447911123456", "+448000850000")
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(
+        "http://localhost/voice/incoming", params
+    )
+    response = client.post(
+        "/voice/incoming", data=params, headers={"X-Twilio-Signature": signature}
+    )
+    assert response.status_code == 200 and b"<Gather" in response.data
+    assert "Set-Cookie" not in response.headers
