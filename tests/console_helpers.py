@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from flask import Flask
+from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 
 from ivr.accounts import create_user
@@ -15,6 +16,10 @@ from tests.conftest import start_in_english
 PASSWORD = "correct horse battery"
 HANDLER_PHONE = "07912 345678"
 HELPLINE = "+448000850000"  # the number the handlers' phones show (TWILIO_CALLER_ID)
+# Settings for console tests: handlers are rung through the fake gateway, from HELPLINE.
+CONSOLE_SETTINGS = {"call_gateway": "fake", "twilio_caller_id": HELPLINE}
+# In a real browser as well, a wrong password need not wait.
+BROWSER_SETTINGS = {**CONSOLE_SETTINGS, "login_failure_delay_ms": 0}
 _TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -47,6 +52,16 @@ def sign_in(client, name: str, password: str = PASSWORD):  # type: ignore[no-unt
         "/console/login",
         data={"username": name, "password": password, "csrf_token": token},
     )
+
+
+def sign_in_browser(page, server, name: str, then: str = "/console/queue") -> None:  # type: ignore[no-untyped-def]
+    """In a real browser: open `then`, be sent to sign in, sign in, land on `then`."""
+    page.goto(server.url + then)
+    expect(page).to_have_url(re.compile(r"/console/login"))
+    page.get_by_label("Username").fill(name)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(re.escape(then) + "$"))
 
 
 def queue_a_caller(new_call, keys: tuple[str, ...] = ("1", "1", "1", "1", "2", "1")):  # type: ignore[no-untyped-def]

@@ -15,20 +15,14 @@ from ivr.db import get_engine
 from ivr.models import Call, Report
 from tests.browser import screenshot
 from tests.conftest import start_in_english
-from tests.console_helpers import HELPLINE, PASSWORD, add_user
+from tests.console_helpers import BROWSER_SETTINGS, PASSWORD, add_user, sign_in_browser
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def settings_overrides(settings_overrides):
-    return {
-        **settings_overrides,
-        "call_gateway": "fake",
-        "twilio_caller_id": HELPLINE,
-        "queue_refresh_seconds": 1,
-        "login_failure_delay_ms": 0,
-    }
+    return {**settings_overrides, **BROWSER_SETTINGS, "queue_refresh_seconds": 1}
 
 
 def _ring(server, keys):
@@ -40,21 +34,12 @@ def _ring(server, keys):
     return call
 
 
-def _sign_in(page, server, name):
-    page.goto(server.url + "/console/queue")
-    expect(page).to_have_url(re.compile(r"/console/login"))
-    page.get_by_label("Username").fill(name)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/console/queue$"))
-
-
 def test_a_handler_takes_a_call_and_types_up_the_report(live_server, browser, browser_page):
     app = live_server.app
     add_user(app, "hana", "handler")
     add_user(app, "ivo", "handler")
     page = browser_page
-    _sign_in(page, live_server, "hana")
+    sign_in_browser(page, live_server, "hana")
     expect(page.locator("#queue-rows")).to_contain_text("Nobody is waiting.")
 
     # Callers ring while the page is open: it refreshes itself (JavaScript on).
@@ -70,7 +55,7 @@ def test_a_handler_takes_a_call_and_types_up_the_report(live_server, browser, br
     # A second handler, with JavaScript off, looks at the same queue.
     other_context = browser.new_context(java_script_enabled=False)
     other = other_context.new_page()
-    _sign_in(other, live_server, "ivo")
+    sign_in_browser(other, live_server, "ivo")
     expect(other.locator("#queue-rows tr")).to_have_count(3)
 
     # Hana takes the urgent caller (the first row).
@@ -137,14 +122,14 @@ def test_signed_out_visitors_and_wrong_roles_are_refused(live_server, browser_pa
     page.goto(live_server.url + "/console/review")
     expect(page).to_have_url(re.compile(r"/console/login\?next="))
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-    _sign_in(page, live_server, "hana")
+    sign_in_browser(page, live_server, "hana")
     response = page.goto(live_server.url + "/console/review")
     assert response is not None and response.status == 403
     response = page.goto(live_server.url + "/console/users")
     assert response is not None and response.status == 403
 
 
-def test_an_admin_adds_a_handler_who_can_then_sign_in(live_server, browser, browser_page):
+def test_an_admin_adds_a_handler_who_can_thensign_in_browser(live_server, browser, browser_page):
     add_user(live_server.app, "root", "admin")
     page = browser_page
     page.goto(live_server.url + "/console/login")
@@ -180,7 +165,7 @@ def test_a_closed_tab_keeps_what_was_typed(live_server, browser_page):
     _ring(live_server, ("1", "1", "1", "1", "2", "1"))
     page = browser_page
     page.clock.install()
-    _sign_in(page, live_server, "hana")
+    sign_in_browser(page, live_server, "hana")
     page.get_by_role("button", name="Take next caller").click()
     expect(page).to_have_url(re.compile(r"/console/reports/"))
     report_url = page.url.split("?")[0]

@@ -14,12 +14,19 @@ from sqlalchemy.orm import Session
 from ivr.db import get_engine
 from ivr.models import AuditEntry, Call, Report
 from ivr.taking import claim
-from tests.console_helpers import HELPLINE, add_user, csrf_token, queue_a_caller, sign_in
+from tests.console_helpers import (
+    CONSOLE_SETTINGS,
+    HELPLINE,
+    add_user,
+    csrf_token,
+    queue_a_caller,
+    sign_in,
+)
 
 
 @pytest.fixture
 def settings_overrides(settings_overrides):
-    return {**settings_overrides, "call_gateway": "fake", "twilio_caller_id": HELPLINE}
+    return {**settings_overrides, **CONSOLE_SETTINGS}
 
 
 def _gateway(app):

@@ -22,12 +22,18 @@ from ivr.report_record import (
     new_reference,
 )
 from ivr.runtime import get_runtime
-from tests.console_helpers import HELPLINE, add_user, csrf_token, queue_a_caller, sign_in
+from tests.console_helpers import (
+    CONSOLE_SETTINGS,
+    add_user,
+    csrf_token,
+    queue_a_caller,
+    sign_in,
+)
 
 
 @pytest.fixture
 def settings_overrides(settings_overrides):
-    return {**settings_overrides, "call_gateway": "fake", "twilio_caller_id": HELPLINE}
+    return {**settings_overrides, **CONSOLE_SETTINGS}
 
 
 def _take(app, client, new_call, keys=("1", "1", "1", "1", "2", "1"), name="hana") -> str:

@@ -21,7 +21,7 @@ from ivr.models import Dissemination
 from ivr.runtime import get_runtime
 from tests.browser import screenshot
 from tests.conftest import start_in_english
-from tests.console_helpers import HELPLINE, PASSWORD, add_user
+from tests.console_helpers import BROWSER_SETTINGS, add_user, sign_in_browser
 from tests.routing.conftest import force_server, make_report, routes_to  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -29,20 +29,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def settings_overrides(settings_overrides):
-    return {
-        **settings_overrides,
-        "call_gateway": "fake",
-        "twilio_caller_id": HELPLINE,
-        "login_failure_delay_ms": 0,
-    }
-
-
-def _sign_in(page, server, name):
-    page.goto(server.url + "/console/login")
-    page.get_by_label("Username").fill(name)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/console/queue$"))
+    return {**settings_overrides, **BROWSER_SETTINGS}
 
 
 def test_returned_fixed_approved_and_delivered_once(
@@ -67,7 +54,7 @@ def test_returned_fixed_approved_and_delivered_once(
 
     # The handler takes the call and types up the report, a phone number slipping in.
     hana = browser_page
-    _sign_in(hana, live_server, "hana")
+    sign_in_browser(hana, live_server, "hana")
     hana.get_by_role("button", name="Take next caller").click()
     expect(hana).to_have_url(re.compile(r"/console/reports/[A-Z0-9]{4}-[A-Z0-9]{4}"))
     reference = hana.url.split("/console/reports/")[1].split("?")[0]
@@ -87,7 +74,7 @@ def test_returned_fixed_approved_and_delivered_once(
     context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-GB")
     sue = context.new_page()
     sue.set_default_timeout(10_000)
-    _sign_in(sue, live_server, "sue")
+    sign_in_browser(sue, live_server, "sue")
     sue.get_by_role("link", name="Review").click()
     first = sue.locator("#waiting tbody tr").first
     expect(first).to_contain_text(reference)
@@ -194,7 +181,7 @@ def test_a_supervisor_sanitises_and_approves_without_javascript(live_server, bro
     )
     sue = context.new_page()
     sue.set_default_timeout(10_000)
-    _sign_in(sue, live_server, "sue")
+    sign_in_browser(sue, live_server, "sue")
     sue.goto(f"{live_server.url}/console/review/{report.reference}")
     expect(sue.locator("#delivery-alert")).to_contain_text(
         f"{stuck.reference} Urgent to Kent Police: failing since"

@@ -16,14 +16,20 @@ from ivr.review import ReviewRefused, approve
 from ivr.routing import Routes
 from ivr.test_calls import TEST_FROM, is_test_call_sid, mint_call_sid
 from tests.conftest import start_in_english
-from tests.console_helpers import HELPLINE, add_user, csrf_token, get_user, sign_in
+from tests.console_helpers import (
+    CONSOLE_SETTINGS,
+    add_user,
+    csrf_token,
+    get_user,
+    sign_in,
+)
 
 SECRET = "s" * 40  # conftest's secret_key
 
 
 @pytest.fixture
 def settings_overrides(settings_overrides):
-    return {**settings_overrides, "call_gateway": "fake", "twilio_caller_id": HELPLINE}
+    return {**settings_overrides, **CONSOLE_SETTINGS}
 
 
 def _post(client, path, **form):

@@ -14,26 +14,14 @@ from sqlalchemy.orm import Session
 from ivr.db import get_engine
 from ivr.models import Call
 from tests.browser import screenshot
-from tests.console_helpers import HELPLINE, PASSWORD, add_user
+from tests.console_helpers import BROWSER_SETTINGS, add_user, sign_in_browser
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def settings_overrides(settings_overrides):
-    return {
-        **settings_overrides,
-        "call_gateway": "fake",
-        "twilio_caller_id": HELPLINE,
-        "login_failure_delay_ms": 0,
-    }
-
-
-def _sign_in(page, server, name, then):
-    page.goto(server.url + then)
-    page.get_by_label("Username").fill(name)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    return {**settings_overrides, **BROWSER_SETTINGS}
 
 
 def _press(page, key):
@@ -44,7 +32,7 @@ def test_a_supervisor_rings_the_line_from_the_console(live_server, browser, brow
     add_user(live_server.app, "sue", "supervisor")
     add_user(live_server.app, "hana", "handler")
     page = browser_page
-    _sign_in(page, live_server, "sue", "/console/test-call")
+    sign_in_browser(page, live_server, "sue", "/console/test-call")
     expect(page).to_have_url(re.compile(r"/console/test-call$"))
     page.get_by_role("button", name="Ring the line").click()
     expect(page.locator("#transcript")).to_contain_text("For English, press 1")
@@ -67,7 +55,7 @@ def test_a_supervisor_rings_the_line_from_the_console(live_server, browser, brow
 
     # The handler sees it in the queue, marked TEST, and is refused the test-call page.
     other = browser.new_context().new_page()
-    _sign_in(other, live_server, "hana", "/console/queue")
+    sign_in_browser(other, live_server, "hana", "/console/queue")
     expect(other.locator("#queue-rows")).to_contain_text("TEST")
     expect(other.locator("#queue-rows")).to_contain_text("Metropolitan")
     response = other.goto(live_server.url + "/console/test-call")
@@ -86,7 +74,7 @@ def test_the_flow_diagram_shows_under_the_strict_csp(live_server, browser_page):
     page = browser_page
     refused: list[str] = []
     page.on("console", lambda message: refused.append(message.text))
-    _sign_in(page, live_server, "sue", "/console/flows")
+    sign_in_browser(page, live_server, "sue", "/console/flows")
     diagram = page.locator("#flow-diagram svg")
     expect(diagram).to_be_visible()
     expect(page.locator("#step-force")).to_contain_text("Which force")

@@ -16,14 +16,14 @@ from ivr.db import get_engine
 from ivr.models import AuditEntry
 from tests.browser import screenshot
 from tests.conftest import start_in_english
-from tests.console_helpers import PASSWORD, add_user
+from tests.console_helpers import BROWSER_SETTINGS, PASSWORD, add_user
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def settings_overrides(settings_overrides):
-    return {**settings_overrides, "call_gateway": "fake", "login_failure_delay_ms": 0}
+    return {**settings_overrides, **BROWSER_SETTINGS}
 
 
 def test_the_figures_page_shows_simulated_calls(live_server, browser_page):
