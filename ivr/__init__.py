@@ -17,6 +17,7 @@ from ivr.call_gateway import make_gateway
 from ivr.cookie_sessions import ConsoleOnlySessions
 from ivr.runtime import Runtime, get_runtime
 from ivr.settings import load_settings
+from ivr.voice import is_webhook_path
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -54,7 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def _voice_http_error(exc: HTTPException) -> Response | HTTPException:
     """Under /voice/ even a 404 or 405 is answered with spoken TwiML, never an error page."""
-    if not request.path.startswith("/voice/") or exc.code == 403:
+    if not is_webhook_path(request.path) or exc.code == 403:
         return exc
     runtime = get_runtime()
     flow = next(iter(runtime.flows.flows.values()))

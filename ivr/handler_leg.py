@@ -21,7 +21,7 @@ from ivr.runtime import get_runtime
 
 
 def make_blueprint() -> Blueprint:
-    bp = Blueprint("handler_leg", __name__, url_prefix="/voice/handler")
+    bp = Blueprint("handler_leg", __name__, url_prefix=f"{voice.URL_PREFIX}/handler")
     bp.before_request(voice.require_twilio_signature)
     bp.add_url_rule("/whisper", view_func=whisper, methods=["POST"])
     bp.add_url_rule("/after-dial", view_func=after_dial, methods=["POST"])

@@ -37,8 +37,16 @@ FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 _INSERT_CALL = insert(Call.__table__).inline()
 
 
+# Every Twilio-facing URL lives under this prefix (the handler's leg too).
+URL_PREFIX = "/voice"
+
+
+def is_webhook_path(path: str) -> bool:
+    return path.startswith(URL_PREFIX + "/")
+
+
 def make_blueprint() -> Blueprint:
-    bp = Blueprint("voice", __name__, url_prefix="/voice")
+    bp = Blueprint("voice", __name__, url_prefix=URL_PREFIX)
     bp.before_request(require_twilio_signature)
     bp.add_url_rule("/incoming", view_func=incoming, methods=["POST"])
     bp.add_url_rule("/step/<step_id>", view_func=step, methods=["POST"])
