@@ -24,8 +24,8 @@ def public_url(request: Request, public_base_url: str) -> str:
     """The URL Twilio requested, which is what it signed (behind a TLS proxy too).
 
     Built as a URI, escaped as it was sent, not from `request.url`: that is an IRI,
-    with escapes decoded (so not what Twilio signed), and converting to it took a
-    tenth of a new call's time."""
+    with escapes decoded (so not what Twilio signed), and three times as costly to
+    build (12 us against 4)."""
     base = public_base_url.rstrip("/") or f"{request.scheme}://{request.host}"
     path = quote(request.script_root + request.path, safe=_PATH_SAFE)
     query = request.query_string.decode("latin-1")
