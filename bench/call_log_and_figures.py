@@ -34,11 +34,11 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
 from ivr import create_app
-from ivr.accounts import create_user
-from ivr.audit_log import AuditFilters, audit_log
-from ivr.call_log import CallFilters, call_log, encode_cursor
-from ivr.db import get_engine, normalise_url
-from ivr.figures import (
+from ivr.core.db import get_engine, normalise_url
+from ivr.core.migrate import upgrade
+from ivr.insight.audit_log import AuditFilters, audit_log
+from ivr.insight.call_log import CallFilters, call_log, encode_cursor
+from ivr.insight.figures import (
     Figures,
     Period,
     _disseminations,
@@ -49,8 +49,8 @@ from ivr.figures import (
     roll_up,
     settled_days_end,
 )
-from ivr.migrate import upgrade
 from ivr.models import Base, User, utcnow
+from ivr.staff.accounts import create_user
 
 END = datetime(2026, 11, 28, tzinfo=UTC)
 PASSWORD = "benchmark password 0123"

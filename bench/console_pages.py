@@ -26,11 +26,11 @@ from sqlalchemy import create_engine, insert, text
 from sqlalchemy.orm import Session
 
 from ivr import create_app
-from ivr.accounts import create_user
-from ivr.db import get_engine, normalise_url
-from ivr.migrate import upgrade
+from ivr.core.db import get_engine, normalise_url
+from ivr.core.migrate import upgrade
 from ivr.models import AuditEntry, Call, Report, ReportSubject
-from ivr.report_record import REFERENCE_ALPHABET
+from ivr.records.record import REFERENCE_ALPHABET
+from ivr.staff.accounts import create_user
 
 FORCES = ["metropolitan", "kent", "west-yorkshire", "greater-manchester", "unknown"]
 CATEGORIES = ["bribery", "personal_advantage", "sexual", "domestic_abuse", "discrimination"]

@@ -24,8 +24,8 @@ from cryptography.fernet import Fernet
 from twilio.request_validator import RequestValidator
 
 from ivr import create_app
-from ivr.migrate import upgrade
-from ivr.twilio_sim import twilio_params
+from ivr.core.migrate import upgrade
+from ivr.sim.twilio import twilio_params
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from webhooks import FROM_NUMBER, TO_NUMBER, postgres_database, sqlite_database  # noqa: E402
@@ -137,7 +137,7 @@ def main() -> None:
             timed = min(time_requests(app, args.path, args.requests) for _ in range(args.repeat))
             profiler = cProfile.Profile()
             profiled = time_requests(app, args.path, args.requests, profiler)
-            app.extensions["ivr.engine"].dispose()
+            app.extensions["ivr.db.engine"].dispose()
     print(
         f"/voice/{args.path} on {args.database}: {timed * 1000:.2f} ms CPU a request, "
         f"{profiled * 1000:.2f} ms under the profiler (least of {args.repeat} x {args.requests})"

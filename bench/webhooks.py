@@ -46,8 +46,8 @@ from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 from twilio.request_validator import RequestValidator
 
-from ivr.db import normalise_url
-from ivr.twilio_sim import SimulatedCall, TwimlError, twilio_params
+from ivr.core.db import normalise_url
+from ivr.sim.twilio import SimulatedCall, TwimlError, twilio_params
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # gunicorn and ivr from the same virtualenv

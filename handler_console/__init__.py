@@ -11,14 +11,14 @@ from flask import Blueprint
 from handler_console import (
     access,
     account,
-    audit_log,
-    call_log,
+    audit_log_pages,
+    call_log_pages,
     dissemination,
-    figures,
-    flows,
+    figures_pages,
+    flow_pages,
     queue,
     reports,
-    review,
+    review_pages,
     sanitise,
     test_call,
     users,
@@ -40,13 +40,13 @@ def make_blueprint() -> Blueprint:
     account.register(bp)
     queue.register(bp)
     reports.register(bp)
-    review.register(bp)
+    review_pages.register(bp)
     sanitise.register(bp)
     dissemination.register(bp)
     users.register(bp)
     test_call.register(bp)
-    flows.register(bp)
-    call_log.register(bp)
-    figures.register(bp)
-    audit_log.register(bp)
+    flow_pages.register(bp)
+    call_log_pages.register(bp)
+    figures_pages.register(bp)
+    audit_log_pages.register(bp)
     return bp

@@ -27,9 +27,9 @@ from flask.blueprints import BlueprintSetupState
 from flask_login import LoginManager, UserMixin, current_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from ivr.db import get_session
+from ivr.core.db import get_session
+from ivr.core.runtime import get_core
 from ivr.models import User
-from ivr.runtime import get_runtime
 
 PUBLIC_ENDPOINTS = {"console.login", "console.static"}
 # Requests the page makes by itself (auto-refresh) do not count as activity.
@@ -107,7 +107,7 @@ def guard() -> Response | None:
         return None
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
-    settings = get_runtime().settings
+    settings = get_core().settings
     now = time.time()
     seen = session.get("seen", 0)
     if now - seen > settings.session_idle_minutes * 60:

@@ -11,11 +11,11 @@ from werkzeug.wrappers import Response
 
 from handler_console.access import Staff, end_session, roles
 from handler_console.forms import PasswordChangeForm, PhoneForm, SignInForm
-from ivr.accounts import AccountError, normalise_phone, set_password, sign_in, verify_password
-from ivr.audit import audit
-from ivr.db import get_session
+from ivr.core.audit import audit
+from ivr.core.db import get_session
+from ivr.core.runtime import get_core
 from ivr.models.staff import ROLES
-from ivr.runtime import get_runtime
+from ivr.staff.accounts import AccountError, normalise_phone, set_password, sign_in, verify_password
 
 
 def register(bp: Blueprint) -> None:
@@ -46,7 +46,7 @@ def login() -> Response | str:
         return redirect(url_for("console.home"))
     form = SignInForm()
     if form.validate_on_submit():
-        settings = get_runtime().settings
+        settings = get_core().settings
         db = get_session()
         attempt = sign_in(
             db,

@@ -1,8 +1,8 @@
 """Where an approved report has gone: its deliveries for the review page, the form to
 send it to another force, and the supervisors' alert when a delivery keeps failing.
 
-The sending itself is the delivery worker's (ivr/delivery.py); redirection is
-ivr.review.redirect. Nothing here touches the network.
+The sending itself is the delivery worker's (ivr/records/delivery.py); redirection is
+ivr.records.review.redirect. Nothing here touches the network.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from wtforms import SelectField, TextAreaField
 from wtforms.validators import Length
 
 from handler_console.choices import choices
-from ivr.accounts import aware
-from ivr.db import get_session
-from ivr.delivery import deliveries_of, failing_deliveries, state_label
-from ivr.forces import ForceCatalogue
+from ivr.core.db import get_session
+from ivr.core.forces import ForceCatalogue
+from ivr.core.runtime import get_core
 from ivr.models import Dissemination, Report, utcnow
-from ivr.runtime import get_runtime
+from ivr.records.delivery import deliveries_of, failing_deliveries, state_label
+from ivr.staff.accounts import aware
 
 CHANNELS = {"https": "Signed JSON (HTTPS)", "email": "E-mail"}
 # Alerts named one by one on every supervisor page; the rest are counted.
@@ -53,7 +53,7 @@ class DeliveryRow:
 
 
 def delivery_rows(session: Session, report: Report) -> list[DeliveryRow]:
-    runtime = get_runtime()
+    runtime = get_core()
     now = utcnow()
     alert_after = timedelta(seconds=runtime.settings.delivery_alert_after_seconds)
     return [
@@ -108,7 +108,7 @@ class LateDelivery:
 def late_deliveries() -> tuple[list[LateDelivery], int]:
     """Deliveries failing for longer than the alert setting (urgent reports first):
     the first few, and how many in all."""
-    runtime = get_runtime()
+    runtime = get_core()
     session = get_session()
     alert_after = timedelta(seconds=runtime.settings.delivery_alert_after_seconds)
     failing = failing_deliveries(session, older_than=alert_after)

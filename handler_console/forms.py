@@ -12,8 +12,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from handler_console.choices import choices
-from ivr.accounts import MIN_PASSWORD_LENGTH
 from ivr.models.staff import ROLES
+from ivr.staff.accounts import MIN_PASSWORD_LENGTH
 
 
 class SignInForm(FlaskForm):

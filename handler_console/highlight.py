@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-from ivr.pii import Finding
+from ivr.records.pii import Finding
 
 KIND_LABELS = {
     "phone": "phone number",

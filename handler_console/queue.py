@@ -18,13 +18,15 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from handler_console.access import roles
-from ivr.audit import audit
-from ivr.call_gateway import CallGateway, GatewayError, connect_twiml
-from ivr.db import get_session
+from ivr.core.audit import audit
+from ivr.core.categories import load_categories
+from ivr.core.db import get_session
+from ivr.core.runtime import get_core
 from ivr.models import Call, utcnow
-from ivr.report_record import load_categories, open_report_for_call
-from ivr.runtime import get_runtime
-from ivr.taking import claim, next_waiting_id, release, waiting_calls
+from ivr.records.record import open_report_for_call
+from ivr.voice.gateway import CallGateway, GatewayError, connect_twiml
+from ivr.voice.runtime import get_voice
+from ivr.voice.taking import claim, next_waiting_id, release, waiting_calls
 
 TAKERS = ("handler", "supervisor")
 
@@ -37,7 +39,7 @@ def register(bp: Blueprint) -> None:
 
 
 def _rows_context() -> dict[str, object]:
-    runtime = get_runtime()
+    runtime = get_core()
     return {
         "calls": waiting_calls(get_session()),
         "now": utcnow(),
@@ -51,7 +53,7 @@ def _rows_context() -> dict[str, object]:
 def queue() -> str:
     return render_template(
         "console/queue.html",
-        refresh_seconds=get_runtime().settings.queue_refresh_seconds,
+        refresh_seconds=get_core().settings.queue_refresh_seconds,
         has_phone=bool(current_user.record.phone_e164),
         **_rows_context(),
     )
@@ -90,7 +92,7 @@ def _take(call_id: int) -> Response:
     if call is None:  # pragma: no cover - claimed a row that cannot vanish
         abort(404)
     db.refresh(call)
-    runtime = get_runtime()
+    runtime = get_voice()
     settings = runtime.settings
     flow = runtime.flows.flows.get(call.line) or runtime.flows.for_number(None)
     voice = flow.voices[call.language if call.language in flow.voices else flow.languages[0]]
@@ -108,7 +110,7 @@ def _take(call_id: int) -> Response:
         flash(f"{exc} The caller is still in the queue.", "error")
         return redirect(url_for("console.queue"))
     report = open_report_for_call(
-        db, call, user, runtime.cipher, load_categories(settings.config_dir)
+        db, call, user, get_core().cipher, load_categories(settings.config_dir)
     )
     audit(db, user, "take", "call", call.id, reason="taking call")
     db.commit()
@@ -116,8 +118,8 @@ def _take(call_id: int) -> Response:
 
 
 def _bring_to_phone(call: Call, phone: str, voice: str, language: str) -> None:
-    settings = get_runtime().settings
-    gateway: CallGateway = current_app.extensions["ivr.call_gateway"]
+    settings = get_core().settings
+    gateway: CallGateway = current_app.extensions["ivr.voice.gateway"]
     twiml = connect_twiml(
         phone,
         settings.twilio_caller_id,

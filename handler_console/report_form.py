@@ -1,7 +1,7 @@
 """The report form: what a handler types, mapped to and from the Report record.
 
 Drafts accept anything typed (nothing is lost); the rules for submitting live in
-ivr.report_record.submission_problems and come back here as field errors.
+ivr.records.record.submission_problems and come back here as field errors.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from wtforms import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from handler_console.choices import choices
-from ivr.forces import ForceCatalogue
+from ivr.core.categories import Category
+from ivr.core.forces import ForceCatalogue
 from ivr.models import Report, ReportSubject
-from ivr.report_record import HOW_KNOWN, SUBJECT_ROLES, Category
+from ivr.records.record import HOW_KNOWN, SUBJECT_ROLES
 
 MAX_SUBJECTS = 20
 ROLE_LABELS = {

@@ -20,17 +20,17 @@ from handler_console.report_form import (
     build_form,
     show_problems,
 )
-from ivr.audit import audit
-from ivr.db import get_session
+from ivr.core.audit import audit
+from ivr.core.categories import load_categories
+from ivr.core.db import get_session
+from ivr.core.runtime import get_core
 from ivr.models import Call, Report, ReportSubject, utcnow
-from ivr.report_record import (
+from ivr.records.record import (
     get_contact,
-    load_categories,
     normalised_contact,
     set_contact,
     submission_problems,
 )
-from ivr.runtime import get_runtime
 
 EDITABLE = ("draft", "returned")
 # Why a report is being looked at, as the link that opens it says (DPA 2018 s.62).
@@ -82,7 +82,7 @@ def report(reference: str) -> str:
     db = get_session()
     audit(db, current_user.record, "view", "report", found.reference, reason=reason)
     db.commit()
-    runtime = get_runtime()
+    runtime = get_core()
     contact = get_contact(found, runtime.cipher)
     form = build_form(runtime.forces, _categories(), found, contact)
     return _render(found, form)
@@ -93,7 +93,7 @@ def save_report(reference: str) -> Response | str | tuple[str, int]:
     found = _load(reference)
     if not _may_edit(found):
         abort(403)
-    runtime = get_runtime()
+    runtime = get_core()
     db = get_session()
     action = request.form.get("action", "save")
     before = _snapshot(found, runtime)
@@ -178,7 +178,7 @@ def save_report(reference: str) -> Response | str | tuple[str, int]:
 
 
 def _categories() -> dict[str, Any]:
-    return load_categories(get_runtime().settings.config_dir)
+    return load_categories(get_core().settings.config_dir)
 
 
 def _snapshot(found: Report, runtime: Any) -> dict[str, Any]:
@@ -205,7 +205,7 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
 
 
 def _render(found: Report, form: ReportForm, problems: dict[str, str] | None = None) -> str:
-    runtime = get_runtime()
+    runtime = get_core()
     call = get_session().get(Call, found.call_id) if found.call_id else None
     return render_template(
         "console/report.html",

@@ -19,11 +19,11 @@ from wtforms.validators import Length
 from handler_console.access import roles
 from handler_console.highlight import KIND_LABELS, by_field, highlight
 from handler_console.report_form import MAX_SUBJECTS, SUBJECT_LIMITS, TEXT_LIMITS
-from handler_console.review import field_label, load_report
-from ivr import pii
-from ivr.audit import audit
-from ivr.db import get_session
+from handler_console.review_pages import field_label, load_report
+from ivr.core.audit import audit
+from ivr.core.db import get_session
 from ivr.models import Report
+from ivr.records import pii
 
 
 def _limit(size: int) -> Length:

@@ -16,10 +16,11 @@ from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from handler_console.choices import choices
-from ivr.call_log import OUTCOMES, CallFilters
-from ivr.figures import Period
-from ivr.report_record import load_categories
-from ivr.runtime import get_runtime
+from ivr.core.categories import load_categories
+from ivr.core.runtime import get_core
+from ivr.insight.call_log import OUTCOMES, CallFilters
+from ivr.insight.figures import Period
+from ivr.voice.runtime import get_voice
 
 ANY = ("", "Any")
 ROLES = [("officer", "Officer or special"), ("staff", "Staff or PCSO"), ("volunteer", "Volunteer")]
@@ -30,13 +31,13 @@ def _yes_no(value: str) -> bool | None:
 
 
 def force_choices() -> list[tuple[str, str]]:
-    forces = get_runtime().forces.forces
-    named = sorted(((f, get_runtime().forces.name(f)) for f in forces), key=lambda p: p[1])
+    forces = get_core().forces.forces
+    named = sorted(((f, get_core().forces.name(f)) for f in forces), key=lambda p: p[1])
     return [*named, ("unknown", "Not known")]
 
 
 def category_choices() -> list[tuple[str, str]]:
-    return _category_choices(get_runtime().settings.config_dir)
+    return _category_choices(get_core().settings.config_dir)
 
 
 @lru_cache(maxsize=4)
@@ -47,13 +48,13 @@ def _category_choices(config_dir: Path) -> list[tuple[str, str]]:
 
 
 def line_choices() -> list[tuple[str, str]]:
-    return [(line, line) for line in get_runtime().flows.flows]
+    return [(line, line) for line in get_voice().flows.flows]
 
 
 def step_order() -> list[str]:
     """Every step of every line, in flow order, each once: the funnel's order."""
     order: list[str] = []
-    for flow in get_runtime().flows.flows.values():
+    for flow in get_voice().flows.flows.values():
         order += [step for step in flow.steps if step not in order]
     return order
 

@@ -3,10 +3,10 @@ real webhooks, for supervisors and admins (training, checking a change to a flow
 
 Each button press is one request Twilio would make: the view posts it, signed with
 the configured auth token, to this same app through an in-process WSGI client
-(ivr/twilio_sim.py), and shows the TwiML's words. The call itself lives in the
+(ivr/sim/twilio.py), and shows the TwiML's words. The call itself lives in the
 database like any call; the user's session keeps only its CallSid, where it
 waits (the Gather's action) and the words heard lately. The CallSid is minted
-by the server (ivr/test_calls.py), which is what marks the call as a test.
+by the server (ivr/voice/marked_calls.py), which is what marks the call as a test.
 """
 
 from __future__ import annotations
@@ -31,14 +31,15 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from handler_console.access import roles
-from ivr.audit import audit
-from ivr.db import get_session
-from ivr.flows import Flow
-from ivr.inbound import call_key
+from ivr.core.audit import audit
+from ivr.core.db import get_session
+from ivr.core.runtime import get_core
 from ivr.models import Call
-from ivr.runtime import get_runtime
-from ivr.test_calls import TEST_FROM, mint_call_sid
-from ivr.twilio_sim import LineDown, SimulatedCall, TwimlError, flask_transport, parse_twiml
+from ivr.sim.twilio import LineDown, SimulatedCall, TwimlError, flask_transport, parse_twiml
+from ivr.voice.door import call_key
+from ivr.voice.flows.catalogue import Flow
+from ivr.voice.marked_calls import TEST_FROM, mint_call_sid
+from ivr.voice.runtime import get_voice
 
 TESTERS = ("supervisor", "admin")
 STATE = "test_call"
@@ -61,7 +62,7 @@ def register(bp: Blueprint) -> None:
 def line_numbers() -> list[tuple[str, str]]:
     """Every number of every line, with what it is: (E.164, label)."""
     numbers = []
-    for flow in get_runtime().flows.flows.values():
+    for flow in get_voice().flows.flows.values():
         for number in flow.numbers:
             entry = flow.entry(number)
             numbers.append((number, f"{number} ({flow.name}, starts in {entry.language})"))
@@ -91,7 +92,7 @@ def test_call_start() -> Response:
         return redirect(url_for("console.test_call"))
     if session.get(STATE):
         _end(session[STATE])
-    sid = mint_call_sid(get_runtime().settings.secret_key)
+    sid = mint_call_sid(get_core().settings.secret_key)
     state: dict[str, Any] = {"sid": sid, "to": dialled, "turns": [], "dropped": 0}
     _run(state, "/voice/incoming", {}, did=f"rang {dialled} from {TEST_FROM}")
     db = get_session()
@@ -157,7 +158,7 @@ def test_call_hang_up() -> Response:
 
 # ---------------------------------------------------------------- the simulation
 def _simulated(state: dict[str, Any]) -> SimulatedCall:
-    settings = get_runtime().settings
+    settings = get_core().settings
     # Signed for the URL the webhooks check: the public one, or this request's own.
     base = (
         settings.public_base_url.rstrip("/") + "/" if settings.public_base_url else request.host_url
@@ -252,10 +253,10 @@ def _waiting_state() -> dict[str, Any] | None:
 
 
 def _stored_call(sid: str) -> Call | None:
-    key = call_key(get_runtime().settings.secret_key, sid)
+    key = call_key(get_core().settings.secret_key, sid)
     return get_session().scalar(select(Call).where(Call.call_key == key))
 
 
 def _flow_of(call: Call) -> Flow:
-    flows = get_runtime().flows
+    flows = get_voice().flows
     return flows.flows.get(call.line) or flows.for_number(None)

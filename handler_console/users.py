@@ -9,7 +9,10 @@ from werkzeug.wrappers import Response
 
 from handler_console.access import roles
 from handler_console.forms import NewUserForm, UserEditForm
-from ivr.accounts import (
+from ivr.core.audit import audit
+from ivr.core.db import get_session
+from ivr.models import User, utcnow
+from ivr.staff.accounts import (
     AccountError,
     aware,
     create_user,
@@ -17,9 +20,6 @@ from ivr.accounts import (
     set_active,
     set_password,
 )
-from ivr.audit import audit
-from ivr.db import get_session
-from ivr.models import User, utcnow
 
 
 def register(bp: Blueprint) -> None:

@@ -12,16 +12,19 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ivr import db, redaction
-from ivr.call_gateway import make_gateway
-from ivr.cookie_sessions import ConsoleOnlySessions
-from ivr.runtime import Runtime, get_runtime
-from ivr.settings import load_settings
-from ivr.voice import is_webhook_path
+from ivr.core import db, redaction
+from ivr.core.runtime import EXTENSION as CORE
+from ivr.core.runtime import Core
+from ivr.core.settings import load_settings
+from ivr.voice.cookie_sessions import ConsoleOnlySessions
+from ivr.voice.gateway import make_gateway
+from ivr.voice.runtime import EXTENSION as VOICE
+from ivr.voice.runtime import Voice, get_voice
+from ivr.voice.webhooks import is_webhook_path
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app. `test_config` overrides settings by name (see ivr/settings.py)."""
+    """Build the app. `test_config` overrides settings by name (see ivr/core/settings.py)."""
     settings = load_settings(overrides=test_config)
     app = Flask(__name__, instance_path=str(settings.instance_dir))
     app.session_interface = ConsoleOnlySessions()
@@ -37,11 +40,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
 
     db.init_app(app, settings.database_url)
-    app.extensions["ivr.runtime"] = Runtime.build(settings)
-    app.extensions["ivr.call_gateway"] = make_gateway(settings)
+    core = Core.build(settings)
+    app.extensions[CORE] = core
+    app.extensions[VOICE] = Voice.build(core)
+    app.extensions["ivr.voice.gateway"] = make_gateway(settings)
 
     from handler_console import make_blueprint as make_console_blueprint
-    from ivr import handler_leg, voice
+    from ivr.voice import handler_leg
+    from ivr.voice import webhooks as voice
 
     app.register_blueprint(voice.make_blueprint())
     app.register_blueprint(handler_leg.make_blueprint())
@@ -57,6 +63,6 @@ def _voice_http_error(exc: HTTPException) -> Response | HTTPException:
     """Under /voice/ even a 404 or 405 is answered with spoken TwiML, never an error page."""
     if not is_webhook_path(request.path) or exc.code == 403:
         return exc
-    runtime = get_runtime()
+    runtime = get_voice()
     flow = next(iter(runtime.flows.flows.values()))
     return Response(str(runtime.engine.render_error(flow)), mimetype="text/xml")

@@ -15,6 +15,6 @@ access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 
 
 def post_worker_init(worker: Any) -> None:
-    from ivr import redaction
+    from ivr.core import redaction
 
     redaction.install("gunicorn.error", "gunicorn.access")

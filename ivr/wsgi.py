@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 
 from ivr import create_app
-from ivr.flows import FlowError
-from ivr.settings import SettingsError
+from ivr.core.settings import SettingsError
+from ivr.voice.flows.catalogue import FlowError
 
 try:
     app = create_app()

@@ -20,8 +20,8 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from ivr import create_app
-from ivr.db import get_engine
-from ivr.twilio_sim import SimulatedCall
+from ivr.core.db import get_engine
+from ivr.sim.twilio import SimulatedCall
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

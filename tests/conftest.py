@@ -16,9 +16,9 @@ from flask import Flask
 from sqlalchemy import create_engine, text
 
 from ivr import create_app
-from ivr.db import get_engine, normalise_url
-from ivr.migrate import upgrade
-from ivr.twilio_sim import SimulatedCall
+from ivr.core.db import get_engine, normalise_url
+from ivr.core.migrate import upgrade
+from ivr.sim.twilio import SimulatedCall
 
 # Real-browser fixtures (live_server, browser, browser_page), for any test file to use.
 from tests.browser import browser, browser_page, live_server  # noqa: E402, F401
@@ -143,9 +143,9 @@ def stored_call(app: Flask):  # type: ignore[no-untyped-def]
     """The Call row behind a simulated call, read fresh from the database."""
     from sqlalchemy import select
 
-    from ivr.db import get_session
-    from ivr.inbound import call_key
+    from ivr.core.db import get_session
     from ivr.models import Call
+    from ivr.voice.door import call_key
 
     def load(sim: SimulatedCall) -> Call | None:
         with app.app_context():

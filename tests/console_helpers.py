@@ -8,9 +8,9 @@ from flask import Flask
 from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 
-from ivr.accounts import create_user
-from ivr.db import get_engine
+from ivr.core.db import get_engine
 from ivr.models import User
+from ivr.staff.accounts import create_user
 from tests.conftest import start_in_english
 
 PASSWORD = "correct horse battery"

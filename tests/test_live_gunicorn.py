@@ -9,8 +9,8 @@ import time
 import pytest
 from cryptography.fernet import Fernet
 
-from ivr.migrate import upgrade
-from ivr.twilio_sim import SimulatedCall, spoken
+from ivr.core.migrate import upgrade
+from ivr.sim.twilio import SimulatedCall, spoken
 from tests.conftest import AUTH_TOKEN, start_in_english
 from tests.live_server import gunicorn, http_post, worker_pids
 

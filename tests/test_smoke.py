@@ -1,4 +1,4 @@
-from ivr.twilio_sim import spoken
+from ivr.sim.twilio import spoken
 
 
 def test_a_call_reaches_the_queue(new_call):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from ivr.db import normalise_url
+from ivr.core.db import normalise_url
 from ivr.models import Base
 
 config = context.config

@@ -27,7 +27,7 @@ class Dissemination(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     redirect_reason: Mapped[str | None] = mapped_column(Text)
-    # What the force told us it did with the intelligence (ivr/force_outcomes.py):
+    # What the force told us it did with the intelligence (ivr/records/force_outcomes.py):
     # the announcement's "investigations" and "passed to other forces".
     force_outcome: Mapped[str | None] = mapped_column(String(32))
     force_outcome_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

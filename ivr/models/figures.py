@@ -11,7 +11,7 @@ from ivr.models.base import Base
 
 
 class FigureDay(Base):
-    """One count of a settled day (UTC) on one line, written once by ivr/figures.py:
+    """One count of a settled day (UTC) on one line, written once by ivr/insight/figures.py:
 
     - figure "reached", key a step: callers who reached it;
     - figure "outcome", key "outcome:step": calls that ended so (the step for a

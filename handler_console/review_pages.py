@@ -1,0 +1,247 @@
+"""Supervisors: the reports waiting for review, the review page, and the decisions on it
+(approve, return to the handler, send to another force).
+
+The decisions are ivr/records/review.py's (each checks, changes and audits in one
+transaction, or raises ReviewRefused with a sentence that this page shows).
+Every showing of a report's content is audited with its reason.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import case, select
+from werkzeug.wrappers import Response
+from wtforms import TextAreaField
+from wtforms.validators import Length
+
+from handler_console.access import roles
+from handler_console.dissemination import (
+    RedirectForm,
+    delivery_rows,
+    find_delivery,
+    redirect_form,
+)
+from handler_console.highlight import KIND_LABELS, by_field, highlight
+from ivr.core.audit import audit
+from ivr.core.categories import load_categories
+from ivr.core.db import get_session
+from ivr.core.runtime import get_core
+from ivr.models import Dissemination, Report, User, utcnow
+from ivr.records import pii
+from ivr.records import review as decisions
+from ivr.records.delivery import state_label
+from ivr.records.record import HOW_KNOWN, get_contact
+
+# How many decided reports the review list shows (newest decisions first).
+RECENT = 50
+FIELD_LABELS = {
+    "what": "What happened",
+    "when_text": "When",
+    "where": "Where",
+    "risk_who": "Who is at risk",
+    "evidence": "Evidence",
+    "name": "name",
+    "description": "description",
+    "rank": "rank",
+    "collar_number": "collar number",
+    "station": "station",
+}
+
+
+class ReturnForm(FlaskForm):
+    comment = TextAreaField(
+        "What the handler should change",
+        validators=[Length(max=5000, message="Keep the comment under 5,000 characters.")],
+    )
+
+
+def register(bp: Blueprint) -> None:
+    bp.add_url_rule("/review", view_func=review, methods=["GET"])
+    bp.add_url_rule("/review/<reference>", view_func=review_report, methods=["GET"])
+    bp.add_url_rule("/review/<reference>/approve", view_func=approve_report, methods=["POST"])
+    bp.add_url_rule("/review/<reference>/return", view_func=return_report, methods=["POST"])
+    bp.add_url_rule("/review/<reference>/redirect", view_func=redirect_delivery, methods=["POST"])
+
+
+def urgent_first():  # type: ignore[no-untyped-def]
+    return case((Report.urgent.is_(True), 0), else_=1)
+
+
+@roles("supervisor")
+def review() -> str:
+    db = get_session()
+    waiting = decisions.review_queue(db)
+    returned = list(
+        db.scalars(
+            select(Report)
+            .where(Report.status == "returned")
+            .order_by(urgent_first(), Report.reviewed_at.desc(), Report.id)
+            .limit(RECENT)
+        )
+    )
+    # Being sent first (something may still need a supervisor), then the rest.
+    sent = list(
+        db.scalars(
+            select(Report)
+            .where(Report.status.in_(("approved", "disseminated")))
+            .order_by(
+                case((Report.status == "approved", 0), else_=1),
+                urgent_first(),
+                Report.reviewed_at.desc(),
+                Report.id,
+            )
+            .limit(RECENT)
+        )
+    )
+    states: dict[int, Counter[str]] = {r.id: Counter() for r in sent}
+    if sent:
+        alert_after = timedelta(seconds=get_core().settings.delivery_alert_after_seconds)
+        now = utcnow()
+        for d in db.scalars(select(Dissemination).where(Dissemination.report_id.in_(states))):
+            states[d.report_id][state_label(d, now=now, alert_after=alert_after)] += 1
+    return render_template(
+        "console/review.html",
+        waiting=waiting,
+        returned=returned,
+        sent=sent,
+        states=states,
+        handlers=_usernames(r.created_by_id for r in [*waiting, *returned, *sent]),
+    )
+
+
+@roles("supervisor")
+def review_report(reference: str) -> str:
+    return render_review(load_report(reference))
+
+
+@roles("supervisor")
+def approve_report(reference: str) -> Response | str:
+    found = load_report(reference)
+    db = get_session()
+    try:
+        outbox = decisions.approve(db, found, current_user.record, get_core().routes)
+    except decisions.ReviewRefused as exc:
+        return render_review(found, refusal=f"Not approved: {exc}")
+    forces = get_core().forces
+    to = ", ".join(forces.name(d.force_id) for d in outbox)
+    flash(f"Report {found.reference} approved: it is being sent to {to}.", "info")
+    return redirect(url_for("console.review_report", reference=found.reference))
+
+
+@roles("supervisor")
+def return_report(reference: str) -> Response | str:
+    found = load_report(reference)
+    form = ReturnForm()
+    if not form.validate():
+        return render_review(found, return_form=form)
+    try:
+        decisions.return_to_handler(
+            get_session(), found, current_user.record, form.comment.data or ""
+        )
+    except decisions.ReviewRefused as exc:
+        form.comment.errors = [str(exc)]
+        return render_review(found, return_form=form)
+    handler = _usernames([found.created_by_id]).get(found.created_by_id, "the handler")
+    flash(f"Report {found.reference} returned to {handler}.", "info")
+    return redirect(url_for("console.review"))
+
+
+@roles("supervisor")
+def redirect_delivery(reference: str) -> Response | str:
+    found = load_report(reference)
+    db = get_session()
+    runtime = get_core()
+    form = redirect_form(delivery_rows(db, found), runtime.forces, RedirectForm())
+    target = find_delivery(db, found, form.delivery.data or "")
+    if not form.validate() or target is None:
+        if target is None:
+            form.delivery.errors = ["Choose the delivery to redirect."]
+        return render_review(found, redirect_form_=form)
+    try:
+        new = decisions.redirect(
+            db,
+            target,
+            form.force.data or "",
+            form.reason.data or "",
+            current_user.record,
+            runtime.routes,
+        )
+    except decisions.ReviewRefused as exc:
+        return render_review(found, refusal=f"Not redirected: {exc}", redirect_form_=form)
+    flash(
+        f"Report {found.reference} redirected to {runtime.forces.name(new.force_id)}.",
+        "info",
+    )
+    return redirect(url_for("console.review_report", reference=found.reference))
+
+
+def render_review(
+    found: Report,
+    refusal: str | None = None,
+    return_form: ReturnForm | None = None,
+    redirect_form_: RedirectForm | None = None,
+) -> str:
+    """The review page. Showing it shows the report: audited with its reason."""
+    db = get_session()
+    runtime = get_core()
+    db.refresh(found)  # a refused decision rolled back: show what is stored
+    audit(db, current_user.record, "view", "report", found.reference, reason="reviewing")
+    db.commit()
+    findings = pii.find_in_report(found)
+    routing_problem, going_to = None, []
+    if found.status == "submitted":
+        try:
+            going_to = decisions.destinations(found, runtime.routes)
+        except decisions.ReviewRefused as exc:
+            routing_problem = str(exc)
+    rows = delivery_rows(db, found)
+    categories = load_categories(runtime.settings.config_dir)
+    return render_template(
+        "console/review_report.html",
+        report=found,
+        findings=findings,
+        marked=by_field(findings),
+        mark=highlight,
+        kind_labels=KIND_LABELS,
+        field_label=field_label,
+        approval_refusal=pii.approval_refusal(found) if found.status == "submitted" else None,
+        refusal=refusal,
+        routing_problem=routing_problem,
+        going_to=going_to,
+        deliveries=rows,
+        return_form=return_form or ReturnForm(formdata=None),
+        redirect_form=redirect_form_ or redirect_form(rows, runtime.forces, None),
+        people=_usernames([found.created_by_id, found.reviewed_by_id]),
+        forces=runtime.forces,
+        categories=categories,
+        how_known=HOW_KNOWN,
+        contact=None if found.anonymous else get_contact(found, runtime.cipher),
+    )
+
+
+def field_label(field: str) -> str:
+    """ "subjects[1].name" -> "Person 2: name"; "what" -> "What happened"."""
+    if field.startswith("subjects["):
+        index, _, name = field.removeprefix("subjects[").partition("].")
+        return f"Person {int(index) + 1}: {FIELD_LABELS.get(name, name)}"
+    return FIELD_LABELS.get(field, field)
+
+
+def load_report(reference: str) -> Report:
+    found = get_session().scalar(select(Report).where(Report.reference == reference))
+    if found is None:
+        abort(404)
+    return found
+
+
+def _usernames(ids) -> dict[int, str]:  # type: ignore[no-untyped-def]
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = get_session().execute(select(User.id, User.username).where(User.id.in_(wanted)))
+    return {user_id: name for user_id, name in rows}

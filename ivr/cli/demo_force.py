@@ -1,0 +1,71 @@
+"""`ivr demo-force`: a local stand-in for the forces' Professional Standards Departments.
+
+A small HTTP server on 127.0.0.1 that receives what the delivery worker sends
+(POST /<force id>), checks the signature with the force's secret from the
+settings, as a force would, prints each report, and acknowledges it (200).
+A wrong signature is refused (401), so the worker keeps trying; a repeated
+Idempotency-Key is acknowledged again and not printed twice.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from ivr.core.routing import Routes
+from ivr.records.delivery import verify
+
+MAX_BODY = 1_000_000
+
+
+def make_server(
+    routes: Routes, port: int, say: Callable[[str], None], host: str = "127.0.0.1"
+) -> ThreadingHTTPServer:
+    seen: set[str] = set()
+    lock = threading.Lock()
+
+    class Force(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            force_id = self.path.strip("/").split("/")[-1]
+            route = routes.routes.get(force_id)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(min(length, MAX_BODY))
+            if route is None or route.channel != "https":
+                say(f"REFUSED a delivery to /{force_id}: no such force routed here")
+                return self._answer(404, "unknown force")
+            if not verify(route.secret, body, self.headers.get("X-Helpline-Signature")):
+                say(f"REFUSED a delivery for {route.force_name}: the signature is wrong")
+                return self._answer(401, "bad signature")
+            key = self.headers.get("Idempotency-Key", "")
+            with lock:
+                again = key in seen
+                seen.add(key)
+            try:
+                report = json.loads(body)
+            except ValueError:
+                return self._answer(400, "not JSON")
+            reference = report.get("reference", "?") if isinstance(report, dict) else "?"
+            if again:
+                say(f"received {reference} again for {route.force_name} (same key): already kept")
+            else:
+                say(
+                    f"=== report {reference} for {route.description}: signature good, "
+                    f"Idempotency-Key {key}"
+                )
+                say(json.dumps(report, indent=2, ensure_ascii=False, sort_keys=True))
+            self._answer(200, "received")
+
+        def _answer(self, status: int, text: str) -> None:
+            data = (text + "\n").encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass  # each delivery is said above, once
+
+    return ThreadingHTTPServer((host, port), Force)

@@ -1,0 +1,83 @@
+"""The database: one engine per app, one session per request (or per CLI command)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whatever the URL says (postgres://, postgresql://)."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    url = normalise_url(url)
+    # Statement parameters never reach an exception message or a log line.
+    kwargs: dict[str, Any] = {"hide_parameters": True}
+    if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"timeout": 15}
+    else:
+        # Fail fast when the server is away: Twilio waits 15 s in all for our answer.
+        kwargs["connect_args"] = {"connect_timeout": 3}
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets the queue page read while a webhook writes; NORMAL sync is durable
+    # across application crashes, which is what a worker killed mid-call needs.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    # Deleted rows are overwritten on disk, so erased data (retention) is gone from the file.
+    cursor.execute("PRAGMA secure_delete=ON")
+    cursor.close()
+
+
+def init_app(app: Flask, url: str) -> None:
+    engine = make_engine(url)
+    app.extensions["ivr.db.engine"] = engine
+    # The same pool, each connection in autocommit while checked out: a single statement
+    # that stands alone (a new call's INSERT) is one round trip, with no BEGIN or COMMIT.
+    app.extensions["ivr.autocommit_engine"] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    app.extensions["ivr.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    app.teardown_appcontext(_close_session)
+
+
+def get_engine(app: Flask | None = None) -> Engine:
+    return (app or current_app).extensions["ivr.db.engine"]
+
+
+def autocommit_connection() -> Connection:
+    """A connection where each statement commits by itself, for one-statement writes."""
+    return current_app.extensions["ivr.autocommit_engine"].connect()
+
+
+def get_session() -> Session:
+    """The session of this request or app context, opened on first use."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["ivr.sessionmaker"]()
+    return g.db_session
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()

@@ -1,0 +1,256 @@
+"""Typed settings: config/default.toml, then instance/local.toml, then the environment.
+
+A missing or malformed setting raises SettingsError with one line naming it;
+the CLI and the WSGI entry print that line and stop.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line for a human."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    twilio_auth_token: str
+    twilio_account_sid: str = ""
+    twilio_caller_id: str = ""
+    check_signatures: bool = True
+    public_base_url: str = ""
+    trusted_proxies: int = 0
+    environment: str = "production"
+    secret_key: str = ""
+    online_report_url: str = ""
+    contact_key: str = ""
+    max_tries: int = 3
+    gather_timeout_seconds: int = 6
+    queue_offer_after_seconds: int = 180
+    queue_pause_seconds: int = 20
+    routing_fallback_force: str = ""
+    delivery_timeout_seconds: int = 20
+    delivery_retry_base_seconds: int = 60
+    delivery_retry_max_seconds: int = 3600
+    delivery_lease_seconds: int = 300
+    delivery_alert_after_seconds: int = 86400
+    delivery_interval_seconds: int = 15
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_sender: str = "helpline@localhost"
+    retention_call_days: int = 90
+    retention_contact_days: int = 365
+    session_idle_minutes: int = 30
+    login_max_failures: int = 5
+    login_lock_minutes: int = 15
+    login_failure_delay_ms: int = 400
+    call_gateway: str = "twilio"
+    queue_refresh_seconds: int = 5
+    config_dir: Path = PROJECT_ROOT / "config"
+    flows_dir: Path = PROJECT_ROOT / "call_flows"
+    instance_dir: Path = PROJECT_ROOT / "instance"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment == "development"
+
+
+# setting name -> (TOML section, TOML key, environment variable)
+_SOURCES: dict[str, tuple[str, str, str]] = {
+    "database_url": ("database", "url", "DATABASE_URL"),
+    "twilio_auth_token": ("twilio", "auth_token", "TWILIO_AUTH_TOKEN"),
+    "twilio_account_sid": ("twilio", "account_sid", "TWILIO_ACCOUNT_SID"),
+    "twilio_caller_id": ("twilio", "caller_id", "TWILIO_CALLER_ID"),
+    "check_signatures": ("twilio", "check_signatures", "IVR_TWILIO_CHECK_SIGNATURES"),
+    "public_base_url": ("web", "public_base_url", "PUBLIC_BASE_URL"),
+    "trusted_proxies": ("web", "trusted_proxies", "IVR_WEB_TRUSTED_PROXIES"),
+    "environment": ("web", "environment", "IVR_WEB_ENVIRONMENT"),
+    "secret_key": ("web", "secret_key", "IVR_SECRET_KEY"),
+    "online_report_url": ("web", "online_report_url", "IVR_ONLINE_REPORT_URL"),
+    "contact_key": ("security", "contact_key", "IVR_CONTACT_KEY"),
+    "max_tries": ("calls", "max_tries", "IVR_CALLS_MAX_TRIES"),
+    "gather_timeout_seconds": ("calls", "gather_timeout_seconds", "IVR_CALLS_GATHER_TIMEOUT"),
+    "queue_offer_after_seconds": ("calls", "queue_offer_after_seconds", "IVR_QUEUE_OFFER_AFTER"),
+    "queue_pause_seconds": ("calls", "queue_pause_seconds", "IVR_QUEUE_PAUSE"),
+    "routing_fallback_force": ("routing", "fallback_force", "IVR_ROUTING_FALLBACK_FORCE"),
+    "delivery_timeout_seconds": ("delivery", "timeout_seconds", "IVR_DELIVERY_TIMEOUT"),
+    "delivery_retry_base_seconds": ("delivery", "retry_base_seconds", "IVR_DELIVERY_RETRY_BASE"),
+    "delivery_retry_max_seconds": ("delivery", "retry_max_seconds", "IVR_DELIVERY_RETRY_MAX"),
+    "delivery_lease_seconds": ("delivery", "lease_seconds", "IVR_DELIVERY_LEASE"),
+    "delivery_alert_after_seconds": ("delivery", "alert_after_seconds", "IVR_DELIVERY_ALERT_AFTER"),
+    "delivery_interval_seconds": ("delivery", "interval_seconds", "IVR_DELIVERY_INTERVAL"),
+    "smtp_host": ("smtp", "host", "IVR_SMTP_HOST"),
+    "smtp_port": ("smtp", "port", "IVR_SMTP_PORT"),
+    "smtp_username": ("smtp", "username", "IVR_SMTP_USERNAME"),
+    "smtp_password": ("smtp", "password", "IVR_SMTP_PASSWORD"),
+    "smtp_starttls": ("smtp", "starttls", "IVR_SMTP_STARTTLS"),
+    "smtp_sender": ("smtp", "sender", "IVR_SMTP_SENDER"),
+    "retention_call_days": ("retention", "call_days", "IVR_RETENTION_CALL_DAYS"),
+    "retention_contact_days": ("retention", "contact_days", "IVR_RETENTION_CONTACT_DAYS"),
+    "session_idle_minutes": ("console", "session_idle_minutes", "IVR_CONSOLE_IDLE_MINUTES"),
+    "login_max_failures": ("console", "login_max_failures", "IVR_CONSOLE_LOGIN_MAX_FAILURES"),
+    "login_lock_minutes": ("console", "login_lock_minutes", "IVR_CONSOLE_LOGIN_LOCK_MINUTES"),
+    "login_failure_delay_ms": (
+        "console",
+        "login_failure_delay_ms",
+        "IVR_CONSOLE_LOGIN_FAILURE_DELAY_MS",
+    ),
+    "call_gateway": ("console", "call_gateway", "IVR_CONSOLE_CALL_GATEWAY"),
+    "queue_refresh_seconds": ("console", "queue_refresh_seconds", "IVR_CONSOLE_QUEUE_REFRESH"),
+}
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"settings file {path} is not valid TOML: {exc}") from None
+
+
+def _merge(into: dict[str, Any], other: dict[str, Any]) -> None:
+    for key, value in other.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def _coerce(name: str, env_name: str, raw: Any, kind: type) -> Any:
+    where = f"setting {name} ({env_name})"
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off"}:
+            return False
+        raise SettingsError(f"{where} must be true or false, not {raw!r}")
+    if kind is int:
+        if isinstance(raw, bool):
+            raise SettingsError(f"{where} must be a whole number, not {raw!r}")
+        try:
+            value = int(raw)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{where} must be a whole number, not {raw!r}") from None
+        if value < 0:
+            raise SettingsError(f"{where} must not be negative")
+        return value
+    if not isinstance(raw, str):
+        raise SettingsError(f"{where} must be text, not {raw!r}")
+    return raw.strip()
+
+
+def load_settings(
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | os._Environ[str] | None = None,
+) -> Settings:
+    """Read and check every setting. `overrides` (by setting name) win over all."""
+    environ = os.environ if environ is None else environ
+    config_dir = Path(environ.get("IVR_CONFIG_DIR", PROJECT_ROOT / "config"))
+    instance_dir = Path(environ.get("IVR_INSTANCE_DIR", PROJECT_ROOT / "instance"))
+    data = _read_toml(config_dir / "default.toml")
+    _merge(data, _read_toml(instance_dir / "local.toml"))
+
+    types = {f.name: f.type for f in fields(Settings)}
+    kinds = {"str": str, "int": int, "bool": bool}
+    values: dict[str, Any] = {}
+    for name, (section, key, env_name) in _SOURCES.items():
+        raw = data.get(section, {}).get(key, "")
+        if env_name in environ:
+            raw = environ[env_name]
+        values[name] = _coerce(name, env_name, raw, kinds[str(types[name])])
+    for name, value in (overrides or {}).items():
+        values[name] = value
+
+    if not values["database_url"]:
+        values["database_url"] = f"sqlite:///{instance_dir / 'helpline.db'}"
+    settings = Settings(
+        **values,
+        config_dir=config_dir,
+        flows_dir=Path(environ.get("IVR_FLOWS_DIR", PROJECT_ROOT / "call_flows")),
+        instance_dir=instance_dir,
+        extra=data,
+    )
+    check_settings(settings)
+    return settings
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse settings that would start an unsafe or broken service."""
+    if settings.environment not in {"production", "development"}:
+        raise SettingsError(
+            "setting environment (IVR_WEB_ENVIRONMENT) must be production or development, "
+            f"not {settings.environment!r}"
+        )
+    if not settings.twilio_auth_token:
+        raise SettingsError(
+            "setting twilio_auth_token (TWILIO_AUTH_TOKEN) is missing: "
+            "webhook signatures cannot be checked without it"
+        )
+    if not settings.check_signatures and not settings.is_development:
+        raise SettingsError(
+            "setting check_signatures (IVR_TWILIO_CHECK_SIGNATURES) may be off only when "
+            "environment (IVR_WEB_ENVIRONMENT) is development"
+        )
+    if len(settings.secret_key) < 32:
+        raise SettingsError(
+            "setting secret_key (IVR_SECRET_KEY) is missing or shorter than 32 characters"
+        )
+    if not settings.contact_key:
+        raise SettingsError(
+            "setting contact_key (IVR_CONTACT_KEY) is missing: `ivr keys` makes one"
+        )
+    try:
+        if len(base64.urlsafe_b64decode(settings.contact_key.encode())) != 32:
+            raise ValueError
+    except (ValueError, binascii.Error):
+        raise SettingsError(
+            "setting contact_key (IVR_CONTACT_KEY) is not a Fernet key "
+            "(32 bytes, urlsafe base64): `ivr keys` makes one"
+        ) from None
+    if settings.public_base_url and not settings.public_base_url.startswith(
+        ("https://", "http://")
+    ):
+        raise SettingsError(
+            "setting public_base_url (PUBLIC_BASE_URL) must start with https:// "
+            f"(or http:// for local testing), not {settings.public_base_url!r}"
+        )
+    if settings.call_gateway not in {"twilio", "fake"}:
+        raise SettingsError(
+            "setting call_gateway (IVR_CONSOLE_CALL_GATEWAY) must be twilio or fake, "
+            f"not {settings.call_gateway!r}"
+        )
+    if settings.session_idle_minutes < 1:
+        raise SettingsError(
+            "setting session_idle_minutes (IVR_CONSOLE_IDLE_MINUTES) must be at least 1"
+        )
+    if settings.max_tries < 1:
+        raise SettingsError("setting max_tries (IVR_CALLS_MAX_TRIES) must be at least 1")
+    for name in ("delivery_retry_base_seconds", "delivery_lease_seconds", "smtp_port"):
+        if getattr(settings, name) < 1:
+            raise SettingsError(f"setting {name} ({_SOURCES[name][2]}) must be at least 1")
+    for name in ("retention_call_days", "retention_contact_days"):
+        if getattr(settings, name) < 1:
+            raise SettingsError(f"setting {name} ({_SOURCES[name][2]}) must be at least 1 day")
+    if not settings.database_url.startswith(("sqlite", "postgresql")):
+        raise SettingsError(
+            "setting database_url (DATABASE_URL) must be a sqlite:/// or postgresql:// URL"
+        )

@@ -1,0 +1,54 @@
+"""What a force told the charity it did with a piece of intelligence it received.
+
+The announcement counts "investigations" and reports "passed to other forces":
+only the receiving force knows these, so when its Professional Standards
+Department reports back, a supervisor records it on the delivery
+(`Dissemination.force_outcome`), audited; the figures count them from there.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from ivr.core.audit import audit
+from ivr.insight.figures import FORCE_OUTCOMES
+from ivr.models import Dissemination, User, utcnow
+
+RECORDERS = ("supervisor", "admin")
+
+
+class OutcomeRefused(Exception):
+    """Not recorded; the message says why."""
+
+
+def record_force_outcome(
+    session: Session,
+    dissemination: Dissemination,
+    outcome: str,
+    user: User,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    if user.role not in RECORDERS:
+        raise OutcomeRefused("Only a supervisor or an administrator records what a force did.")
+    if outcome not in FORCE_OUTCOMES:
+        raise OutcomeRefused(f"Choose one of: {', '.join(FORCE_OUTCOMES)}.")
+    if dissemination.state != "delivered":
+        raise OutcomeRefused("The force has not acknowledged this report yet.")
+    now = now or utcnow()
+    previous = dissemination.force_outcome
+    dissemination.force_outcome = outcome
+    dissemination.force_outcome_at = now
+    audit(
+        session,
+        user,
+        "force_outcome",
+        "dissemination",
+        dissemination.id,
+        reason=note,
+        detail={"outcome": outcome, "previous": previous, "force": dissemination.force_id},
+        at=now,
+    )
+    session.commit()

@@ -1,0 +1,265 @@
+"""A supervisor's decisions on a submitted report: approve, return, redirect.
+
+Each function checks, changes, audits and commits in one transaction, or
+raises ReviewRefused (with a sentence for the supervisor) and changes nothing.
+Approval writes the report's outbox rows (one Dissemination per destination
+force) in the same transaction as the status change: the delivery worker
+(ivr/records/delivery.py) sends them; nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import case, select
+from sqlalchemy.orm import Session
+
+from ivr.core.audit import audit
+from ivr.core.routing import Route, Routes, RoutingError
+from ivr.models import Call, Dissemination, Report, User, utcnow
+from ivr.records import pii
+
+REVIEWERS = ("supervisor", "admin")
+
+
+class ReviewRefused(Exception):
+    """The action is refused; the message says why, in words for the supervisor."""
+
+
+def review_queue(session: Session) -> list[Report]:
+    """Submitted reports waiting for a supervisor: urgent first, then oldest first."""
+    urgent_first = case((Report.urgent.is_(True), 0), else_=1)
+    stmt = (
+        select(Report)
+        .where(Report.status == "submitted")
+        .order_by(urgent_first, Report.submitted_at, Report.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def destinations(report: Report, routes: Routes) -> list[Route]:
+    """One route per force the report's subjects belong to (a report about no
+    named force goes to the fallback force, if one is set)."""
+    forces = [subject.force or "unknown" for subject in report.subjects] or ["unknown"]
+    chosen: dict[str, Route] = {}
+    for force_id in forces:
+        try:
+            route = routes.for_force(force_id)
+        except RoutingError as exc:
+            raise ReviewRefused(str(exc)) from None
+        chosen.setdefault(route.force_id, route)
+    return list(chosen.values())
+
+
+def approve(
+    session: Session,
+    report: Report,
+    supervisor: User,
+    routes: Routes,
+    now: datetime | None = None,
+) -> list[Dissemination]:
+    """Approve a submitted report and queue it for each destination force."""
+    now = now or utcnow()
+    _require_reviewer(supervisor)
+    report = _locked_report(session, report)
+    try:
+        if report.status != "submitted":
+            raise ReviewRefused(
+                f"Only a submitted report can be approved; this one is {report.status}."
+            )
+        _refuse_test_call(session, report)
+        refusal = pii.approval_refusal(report)
+        if refusal:
+            raise ReviewRefused(refusal)
+        chosen = destinations(report, routes)
+    except ReviewRefused:
+        session.rollback()
+        raise
+    outbox = [_dissemination(report, route, now) for route in chosen]
+    session.add_all(outbox)
+    report.status = "approved"
+    report.reviewed_by_id = supervisor.id
+    report.reviewed_at = now
+    report.return_comment = None
+    audit(
+        session,
+        supervisor,
+        "approve",
+        "report",
+        report.reference,
+        detail={
+            "reference": report.reference,
+            # The disclosure this approval authorises, and to whom (s.62).
+            "to": [{"force": r.force_id, "destination": r.description} for r in chosen],
+        },
+        at=now,
+    )
+    session.commit()
+    return outbox
+
+
+def _refuse_test_call(session: Session, report: Report) -> None:
+    """A report typed from a test call (training, checking a change) is never sent."""
+    call = session.get(Call, report.call_id) if report.call_id else None
+    if call is not None and call.is_test:
+        raise ReviewRefused("This report comes from a test call: it is never sent to a force.")
+
+
+def return_to_handler(
+    session: Session,
+    report: Report,
+    supervisor: User,
+    comment: str,
+    now: datetime | None = None,
+) -> None:
+    """Send a submitted report back to its handler, saying what to fix."""
+    now = now or utcnow()
+    _require_reviewer(supervisor)
+    comment = (comment or "").strip()
+    if not comment:
+        raise ReviewRefused("Say what the handler should change before returning the report.")
+    report = _locked_report(session, report)
+    if report.status != "submitted":
+        session.rollback()
+        raise ReviewRefused(
+            f"Only a submitted report can be returned; this one is {report.status}."
+        )
+    report.status = "returned"
+    report.return_comment = comment
+    report.reviewed_by_id = supervisor.id
+    report.reviewed_at = now
+    audit(session, supervisor, "return", "report", report.reference, reason=comment, at=now)
+    session.commit()
+
+
+def redirect(
+    session: Session,
+    target: Dissemination | Report,
+    to_force: str,
+    reason: str,
+    supervisor: User,
+    routes: Routes,
+    now: datetime | None = None,
+) -> Dissemination:
+    """Send an approved report to another force instead of (or, when the first
+    delivery has already happened, as well as) the one it was routed to.
+
+    `target` is the delivery to redirect, or a report with exactly one.
+    """
+    now = now or utcnow()
+    _require_reviewer(supervisor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReviewRefused("Give the reason for sending the report to another force.")
+    if to_force not in routes.forces.forces:
+        raise ReviewRefused("Choose the force to send the report to.")
+    report_id = target.id if isinstance(target, Report) else target.report_id
+    report = _locked_report(session, session.get_one(Report, report_id))
+    try:
+        _refuse_test_call(session, report)
+        old = _redirected_delivery(session, target, report)
+        if report.status not in ("approved", "disseminated"):
+            raise ReviewRefused("Only an approved report can be redirected.")
+        if old.state == "redirected":
+            raise ReviewRefused("This delivery has already been redirected.")
+        if old.force_id == to_force:
+            raise ReviewRefused(f"The report already goes to {routes.forces.name(to_force)}.")
+        existing = session.scalar(
+            select(Dissemination).where(
+                Dissemination.report_id == report.id, Dissemination.force_id == to_force
+            )
+        )
+        if existing is not None:
+            raise ReviewRefused(f"The report already goes to {routes.forces.name(to_force)}.")
+        try:
+            route = routes.for_force(to_force)
+        except RoutingError as exc:
+            raise ReviewRefused(str(exc)) from None
+    except ReviewRefused:
+        session.rollback()
+        raise
+    already_delivered = old.state == "delivered"
+    if not already_delivered:
+        old.state = "redirected"
+    new = _dissemination(report, route, now)
+    new.redirect_reason = reason
+    session.add(new)
+    # A delivery is outstanding again, so the report is no longer fully disseminated.
+    report.status = "approved"
+    session.flush()
+    audit(
+        session,
+        supervisor,
+        "redirect",
+        "report",
+        report.reference,
+        reason=reason,
+        detail={
+            "from": old.force_id,
+            "to": route.force_id,
+            "destination": route.description,
+            "from_dissemination": old.id,
+            "to_dissemination": new.id,
+            "first_already_delivered": already_delivered,
+        },
+        at=now,
+    )
+    session.commit()
+    return new
+
+
+def _dissemination(report: Report, route: Route, now: datetime) -> Dissemination:
+    return Dissemination(
+        report_id=report.id,
+        force_id=route.force_id,
+        channel=route.channel,
+        destination=route.target,
+        # Fixed for the life of the delivery: the force drops any repeat it receives.
+        idempotency_key=uuid.uuid4().hex,
+        state="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+
+
+def _redirected_delivery(
+    session: Session, target: Dissemination | Report, report: Report
+) -> Dissemination:
+    if isinstance(target, Dissemination):
+        return session.execute(
+            select(Dissemination)
+            .where(Dissemination.id == target.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalar_one()
+    active = list(
+        session.scalars(
+            select(Dissemination)
+            .where(Dissemination.report_id == report.id, Dissemination.state != "redirected")
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+    if len(active) != 1:
+        raise ReviewRefused(
+            "This report goes to several forces: choose which delivery to redirect."
+        )
+    return active[0]
+
+
+def _require_reviewer(user: User) -> None:
+    if user is None or user.role not in REVIEWERS or not user.active:
+        raise ReviewRefused("Only a supervisor can do this.")
+
+
+def _locked_report(session: Session, report: Report) -> Report:
+    """The report re-read under a row lock (PostgreSQL), so two supervisors
+    acting at once are served one after the other."""
+    return session.execute(
+        select(Report)
+        .where(Report.id == report.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()

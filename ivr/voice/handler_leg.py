@@ -1,0 +1,114 @@
+"""Twilio webhooks for the handler's leg of a taken call: the whisper the handler hears
+before being connected, and what happens to the caller if the handler does not answer.
+
+Same door as the caller's webhooks (signature first); nothing here reads the
+caller's identifiers: the call is found by our own id, carried in the URL we gave.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+from sqlalchemy import update
+from twilio.twiml.voice_response import VoiceResponse
+
+from ivr.core.categories import load_categories
+from ivr.core.db import get_session
+from ivr.core.runtime import get_core
+from ivr.models import Call
+from ivr.voice import webhooks as voice
+from ivr.voice.door import TwilioParams
+from ivr.voice.flows.catalogue import Flow
+from ivr.voice.runtime import get_voice
+
+
+def make_blueprint() -> Blueprint:
+    bp = Blueprint("handler_leg", __name__, url_prefix=f"{voice.URL_PREFIX}/handler")
+    bp.before_request(voice.require_twilio_signature)
+    bp.add_url_rule("/whisper", view_func=whisper, methods=["POST"])
+    bp.add_url_rule("/after-dial", view_func=after_dial, methods=["POST"])
+    return bp
+
+
+def _call() -> Call | None:
+    call_id = request.args.get("call", type=int)
+    return get_session().get(Call, call_id) if call_id else None
+
+
+def _flow_of(call: Call) -> Flow:
+    flows = get_voice().flows
+    return flows.flows.get(call.line) or flows.for_number(None)
+
+
+def whisper_text(call: Call) -> str:
+    """The call's context in the call's own language (the flow's `whisper.*` prompts)."""
+    runtime = get_core()
+    flow = _flow_of(call)
+    language = call.language if call.language in flow.voices else flow.languages[0]
+
+    def say(key: str, **values: str) -> str:
+        return flow.prompt(language, f"whisper.{key}", **values)
+
+    def named(prefix: str, value: str | None, fallback: str | None) -> str:
+        # In another language than the first, the name its menu says ("Heddlu Gwent");
+        # otherwise the config's full name ("Metropolitan Police Service").
+        in_prompts = None
+        if language != flow.languages[0]:
+            in_prompts = flow.prompts.get(language, {}).get(f"{prefix}.{value}")
+        return in_prompts or fallback or say("not_said")
+
+    category = load_categories(runtime.settings.config_dir).get(call.category or "")
+    parts = [say("caller")]
+    if call.urgent:
+        parts.append(say("urgent"))
+    parts.append(say("force", value=named("force", call.force, runtime.forces.name(call.force))))
+    label = category.label if category else None
+    parts.append(say("about", value=named("category", call.category, label)))
+    parts.append(say("contact") if call.anonymous is False else say("anonymous"))
+    return " ".join(part for part in parts if part)
+
+
+def whisper() -> Response:
+    return voice.answer_twiml(_whisper)
+
+
+def _whisper(_params: TwilioParams) -> VoiceResponse:
+    response = VoiceResponse()
+    call = _call()
+    if call is None:
+        flow = get_voice().flows.for_number(None)
+        spoken = flow.voices[flow.languages[0]]
+        response.say(
+            flow.prompt(flow.languages[0], "whisper.caller") or "Helpline caller.",
+            voice=spoken.voice,
+            language=spoken.language,
+        )
+        return response
+    flow = _flow_of(call)
+    spoken = flow.voices[call.language if call.language in flow.voices else flow.languages[0]]
+    response.say(whisper_text(call), voice=spoken.voice, language=spoken.language)
+    return response
+
+
+def after_dial() -> Response:
+    return voice.answer_twiml(_after_dial)
+
+
+def _after_dial(_params: TwilioParams) -> VoiceResponse:
+    call = _call()
+    dial_status = request.form.get("DialCallStatus", "")
+    if call is None or dial_status == "completed":
+        response = VoiceResponse()
+        response.hangup()
+        return response
+    # The handler did not answer: back to the queue, ahead of later callers (queued_at kept).
+    session = get_session()
+    session.execute(
+        update(Call)
+        .where(Call.id == call.id, Call.status == "answered")
+        .values(status="queued", handler_id=None, answered_at=None)
+    )
+    session.commit()
+    session.refresh(call)
+    flow = _flow_of(call)
+    call.preface = []
+    return get_voice().engine.render(call, flow)

@@ -1,0 +1,337 @@
+"""Twilio's voice webhooks: thin views over the engine, each answering TwiML.
+
+Every view runs inside `_answer`, which turns any failure (database down, a bug,
+an unknown call) into a spoken apology with HTTP 200: a caller never hears an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import traceback
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, Response, request
+from sqlalchemy import and_, func, insert, inspect, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from twilio.twiml.voice_response import VoiceResponse
+
+from ivr.core.db import autocommit_connection, get_session
+from ivr.core.runtime import get_core
+from ivr.models import Call, CallEvent, utcnow
+from ivr.voice.door import TwilioParams, call_key, signature_is_valid
+from ivr.voice.flows.catalogue import Flow
+from ivr.voice.flows.engine import CallerInput
+from ivr.voice.marked_calls import is_test_call_sid
+from ivr.voice.runtime import get_voice
+
+log = logging.getLogger("ivr.voice.webhooks")
+
+FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
+
+# Built once: SQLAlchemy caches a statement's compiled form by the statement object,
+# and building and keying a 30-column INSERT anew costs more than running it. Inline:
+# no RETURNING of the new id, which nothing here reads.
+_INSERT_CALL = insert(Call.__table__).inline()
+
+
+# Every Twilio-facing URL lives under this prefix (the handler's leg too).
+URL_PREFIX = "/voice"
+
+
+def is_webhook_path(path: str) -> bool:
+    return path.startswith(URL_PREFIX + "/")
+
+
+def make_blueprint() -> Blueprint:
+    bp = Blueprint("voice", __name__, url_prefix=URL_PREFIX)
+    bp.before_request(require_twilio_signature)
+    bp.add_url_rule("/incoming", view_func=incoming, methods=["POST"])
+    bp.add_url_rule("/step/<step_id>", view_func=step, methods=["POST"])
+    bp.add_url_rule("/wait", view_func=wait, methods=["POST"])
+    bp.add_url_rule("/queue-choice", view_func=queue_choice, methods=["POST"])
+    bp.add_url_rule("/queue-left", view_func=queue_left, methods=["POST"])
+    bp.add_url_rule("/status", view_func=status, methods=["POST"])
+    bp.add_url_rule("/fallback", view_func=fallback, methods=["POST"])
+    return bp
+
+
+def require_twilio_signature() -> Response | None:
+    runtime = get_voice()
+    settings = runtime.settings
+    if not settings.check_signatures and settings.is_development:
+        return None
+    if signature_is_valid(request, runtime.validator, settings.public_base_url):
+        return None
+    # Never the parameters: a forged request may still carry a real caller's number.
+    log.warning(
+        "refused a webhook request to %s: missing or wrong X-Twilio-Signature", request.path
+    )
+    return Response("Forbidden", status=403, mimetype="text/plain")
+
+
+def _twiml(response: VoiceResponse | str) -> Response:
+    return Response(str(response), mimetype="text/xml")
+
+
+def answer_twiml(build: Callable[[TwilioParams], VoiceResponse | str]) -> Response:
+    """Run a view; any exception becomes the spoken apology, with HTTP 200."""
+    runtime = get_voice()
+    params = None
+    try:
+        params = TwilioParams.from_request(request)
+        return _twiml(build(params))
+    except Exception as exc:
+        # Where it failed, never the exception's message: that may quote a caller's input.
+        log.error(
+            "webhook %s failed with %s; the caller heard the apology\n%s",
+            request.path,
+            type(exc).__name__,
+            "".join(traceback.format_tb(exc.__traceback__)).rstrip(),
+        )
+        with contextlib.suppress(Exception):  # the database may be the thing that is down
+            get_session().rollback()
+        dialled = params.to if params else None
+        flow = runtime.flows.for_number(dialled)
+        # In the number's own language (a Welsh-first number apologises in Welsh),
+        # without asking the database, which may be what failed.
+        return _twiml(runtime.engine.render_error(flow, flow.entry(dialled).language))
+
+
+def _load_call(params: TwilioParams) -> Call | None:
+    if not params.call_sid:
+        return None
+    key = call_key(get_core().settings.secret_key, params.call_sid)
+    return get_session().scalar(select(Call).where(Call.call_key == key))
+
+
+def _flow_of(call: Call) -> Flow:
+    flows = get_voice().flows
+    return flows.flows.get(call.line) or flows.for_number(None)
+
+
+def incoming() -> Response:
+    return answer_twiml(_incoming)
+
+
+def _incoming(params: TwilioParams) -> VoiceResponse | str:
+    runtime = get_voice()
+    if not params.call_sid:
+        raise ValueError("incoming call without CallSid")
+    flow = runtime.flows.for_number(params.to)
+    call = Call(
+        call_key=call_key(runtime.settings.secret_key, params.call_sid),
+        live_call_sid=params.call_sid,
+        line=flow.id,
+        language=flow.languages[0],
+        # Only a CallSid minted by this server (the console's test-call page) is a test.
+        is_test=is_test_call_sid(runtime.settings.secret_key, params.call_sid),
+        step=flow.start,
+        status="in_flow",
+        last_idempotency_token=params.idempotency_token or None,
+        # What the ORM would give the version column on its first insert.
+        seq=1,
+    )
+    runtime.engine.begin(call, flow, params.to)
+    try:
+        # Nearly every request here is a new call, so insert at once: one Core INSERT
+        # instead of a SELECT to look for the call, then the ORM's unit of work to add
+        # it (together two thirds of this webhook's time). `call` stays unsaved; it is
+        # only rendered, and the next webhook loads the stored row. In autocommit the
+        # INSERT is the whole transaction: one round trip, not BEGIN, INSERT, COMMIT.
+        with autocommit_connection() as connection:
+            connection.execute(_INSERT_CALL, _column_values(call))
+    except IntegrityError:
+        # The call is known already (a Twilio retry, or the same call twice at once):
+        # change nothing, answer from its stored state.
+        call = _load_call(params)
+        if call is None:
+            raise
+    return runtime.engine.render_text(call, _flow_of(call))
+
+
+def _column_values(call: Call) -> dict[str, Any]:
+    """The columns set on an unsaved Call; the rest take their column defaults."""
+    state = inspect(call).dict
+    return {
+        column.key: state[column.key] for column in Call.__table__.columns if column.key in state
+    }
+
+
+def step(step_id: str) -> Response:
+    return answer_twiml(lambda params: _step(params, step_id))
+
+
+def _step(params: TwilioParams, step_id: str) -> VoiceResponse | str:
+    runtime = get_voice()
+    session = get_session()
+    call = _load_call(params)
+    if call is None:
+        raise LookupError("a step for a call we do not know")
+    flow = _flow_of(call)
+    seq = request.args.get("seq", type=int)
+    request_key = f"{step_id}:{seq}:{params.digits}:{params.speech}"[:200]
+    token = params.idempotency_token
+    is_current = step_id == call.step and seq == call.seq
+    already_done = request_key == call.last_request_key or (
+        token and token == call.last_idempotency_token
+    )
+    if not is_current or already_done:
+        # A retry, a duplicate, or a stale request: change nothing, say where the caller is.
+        if step_id not in flow.steps:
+            call.preface = ["notice.lost_step"]
+        return runtime.engine.render_text(call, flow)
+
+    old_seq = call.seq
+    given = CallerInput(
+        digits=params.digits,
+        speech=params.speech,
+        # Read only when the caller presses the key that asks for it.
+        calling_number=lambda: request.form.get("From"),
+    )
+    outcome = runtime.engine.handle(call, flow, given)
+    call.last_request_key = request_key
+    call.last_idempotency_token = token or None
+    session.add(
+        CallEvent(
+            call_id=call.id,
+            seq=old_seq,
+            step=outcome.step,
+            outcome=outcome.outcome,
+            value=outcome.value,
+        )
+    )
+    try:
+        session.commit()
+    except (StaleDataError, IntegrityError):
+        # Another worker answered the same request first: show the state it left.
+        session.rollback()
+        call = _load_call(params)
+        if call is None:
+            raise
+    return runtime.engine.render_text(call, _flow_of(call))
+
+
+def wait() -> Response:
+    return answer_twiml(_wait)
+
+
+def _wait(params: TwilioParams) -> VoiceResponse:
+    runtime = get_voice()
+    call = _load_call(params)
+    if call is None:
+        raise LookupError("a wait request for a call we do not know")
+    flow = _flow_of(call)
+    position = _queue_position(call)
+    offer_after = runtime.settings.queue_offer_after_seconds
+    last_offer = int((call.answers or {}).get("_offered_at_queue_time", 0))
+    # Offer to leave once per `offer_after` seconds of waiting, not at every wait message.
+    waited_since_offer = params.queue_time - last_offer
+    if waited_since_offer >= offer_after:
+        call.set_answer("_offered_at_queue_time", params.queue_time)
+        get_session().commit()
+    return runtime.engine.render_wait(call, flow, position, waited_since_offer)
+
+
+def _queue_position(call: Call) -> int:
+    """Real callers before test calls, urgent first, then the longest waiting: the order
+    handlers take them in."""
+    if call.queued_at is None:
+        return 1
+    ahead_of_me = and_(Call.urgent == call.urgent, Call.queued_at < call.queued_at)
+    if not call.urgent:
+        ahead_of_me = or_(Call.urgent.is_(True), ahead_of_me)
+    # Test calls wait behind every real caller (ivr/voice/taking.py QUEUE_ORDER).
+    if call.is_test:
+        ahead_of_me = or_(Call.is_test.is_(False), ahead_of_me)
+    else:
+        ahead_of_me = and_(Call.is_test.is_(False), ahead_of_me)
+    ahead = select(func.count(Call.id)).where(
+        Call.status == "queued", Call.line == call.line, Call.id != call.id, ahead_of_me
+    )
+    return int(get_session().scalar(ahead) or 0) + 1
+
+
+def queue_choice() -> Response:
+    return answer_twiml(_queue_choice)
+
+
+def _queue_choice(params: TwilioParams) -> VoiceResponse:
+    response = VoiceResponse()
+    if params.digits == "2":
+        response.leave()  # the Enqueue action then says goodbye with the online address
+    else:
+        response.redirect("/voice/wait", method="POST")
+    return response
+
+
+def queue_left() -> Response:
+    return answer_twiml(_queue_left)
+
+
+def _queue_left(params: TwilioParams) -> VoiceResponse:
+    runtime = get_voice()
+    call = _load_call(params)
+    if call is None:
+        raise LookupError("a queue result for a call we do not know")
+    flow = _flow_of(call)
+    result = params.queue_result
+    call.queue_seconds = params.queue_time
+    if result == "leave":
+        call.outcome = "left_for_online"
+    elif result == "hangup" and call.status == "queued":
+        call.outcome = "left_queue"
+    elif result == "bridged":
+        call.outcome = "answered"
+    get_session().commit()
+    if result == "leave":
+        return runtime.engine.render_leaving(call, flow)
+    if result in ("error", "system-error", "queue-full"):
+        return runtime.engine.render_error(flow, call.language)
+    return VoiceResponse()
+
+
+def status() -> Response:
+    return answer_twiml(_status)
+
+
+def _status(params: TwilioParams) -> VoiceResponse:
+    call = _load_call(params)
+    if call is None or params.call_status not in FINAL_STATUSES or call.ended_at is not None:
+        # Unknown, not final, or already recorded: status callbacks come late and twice.
+        return VoiceResponse()
+    now = utcnow()
+    call.ended_at = now
+    call.duration_seconds = params.call_duration
+    if call.status == "in_flow":
+        call.outcome = "abandoned"
+        call.abandoned_step = call.step
+    elif call.status == "queued":
+        call.outcome = call.outcome or "left_queue"
+        if call.queue_seconds is None and call.queued_at is not None:
+            queued_at = call.queued_at
+            if queued_at.tzinfo is None:
+                queued_at = queued_at.replace(tzinfo=now.tzinfo)
+            call.queue_seconds = int((now - queued_at) / timedelta(seconds=1))
+    elif call.status == "answered":
+        call.outcome = call.outcome or "answered"
+    if params.call_status == "failed":
+        call.outcome = call.outcome or "failed"
+    call.status = "ended"
+    # The CallSid could join our record to Twilio's log of the calling number.
+    call.live_call_sid = None
+    if not (call.answers or {}).get("contact_confirmed"):
+        call.contact_number_enc = None
+    get_session().commit()
+    return VoiceResponse()
+
+
+def fallback() -> Response:
+    """Twilio's fallback URL: reached when our Voice URL failed. No database here."""
+    runtime = get_voice()
+    dialled = request.form.get("To")
+    flow = runtime.flows.for_number(dialled)
+    return _twiml(runtime.engine.render_error(flow, flow.entry(dialled).language))

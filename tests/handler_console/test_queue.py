@@ -1,0 +1,255 @@
+"""The queue page and taking a caller: order, context, the Twilio request, and
+two handlers at once never both getting the same caller."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import xml.etree.ElementTree as ET
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ivr.core.db import get_engine
+from ivr.models import AuditEntry, Call, Report
+from ivr.voice.taking import claim
+from tests.console_helpers import (
+    CONSOLE_SETTINGS,
+    HELPLINE,
+    add_user,
+    csrf_token,
+    queue_a_caller,
+    sign_in,
+)
+
+
+@pytest.fixture
+def settings_overrides(settings_overrides):
+    return {**settings_overrides, **CONSOLE_SETTINGS}
+
+
+def _gateway(app):
+    return app.extensions["ivr.voice.gateway"]
+
+
+def test_queue_shows_waiting_callers_urgent_first(app, client, new_call):
+    calm = queue_a_caller(new_call)  # Met, officer, bribery, not urgent, anonymous
+    urgent = queue_a_caller(new_call, ("1", "3", "2", "4", "1", "1"))  # Kent, staff, domestic
+    assert calm.call_sid != urgent.call_sid
+    add_user(app, "hana", "handler")
+    sign_in(client, "hana")
+    page = client.get("/console/queue").get_data(as_text=True)
+    assert page.index("Kent") < page.index("Metropolitan"), "urgent caller first"
+    assert "Urgent" in page and "Domestic abuse" in page and "Information or influence" in page
+    assert "Staff" in page and "Officer" in page and "Anonymous" in page
+    rows = client.get("/console/queue/rows").get_data(as_text=True)
+    assert "<html" not in rows and rows.count("<tr") == 2
+
+
+def test_the_queue_page_works_without_javascript(app, client):
+    add_user(app, "hana", "handler")
+    sign_in(client, "hana")
+    page = client.get("/console/queue").get_data(as_text=True)
+    assert 'href="/console/queue"' in page  # the refresh link
+    assert "Nobody is waiting." in page
+    assert '<script src="/console/static/queue.js"' in page
+
+
+def test_taking_a_caller_rings_the_handlers_phone_and_opens_the_report(app, client, new_call):
+    caller = queue_a_caller(new_call)
+    add_user(app, "hana", "handler")
+    sign_in(client, "hana")
+    token = csrf_token(client, "/console/queue")
+    response = client.post("/console/queue/take-next", data={"csrf_token": token})
+    assert response.status_code == 302
+    assert "/console/reports/" in response.headers["Location"]
+    assert "why=taking" in response.headers["Location"]
+
+    ((call_sid, twiml),) = _gateway(app).requests
+    assert call_sid == caller.call_sid
+    root = ET.fromstring(twiml)  # noqa: S314
+    number = root.find("Dial/Number")
+    assert number is not None and number.text == "+447912345678"
+    assert "/voice/handler/whisper?call=" in number.get("url", "")
+    # The handler's phone shows the helpline's number, never the caller's.
+    assert root.find("Dial").get("callerId") == HELPLINE
+    assert caller.from_number not in twiml and caller.from_number[1:] not in twiml
+
+    with Session(get_engine(app)) as session:
+        call = session.scalars(select(Call)).one()
+        report = session.scalars(select(Report)).one()
+        assert call.status == "answered" and call.handler_id is not None
+        assert report.call_id == call.id and report.anonymous is True
+        assert report.categories == ["bribery"]
+        assert report.subjects[0].force == "metropolitan" and report.subjects[0].role == "officer"
+        actions = {(a.action, a.record_type) for a in session.scalars(select(AuditEntry))}
+        assert ("create", "report") in actions and ("take", "call") in actions
+
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert report.reference in page and "The caller is anonymous" in page
+    assert 'name="contact_phone"' not in page
+
+
+def test_a_caller_who_left_a_number_has_it_on_the_report(app, client, new_call):
+    # anonymity: 3 = the number they call from (+447911123456 in the simulator), 1 = yes
+    queue_a_caller(new_call, ("1", "1", "1", "1", "2", "3", "1"))
+    add_user(app, "hana", "handler")
+    sign_in(client, "hana")
+    token = csrf_token(client, "/console/queue")
+    location = client.post("/console/queue/take-next", data={"csrf_token": token}).location
+    page = client.get(location).get_data(as_text=True)
+    assert 'value="+447911123456"' in page
+    with Session(get_engine(app)) as session:
+        report = session.scalars(select(Report)).one()
+        assert report.anonymous is False
+        assert b"447911123456" not in (report.contact_enc or b"")
+
+
+def test_a_taken_caller_cannot_be_taken_again(app, client, new_call):
+    queue_a_caller(new_call)
+    add_user(app, "hana", "handler")
+    add_user(app, "ivo", "handler")
+    sign_in(client, "hana")
+    client.post(
+        "/console/queue/take-next", data={"csrf_token": csrf_token(client, "/console/queue")}
+    )
+    other = app.test_client()
+    sign_in(other, "ivo")
+    with Session(get_engine(app)) as session:
+        call_id = session.scalars(select(Call.id)).one()
+    response = other.post(
+        f"/console/queue/{call_id}/take", data={"csrf_token": csrf_token(other, "/console/queue")}
+    )
+    assert response.status_code == 302 and response.location.endswith("/console/queue")
+    page = other.get("/console/queue").get_data(as_text=True)
+    assert "Another handler has just taken that caller" in page
+    assert len(_gateway(app).requests) == 1
+
+
+def test_two_handlers_taking_at_the_same_moment_get_one_caller_between_them(app, new_call):
+    """Many rounds of two threads racing through the real claim on the real database."""
+    ids = [add_user(app, "hana", "handler"), add_user(app, "ivo", "handler")]
+    engine = get_engine(app)
+    for _round in range(10):
+        queue_a_caller(new_call)
+        with Session(engine) as session:
+            call_id = session.scalars(select(Call.id).where(Call.status == "queued")).one()
+        barrier = threading.Barrier(2)
+        won: list[int] = []
+
+        def take(handler_id: int, call_id: int = call_id, barrier=barrier, won=won) -> None:
+            with Session(engine) as session:
+                barrier.wait()
+                if claim(session, call_id, handler_id):
+                    won.append(handler_id)
+
+        threads = [threading.Thread(target=take, args=(i,)) for i in ids]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(won) == 1, won
+        with Session(engine) as session:
+            assert session.get(Call, call_id).handler_id == won[0]
+
+
+def test_if_twilio_refuses_the_caller_stays_in_the_queue(app, client, new_call):
+    queue_a_caller(new_call)
+    add_user(app, "hana", "handler")
+    sign_in(client, "hana")
+    _gateway(app).fail_with = "Twilio could not bring the caller to your phone."
+    client.post(
+        "/console/queue/take-next", data={"csrf_token": csrf_token(client, "/console/queue")}
+    )
+    page = client.get("/console/queue").get_data(as_text=True)
+    assert "The caller is still in the queue" in page
+    with Session(get_engine(app)) as session:
+        assert session.scalars(select(Call.status)).one() == "queued"
+        assert session.scalars(select(Report)).all() == []
+
+
+def test_a_handler_without_a_phone_cannot_take(app, client, new_call):
+    queue_a_caller(new_call)
+    add_user(app, "hana", "handler", phone="")
+    sign_in(client, "hana")
+    client.post(
+        "/console/queue/take-next", data={"csrf_token": csrf_token(client, "/console/queue")}
+    )
+    with Session(get_engine(app)) as session:
+        assert session.scalars(select(Call.status)).one() == "queued"
+
+
+def test_take_refuses_a_post_without_csrf_token(app, client, new_call):
+    queue_a_caller(new_call)
+    add_user(app, "hana", "handler")
+    sign_in(client, "hana")
+    client.post("/console/queue/take-next")
+    with Session(get_engine(app)) as session:
+        assert session.scalars(select(Call.status)).one() == "queued"
+
+
+def test_the_whisper_tells_the_handler_the_context(app, client, new_call):
+    caller = queue_a_caller(new_call)
+    with Session(get_engine(app)) as session:
+        call_id = session.scalars(select(Call.id)).one()
+    twiml = caller._follow(f"/voice/handler/whisper?call={call_id}")
+    said = " ".join(s.text or "" for s in twiml.iter("Say"))
+    assert "Metropolitan" in said and "anonymous" in said
+    # Unsigned: refused like every webhook.
+    status, _body = caller.post(f"/voice/handler/whisper?call={call_id}", sign=False)
+    assert status == 403
+
+
+def test_a_handler_who_does_not_answer_puts_the_caller_back(app, client, new_call):
+    caller = queue_a_caller(new_call)
+    add_user(app, "hana", "handler")
+    sign_in(client, "hana")
+    client.post(
+        "/console/queue/take-next", data={"csrf_token": csrf_token(client, "/console/queue")}
+    )
+    with Session(get_engine(app)) as session:
+        call_id = session.scalars(select(Call.id)).one()
+    twiml = caller._follow(
+        f"/voice/handler/after-dial?call={call_id}", {"DialCallStatus": "no-answer"}
+    )
+    assert twiml.find("Enqueue") is not None
+    with Session(get_engine(app)) as session:
+        assert session.get(Call, call_id).status == "queued"
+
+
+def test_a_caller_taken_again_brings_the_draft_to_the_new_handler(app, client, new_call):
+    caller = queue_a_caller(new_call)
+    add_user(app, "hana", "handler")
+    add_user(app, "ivo", "handler")
+    sign_in(client, "hana")
+    token = csrf_token(client, "/console/queue")
+    first = client.post("/console/queue/take-next", data={"csrf_token": token}).location
+    with Session(get_engine(app)) as session:
+        call_id = session.scalars(select(Call.id)).one()
+    caller._follow(f"/voice/handler/after-dial?call={call_id}", {"DialCallStatus": "busy"})
+    other = app.test_client()
+    sign_in(other, "ivo")
+    token = csrf_token(other, "/console/queue")
+    second = other.post("/console/queue/take-next", data={"csrf_token": token}).location
+    assert first.split("?")[0] == second.split("?")[0]
+    assert other.get(second).status_code == 200
+    assert client.get(first).status_code == 403
+
+
+def test_without_a_caller_id_nobody_is_rung(app, client, new_call):
+    """Twilio would show the caller's own number on the handler's phone."""
+    app.extensions["ivr.core"] = dataclasses.replace(
+        app.extensions["ivr.core"],
+        settings=dataclasses.replace(app.extensions["ivr.core"].settings, twilio_caller_id=""),
+    )
+    queue_a_caller(new_call)
+    add_user(app, "hana", "handler")
+    sign_in(client, "hana")
+    token = csrf_token(client, "/console/queue")
+    client.post("/console/queue/take-next", data={"csrf_token": token})
+    page = client.get("/console/queue").get_data(as_text=True)
+    assert "TWILIO_CALLER_ID is not set" in page
+    assert _gateway(app).requests == []
+    with Session(get_engine(app)) as session:
+        assert session.scalars(select(Call.status)).one() == "queued"

@@ -1,0 +1,155 @@
+"""The console's call log, figures and audit log pages, through the app with a
+signed-in supervisor or admin (handlers are refused: tests/handler_console/test_access.py
+walks every route), over the hand-made data of tests/insight/seed.py."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from sqlalchemy import select
+
+from ivr.models import AuditEntry
+from tests.console_helpers import add_user, sign_in
+
+pytestmark = pytest.mark.usefixtures("seeded")
+
+
+@pytest.fixture
+def supervisor(app, client):
+    add_user(app, "sue", "supervisor")
+    assert sign_in(client, "sue").status_code == 302
+    return client
+
+
+def calls_listed(response) -> list[str]:
+    """The call ids the log page links to, in page order."""
+    page = response.get_data(as_text=True)
+    return re.findall(r'href="/console/calls/(\d+)"', page)
+
+
+def ids(seeded, *names):
+    return [str(seeded[name]) for name in names]
+
+
+def test_the_log_newest_first_without_test_calls(supervisor, seeded):
+    response = supervisor.get("/console/calls")
+    assert response.status_code == 200
+    assert calls_listed(response) == ids(
+        seeded, "c10", "c9", "c6", "c5", "c4", "c3", "c2", "c1", "c8"
+    )
+
+
+def test_filters_from_the_query_string(supervisor, seeded):
+    cases = {
+        "force=kent&outcome=answered": ("c1", "c8"),
+        "since=2026-11-12&until=2026-11-13": ("c4", "c3"),
+        # c2 is on a line since retired ("welsh" in the seed): the rest are on "helpline".
+        "line=helpline": ("c10", "c9", "c6", "c5", "c4", "c3", "c1", "c8"),
+        "abandoned_step=role": ("c3",),
+        "outcome=report": ("c5", "c1", "c8"),
+        "anonymous=no": ("c2",),
+        "urgent=yes": ("c2",),
+        "role=volunteer": ("c6",),
+        "category=bribery&since=2026-11-01": ("c6", "c1"),
+        "tests=y&force=kent&since=2026-11-15&until=2026-11-15": ("c7",),
+    }
+    for query, expected in cases.items():
+        response = supervisor.get(f"/console/calls?{query}")
+        assert response.status_code == 200, query
+        assert calls_listed(response) == ids(seeded, *expected), query
+
+
+def test_bad_filters_get_a_form_error_not_a_traceback(supervisor):
+    for query in ("force=atlantis", "since=yesterday", "since=2026-11-20&until=2026-11-01"):
+        response = supervisor.get(f"/console/calls?{query}")
+        assert response.status_code == 400, query
+        page = response.get_data(as_text=True)
+        assert "Check the filters" in page and 'class="error"' in page
+    response = supervisor.get("/console/calls?older=not-a-cursor")
+    assert response.status_code == 200
+    assert "That page link is not valid" in response.get_data(as_text=True)
+
+
+def test_older_links_walk_the_log(app, supervisor, seeded, monkeypatch):
+    monkeypatch.setattr("ivr.insight.call_log.PAGE_SIZE", 4)
+    seen, url = [], "/console/calls?force=kent&tests=y"
+    while url:
+        response = supervisor.get(url)
+        seen += calls_listed(response)
+        found = re.search(r'href="([^"]+)" rel="next"', response.get_data(as_text=True))
+        url = found.group(1).replace("&amp;", "&") if found else None
+    assert seen == ids(seeded, "c9", "c7", "c6", "c1", "c8")
+
+
+def test_a_calls_timeline(supervisor, seeded):
+    response = supervisor.get(f"/console/calls/{seeded['c3']}")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "force london south east" in page and "Hung up in the flow: role" in page
+    assert supervisor.get("/console/calls/999999").status_code == 404
+
+
+def test_figures_page_shows_each_figure_and_chart(supervisor):
+    response = supervisor.get("/console/figures?since=2026-11-01&until=2026-11-30")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    shown = dict(re.findall(r'data-figure="(\w+)">([\d,]+)<', page))
+    assert shown["calls"] == "8"
+    assert shown["online_reports"] == "3"
+    assert shown["intelligence_passed"] == "3"
+    assert shown["investigations"] == "1"
+    assert shown["passed_to_other_forces"] == "1"
+    assert (shown["answered"], shown["abandoned"], shown["queued_and_left"]) == ("2", "3", "2")
+    assert page.count("<svg") == 4
+    assert "Callers reaching each step" in page and "8 reached, 1 hung up" in page
+    assert "90 s / 400 s" in page
+
+
+def test_figures_for_one_force(supervisor):
+    response = supervisor.get(
+        "/console/figures?since=2026-11-01&until=2026-11-30&force=metropolitan"
+    )
+    page = response.get_data(as_text=True)
+    shown = dict(re.findall(r'data-figure="(\w+)">([\d,]+)<', page))
+    assert (shown["intelligence_passed"], shown["passed_to_other_forces"]) == ("2", "1")
+
+
+def test_figures_bad_dates(supervisor):
+    response = supervisor.get("/console/figures?since=2026-12-01&until=2026-11-01")
+    assert response.status_code == 400
+    assert "The end date is before the start date." in response.get_data(as_text=True)
+    assert supervisor.get("/console/figures.csv?until=never").status_code == 400
+
+
+def test_csv_download_is_audited(app, supervisor, db):
+    response = supervisor.get("/console/figures.csv?since=2026-11-01&until=2026-11-30")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert "helpline-figures-2026-11-01-2026-11-30.csv" in response.headers["Content-Disposition"]
+    rows = {(r[0], r[1]): r[2] for r in csv.reader(io.StringIO(response.get_data(as_text=True)))}
+    assert rows[("calls", "")] == "8" and rows[("funnel_reached", "queue")] == "5"
+    entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "export"))
+    assert entry is not None and entry.record_type == "figures"
+    assert entry.detail == {"since": "2026-11-01", "until": "2026-11-30", "line": None}
+
+
+def test_audit_log_page_filters(app, supervisor, db):
+    supervisor.get("/console/figures.csv?since=2026-11-01&until=2026-11-30")
+    response = supervisor.get("/console/audit?user=sue")
+    assert response.status_code == 200
+    assert "<td>export</td>" in response.get_data(as_text=True)
+    nobody = supervisor.get("/console/audit?user=nobody").get_data(as_text=True)
+    assert "No entries match." in nobody
+    views = supervisor.get("/console/audit?action=view").get_data(as_text=True)
+    assert "<td>export</td>" not in views
+
+
+def test_admins_see_the_pages_too(app):
+    add_user(app, "ada", "admin")
+    client = app.test_client()
+    sign_in(client, "ada")
+    for url in ("/console/calls", "/console/figures", "/console/audit"):
+        assert client.get(url).status_code == 200, url

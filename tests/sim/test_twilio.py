@@ -1,0 +1,57 @@
+"""The simulated Twilio refuses what Twilio would refuse, and counts words as a voice says them."""
+
+from __future__ import annotations
+
+import pytest
+
+from ivr.core.spoken import number_words, spoken_words
+from ivr.sim.twilio import TwimlError, parse_twiml
+
+PROLOG = '<?xml version="1.0" encoding="UTF-8"?>'
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ("<Response><Sya>Hi</Sya></Response>", "<Sya> is not a TwiML verb"),
+        (
+            '<Response><Say voice="Polly.Gwyneth" language="en-GB">Helo</Say></Response>',
+            "<Say voice='Polly.Gwyneth'> speaks cy-GB, not 'en-GB'",
+        ),
+        (
+            "<Response><Gather><Enqueue>q</Enqueue></Gather></Response>",
+            "<Enqueue> cannot be nested in <Gather>",
+        ),
+        ("<Response><Redirect/></Response>", "<Redirect> has no URL or queue name"),
+        ("<Response><Say></Say></Response>", "<Say> with nothing to say"),
+        ("<Reply/>", "the root element is <Reply>, not <Response>"),
+    ],
+)
+def test_twiml_twilio_would_refuse_is_refused(body: str, problem: str):
+    with pytest.raises(TwimlError, match="^" + problem.replace("(", r"\(") + "$"):
+        parse_twiml(200, PROLOG + body)
+
+
+def test_good_twiml_passes():
+    body = '<Response><Say voice="Polly.Gwyneth" language="cy-GB">Helo</Say><Hangup/></Response>'
+    assert parse_twiml(200, PROLOG + body).tag == "Response"
+
+
+def test_a_status_other_than_200_is_an_error_with_its_status():
+    with pytest.raises(TwimlError) as caught:
+        parse_twiml(403, "Forbidden")
+    assert caught.value.status == 403
+
+
+@pytest.mark.parametrize(
+    ("number", "words"),
+    [(7, 1), (20, 1), (42, 2), (100, 2), (999, 5), (1000, 2), (1100, 4), (2024, 5)],
+)
+def test_numbers_count_as_the_words_they_are_said_in(number: int, words: int):
+    assert number_words(number) == words
+
+
+def test_spoken_words():
+    assert spoken_words("You can stay 100 per cent anonymous.") == 8
+    assert spoken_words("Press: Yes, 1. No, 2.") == 5
+    assert spoken_words("Dyfed-Powys, 1 — Gwent") == 3

@@ -1,0 +1,228 @@
+"""`ivr flows check` on the shipped flows (clean) and on broken copies (each problem caught)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ivr.cli import cli
+from ivr.core.forces import ForceCatalogue
+from ivr.core.settings import PROJECT_ROOT
+from ivr.voice.flows.check import check_flows
+
+FLOWS = PROJECT_ROOT / "call_flows"
+FORCES = PROJECT_ROOT / "config" / "forces.toml"
+
+
+@pytest.fixture
+def flows_copy(tmp_path: Path) -> Path:
+    """A copy of call_flows/ that a test may break."""
+    target = tmp_path / "call_flows"
+    shutil.copytree(FLOWS, target)
+    return target
+
+
+@pytest.fixture
+def forces_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "forces.toml"
+    shutil.copy(FORCES, target)
+    return target
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"  # the mutation must really happen
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def problems(flows: Path, forces: Path = FORCES) -> list[str]:
+    return check_flows(flows, ForceCatalogue.load(forces))
+
+
+def test_the_shipped_flows_are_clean():
+    assert problems(FLOWS) == []
+
+
+def test_the_command_passes_on_the_shipped_flows_and_says_the_path_times():
+    result = CliRunner().invoke(cli, ["flows", "check"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"helpline: ok; shortest keypad path to the queue in cy: \d+ s", result.stdout)
+    assert "in en:" in result.stdout
+
+
+def helpline(flows: Path) -> Path:
+    return flows / "helpline" / "flow.toml"
+
+
+def welsh(flows: Path) -> Path:
+    return flows / "helpline" / "prompts" / "cy.toml"
+
+
+BROKEN: dict[str, tuple[Callable[[Path], None], str]] = {
+    "unreachable step": (
+        lambda f: helpline(f).write_text(
+            helpline(f).read_text() + '\n[steps.orphan]\nkind = "message"\n'
+            'say = ["welcome"]\nnext = "force"\n'
+        ),
+        "helpline: step orphan cannot be reached",
+    ),
+    "option leading nowhere": (
+        lambda f: edit(
+            helpline(f),
+            '{ key = "2", label = "force.gwent", value = "gwent", next = "role" }',
+            '{ key = "2", label = "force.gwent", value = "gwent", next = "rolle" }',
+        ),
+        "helpline: step force_wales: option 2 leads to 'rolle', which is not a step",
+    ),
+    "option with no next": (
+        lambda f: edit(
+            helpline(f),
+            '{ key = "3", label = "role.volunteer", value = "volunteer", next = "category" }',
+            '{ key = "3", label = "role.volunteer", value = "volunteer" }',
+        ),
+        "helpline: step role: option 3 leads nowhere",
+    ),
+    "loop with no way out": (
+        lambda f: (
+            edit(
+                helpline(f),
+                '{ key = "6", label = "category.other", value = "other", next = "risk" }',
+                '{ key = "6", label = "category.other", value = "other", next = "trap_a" }',
+            ),
+            helpline(f).write_text(
+                helpline(f).read_text()
+                + '\n[steps.trap_a]\nkind = "menu"\nsay = ["risk.ask"]\nfail_next = "trap_b"\n'
+                'options = [{ key = "1", label = "yes", next = "trap_b" }]\n'
+                '\n[steps.trap_b]\nkind = "message"\nsay = ["risk.advice"]\nnext = "trap_a"\n'
+            ),
+        ),
+        "helpline: steps trap_a, trap_b loop with no way out to a queue",
+    ),
+    "two options on one key": (
+        lambda f: edit(
+            helpline(f),
+            '{ key = "3", label = "role.volunteer"',
+            '{ key = "2", label = "role.volunteer"',
+        ),
+        "helpline: step role: two options on key 2",
+    ),
+    "more than nine options": (
+        lambda f: edit(
+            helpline(f),
+            '{ key = "8", label = "force.west-midlands", value = "west-midlands", next = "role" },',
+            '{ key = "8", label = "force.west-midlands", value = "west-midlands", next = "role" },'
+            '\n  { key = "9", label = "force.derbyshire", value = "derbyshire", next = "role" },',
+        ),
+        "helpline: step force_midlands: 10 options, more than nine",
+    ),
+    "a key that is not on the keypad": (
+        lambda f: edit(
+            helpline(f),
+            '{ key = "3", label = "role.volunteer"',
+            '{ key = "#", label = "role.volunteer"',
+        ),
+        "helpline: step role: option key '#' is not one keypad digit (0-9)",
+    ),
+    "prompt missing in Welsh": (
+        lambda f: edit(welsh(f), 'volunteer = "gwirfoddolwr"\n', ""),
+        "helpline: prompt role.volunteer is missing in cy (prompts/cy.toml)",
+    ),
+    "prompt missing in English": (
+        lambda f: edit(
+            welsh(f),
+            'volunteer = "gwirfoddolwr"\n',
+            'volunteer = "gwirfoddolwr"\nextra = "Arall"\n',
+        ),
+        "helpline: prompt role.extra is missing in en (prompts/en.toml)",
+    ),
+    "prompt over the length limit": (
+        lambda f: edit(
+            welsh(f),
+            'ask = "Beth yw eu rôl? Pwyswch:"',
+            'ask = "' + "Beth yw eu rôl? " * 30 + 'Pwyswch:"',
+        ),
+        "helpline: prompt role.ask in cy is 121 words, over the limit of 80",
+    ),
+    "a placeholder the engine never fills": (
+        lambda f: edit(welsh(f), 'heard = "Clywais i {value}."', 'heard = "Clywais i {vaule}."'),
+        "helpline: prompt force.heard in cy uses {vaule}, which is never filled",
+    ),
+    "shortest path over the time limit": (
+        lambda f: edit(helpline(f), "path_seconds = 90", "path_seconds = 60"),
+        # (the words themselves change with the prompts; the line's shape does not)
+        "helpline: the shortest keypad path to the queue in en is ",
+    ),
+    "option switching to a language the line lacks": (
+        lambda f: edit(
+            helpline(f), 'language = "cy", next = "welcome"', 'language = "ga", next = "welcome"'
+        ),
+        "helpline: step language: option 2 switches to 'ga', "
+        "which is not one of the line's languages",
+    ),
+    "force not in the config": (
+        lambda f: edit(helpline(f), 'value = "gwent"', 'value = "gwentshire"'),
+        "helpline: step force_wales: option 2 names force 'gwentshire', which is not in "
+        "config/forces.toml",
+    ),
+    "force in the config that no menu reaches": (
+        lambda f: edit(
+            helpline(f),
+            '  { key = "2", label = "force.gwent", value = "gwent", next = "role" },\n',
+            "",
+        ),
+        "helpline: force gwent in config/forces.toml is in no force menu a caller can reach",
+    ),
+    "a prompt with other placeholders than in English": (
+        lambda f: edit(welsh(f), 'heard = "Clywais i {value}."', 'heard = "Clywais i."'),
+        "helpline: prompt force.heard in cy uses [], but in en ['value']",
+    ),
+    "a file that is not TOML": (
+        lambda f: edit(helpline(f), 'queue = "helpline"', 'queue = "helpline'),
+        "flow.toml: not valid TOML",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_each_problem_is_caught_in_one_line(case: str, flows_copy: Path):
+    assert problems(flows_copy) == []  # the copy starts clean
+    breaks, expected = BROKEN[case]
+    breaks(flows_copy)
+    found = problems(flows_copy)
+    assert any(expected in line for line in found), found
+    assert all("\n" not in line for line in found)
+
+
+def test_a_force_added_to_the_config_must_be_in_a_menu(flows_copy: Path, forces_copy: Path):
+    forces_copy.write_text(
+        forces_copy.read_text()
+        + '\n[forces.jersey]\nname = "States of Jersey Police"\nnation = "Jersey"\n'
+        'kind = "crown-dependency"\nregion = "scotland-ni-national"\naliases = []\n'
+        'destination = "Professional Standards Department"\n'
+    )
+    assert problems(flows_copy, forces_copy) == [
+        "helpline: force jersey in config/forces.toml is in no force menu a caller can reach"
+    ]
+
+
+def test_the_command_fails_with_one_line_per_problem(flows_copy: Path):
+    BROKEN["two options on one key"][0](flows_copy)
+    BROKEN["prompt missing in Welsh"][0](flows_copy)
+    result = CliRunner().invoke(cli, ["flows", "check", "--flows-dir", str(flows_copy)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "helpline: step role: two options on key 2",
+        "helpline: prompt role.volunteer is missing in cy (prompts/cy.toml)",
+    ]
+
+
+def test_the_command_refuses_a_folder_that_does_not_exist(tmp_path: Path):
+    result = CliRunner().invoke(cli, ["flows", "check", "--flows-dir", str(tmp_path / "nope")])
+    assert result.exit_code != 0
+    assert "nope" in result.output
+    assert "Traceback" not in result.output

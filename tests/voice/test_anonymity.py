@@ -1,0 +1,164 @@
+"""Anonymity is absolute: after an anonymous call, nothing of the caller remains anywhere."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlalchemy import MetaData, select
+from sqlalchemy.engine import make_url
+
+from ivr.core.db import get_engine
+from tests.conftest import start_in_english
+
+CALLER = "+447911123456"
+TOWN = "Harrogate"
+# The calling number in every format it could be written in, and the caller's town.
+NEEDLES = [
+    "+447911123456",
+    "447911123456",
+    "07911123456",
+    "07911 123456",
+    "7911123456",
+    "7911 123456",
+    "Harrogate",
+    "HARROGATE",
+    "harrogate",
+]
+
+
+def dump_database(app) -> str:  # type: ignore[no-untyped-def]
+    """Every row of every table, as text (bytes decoded leniently)."""
+    engine = get_engine(app)
+    metadata = MetaData()
+    metadata.reflect(engine)
+    lines = []
+    with engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            for row in conn.execute(select(table)):
+                for value in row:
+                    if isinstance(value, bytes | memoryview):
+                        value = bytes(value).decode("latin-1")
+                    lines.append(f"{table.name}: {value}")
+    return "\n".join(lines)
+
+
+def database_files(app) -> bytes:  # type: ignore[no-untyped-def]
+    """SQLite's files as bytes, free pages and write-ahead log included."""
+    engine = get_engine(app)
+    if engine.dialect.name != "sqlite":
+        return b""
+    path = Path(make_url(engine.url).database)
+    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+
+
+def assert_no_trace(text: str) -> None:
+    for needle in NEEDLES:
+        assert needle not in text, f"{needle!r} found"
+
+
+def test_anonymous_call_leaves_no_trace(app, new_call, stored_call, caplog, capsys):
+    caplog.set_level(logging.DEBUG)
+    call = new_call(from_number=CALLER, from_city=TOWN)
+    start_in_english(call)
+    call.press("9")  # a wrong key, logged as an event
+    call.say("the Met")  # speech, read back
+    for key in ["1", "1", "3", "1", "1"]:  # confirm, officer, sexual, at risk, anonymous
+        call.press(key)
+    call._follow("/voice/wait", {"QueueTime": "400"})
+    call.hang_up()
+    row = stored_call(call)
+    assert row.anonymous is True and row.urgent is True and row.status == "ended"
+
+    dump = dump_database(app)
+    assert "metropolitan" in dump and "sexual" in dump  # the dump does see the call
+    assert_no_trace(dump)
+    assert call.call_sid not in dump  # erased once the call ended
+    raw = database_files(app).decode("latin-1")
+    assert_no_trace(raw)
+    assert_no_trace(caplog.text)
+    out, err = capsys.readouterr()
+    assert_no_trace(out + err)
+
+
+def test_caller_hanging_up_mid_flow_leaves_no_trace(app, new_call, caplog):
+    caplog.set_level(logging.DEBUG)
+    call = new_call(from_number=CALLER, from_city=TOWN)
+    start_in_english(call)
+    call.press("0")
+    call.hang_up()
+    assert_no_trace(dump_database(app))
+    assert_no_trace(caplog.text)
+
+
+def test_forged_and_failing_requests_log_no_caller_details(app, new_call, caplog, monkeypatch):
+    caplog.set_level(logging.DEBUG)
+    forged = new_call(from_number=CALLER, from_city=TOWN)
+    forged.auth_token = "wrong"
+    assert forged.post("/voice/incoming")[0] == 403
+
+    from ivr.voice.runtime import get_voice
+
+    def broken(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError(f"a bug that mentions {CALLER} and {TOWN}")
+
+    call = new_call(from_number=CALLER, from_city=TOWN)
+    start_in_english(call)
+    monkeypatch.setattr(get_voice(app).engine, "handle", broken)
+    call.press("1")
+    assert "webhook /voice/step/force failed with RuntimeError" in caplog.text
+    for needle in ["+447911123456", "447911123456", "7911123456"]:
+        assert needle not in caplog.text
+
+
+def test_contact_number_given_by_choice_is_stored_only_encrypted(app, new_call, stored_call):
+    call = new_call(from_number=CALLER, from_city=TOWN)
+    start_in_english(call)
+    for key in ["0", "1", "1", "2", "3", "1"]:  # …, leave the calling number, confirm
+        call.press(key)
+    row = stored_call(call)
+    assert row.anonymous is False and row.contact_number_enc
+    assert_no_trace(dump_database(app))
+    assert_no_trace(database_files(app).decode("latin-1"))
+
+
+def test_log_redaction_masks_phone_numbers():
+    from ivr.core.redaction import redact
+
+    assert redact("call from +447911123456 ok") == "call from [number removed] ok"
+    assert redact("dial 07911 123456 now") == "dial [number removed] now"
+    assert redact("at 2026-11-28 16:42:33 call 12 step 3") == (
+        "at 2026-11-28 16:42:33 call 12 step 3"
+    )
+    sid = "CA0123456789012345678901234567890a"
+    assert redact(sid) == sid
+
+
+def test_redaction_filter_masks_exception_messages():
+    from ivr.core.redaction import RedactingFilter
+
+    try:
+        raise ValueError("number +447911123456")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord("x", logging.ERROR, "f", 1, "failed", None, sys.exc_info())
+    RedactingFilter().filter(record)
+    assert "+447911123456" not in (record.exc_text or "")
+    assert "[number removed]" in record.exc_text
+
+
+def test_redaction_filter_is_on_the_root_handlers(app):
+    from ivr.core.redaction import RedactingFilter
+
+    root = logging.getLogger()
+    assert root.handlers
+    assert all(any(isinstance(f, RedactingFilter) for f in h.filters) for h in root.handlers)
+
+
+def test_gunicorn_access_log_never_records_bodies_or_query_strings():
+    from ivr import gunicorn_conf
+
+    assert "%(U)s" in gunicorn_conf.access_log_format
+    for leaky in ["%(r)s", "%(q)s", "%(f)s", "%(a)s", "%({"]:
+        assert leaky not in gunicorn_conf.access_log_format

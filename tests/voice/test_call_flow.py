@@ -1,0 +1,460 @@
+"""Walk every path of the helpline's flow as Twilio would: signed posts, TwiML followed."""
+
+from __future__ import annotations
+
+import csv
+import tomllib
+
+import pytest
+
+from ivr.core.settings import PROJECT_ROOT
+from ivr.sim.twilio import spoken
+from tests.conftest import start_in_english
+
+ROOT = PROJECT_ROOT
+SHARED_FORCES = ROOT.parent / "shared" / "reference" / "uk_police_forces.csv"
+FLOW = tomllib.loads((ROOT / "call_flows" / "helpline" / "flow.toml").read_text())
+
+
+def keypad_routes() -> dict[str, tuple[str, str]]:
+    """force id -> (region key, force key), read from the flow's menus."""
+    routes = {}
+    for region in FLOW["steps"]["force"]["options"]:
+        submenu = FLOW["steps"].get(region["next"])
+        if submenu is None or submenu.get("answer") != "force":
+            continue
+        for option in submenu["options"]:
+            if option.get("value") not in (None, "unknown"):
+                routes[option["value"]] = (region["key"], option["key"])
+    return routes
+
+
+def force_ids_in_reference() -> set[str]:
+    forces = tomllib.loads((ROOT / "config" / "forces.toml").read_text())["forces"]
+    if SHARED_FORCES.exists():
+        with SHARED_FORCES.open() as fh:
+            reference = {row["id"] for row in csv.DictReader(fh)}
+        assert reference == set(forces)
+    return set(forces)
+
+
+def said(twiml) -> str:  # type: ignore[no-untyped-def]
+    return " ".join(spoken(twiml))
+
+
+def test_every_uk_force_is_reachable_by_keypad():
+    assert set(keypad_routes()) == force_ids_in_reference()
+    assert len(keypad_routes()) == 48
+
+
+@pytest.mark.parametrize("force_id", sorted(keypad_routes()))
+def test_each_force_by_keypad(new_call, stored_call, force_id):
+    region_key, force_key = keypad_routes()[force_id]
+    call = new_call()
+    start_in_english(call)
+    call.press(region_key)
+    twiml = call.press(force_key)
+    assert "What is their role" in said(twiml)
+    assert stored_call(call).force == force_id
+
+
+SPOKEN = [
+    ("the Met", "metropolitan"),
+    ("Metropolitan Police Service", "metropolitan"),
+    ("West Mids", "west-midlands"),
+    ("north yorks", "north-yorkshire"),
+    ("it was greater manchester police", "greater-manchester"),
+    ("Dyfed Powis", "dyfed-powys"),
+    ("PSNI", "northern-ireland"),
+    ("British Transport Police", "btp"),
+]
+
+
+@pytest.mark.parametrize(("words", "force_id"), SPOKEN)
+def test_force_by_speech_is_read_back_and_confirmed(new_call, stored_call, words, force_id):
+    call = new_call()
+    twiml = start_in_english(call)
+    assert call.gather().get("input") == "dtmf speech"
+    assert "the Met" in call.gather().get("hints")
+    twiml = call.say(words)
+    from ivr.core.forces import ForceCatalogue
+
+    name = ForceCatalogue.load(ROOT / "config" / "forces.toml").name(force_id)
+    assert f"I heard {name}." in said(twiml)
+    assert stored_call(call).force is None  # not until confirmed
+    call.press("1")
+    assert stored_call(call).force == force_id
+
+
+def all_force_names() -> list[tuple[str, str]]:
+    forces = tomllib.loads((ROOT / "config" / "forces.toml").read_text())["forces"]
+    return sorted((force["name"], force_id) for force_id, force in forces.items())
+
+
+@pytest.mark.parametrize(("name", "force_id"), all_force_names())
+def test_each_force_by_speech(new_call, stored_call, name, force_id):
+    call = new_call()
+    start_in_english(call)
+    twiml = call.say(name)
+    assert f"I heard {name}." in said(twiml)
+    call.press("1")
+    assert stored_call(call).force == force_id
+
+
+def test_every_force_name_is_understood(app):
+    from ivr.core.runtime import get_core
+
+    forces = get_core(app).forces
+    for force in forces.forces.values():
+        assert forces.match(force.name) == force.id
+        for alias in force.aliases:
+            assert forces.match(alias) == force.id, alias
+
+
+def test_a_misheard_force_can_be_rejected(new_call, stored_call):
+    call = new_call()
+    start_in_english(call)
+    call.say("Kent")
+    twiml = call.press("2")
+    assert "Which force do they" in said(twiml)
+    assert stored_call(call).force is None
+    call.say("Essex")
+    call.press("1")
+    assert stored_call(call).force == "essex"
+
+
+def test_an_unrecognised_force_reprompts_then_moves_on(new_call, stored_call):
+    call = new_call()
+    start_in_english(call)
+    twiml = call.say("banana republic")
+    assert "didn't catch the force's name" in said(twiml)
+    call.say("no idea mate")
+    twiml = call.say("something")
+    assert "What is their role" in said(twiml)
+    assert stored_call(call).force == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("key", "role"), [("1", "officer"), ("2", "staff"), ("3", "volunteer"), ("0", "unknown")]
+)
+def test_each_role(new_call, stored_call, key, role):
+    call = new_call()
+    start_in_english(call)
+    call.press("0")
+    call.press(key)
+    assert stored_call(call).role == role
+
+
+CATEGORIES = [
+    ("1", "bribery"),
+    ("2", "personal_advantage"),
+    ("3", "sexual"),
+    ("4", "domestic_abuse"),
+    ("5", "discrimination"),
+    ("6", "other"),
+    ("0", "unknown"),
+]
+
+
+@pytest.mark.parametrize(("key", "category"), CATEGORIES)
+def test_each_category(new_call, stored_call, key, category):
+    call = new_call()
+    start_in_english(call)
+    call.press("0")
+    call.press("1")
+    twiml = call.press(key)
+    assert "risk of harm" in said(twiml)
+    assert stored_call(call).category == category
+
+
+def test_category_menu_speaks_the_five_categories(new_call):
+    call = new_call()
+    start_in_english(call)
+    call.press("0")
+    words = said(call.press("1")).lower()
+    for phrase in [
+        "bribes",
+        "personal gain",
+        "sex",
+        "partner",
+        "racism",
+        "homophobia",
+        "misogyny",
+        "disablism",
+        "something else",
+        "don't know",
+    ]:
+        assert phrase in words
+
+
+def walk_to_anonymity(call) -> None:  # type: ignore[no-untyped-def]
+    start_in_english(call)
+    for key in ["1", "1", "1", "1", "2"]:  # London & SE, the Met, officer, bribery, no risk
+        call.press(key)
+
+
+def test_anonymous_caller_is_queued_with_context(new_call, stored_call):
+    call = new_call()
+    walk_to_anonymity(call)
+    twiml = call.press("1")
+    enqueue = twiml.find("Enqueue")
+    assert enqueue is not None
+    assert enqueue.text == "helpline"
+    assert enqueue.get("waitUrl") == "/voice/wait"
+    assert "hold for a call handler" in said(twiml)
+    row = stored_call(call)
+    assert (row.force, row.role, row.category, row.urgent, row.anonymous) == (
+        "metropolitan",
+        "officer",
+        "bribery",
+        False,
+        True,
+    )
+    assert row.status == "queued" and row.queued_at is not None
+    assert row.contact_number_enc is None
+
+
+def test_risk_marks_urgent_and_repeats_999_advice(new_call, stored_call):
+    call = new_call()
+    start_in_english(call)
+    for key in ["0", "1", "1"]:
+        call.press(key)
+    twiml = call.press("1")
+    assert "call nine nine nine" in said(twiml)
+    assert stored_call(call).urgent is True
+
+
+def test_urgent_callers_wait_ahead_of_others(new_call):
+    def queue(urgent: bool):  # type: ignore[no-untyped-def]
+        call = new_call()
+        start_in_english(call)
+        for key in ["0", "1", "1", "1" if urgent else "2", "1"]:
+            call.press(key)
+        return call
+
+    first, second = queue(False), queue(False)
+    urgent = queue(True)
+    place = {}
+    for name, call in [("first", first), ("second", second), ("urgent", urgent)]:
+        twiml = call._follow("/voice/wait", {"QueueTime": "10", "QueuePosition": "1"})
+        place[name] = said(twiml)
+    assert "number 1 in the queue" in place["urgent"]
+    assert "number 2 in the queue" in place["first"]
+    assert "number 3 in the queue" in place["second"]
+
+
+def test_typed_contact_number_is_read_back_and_stored_encrypted(app, new_call, stored_call):
+    call = new_call()
+    walk_to_anonymity(call)
+    twiml = call.press("2")
+    assert call.gather().get("finishOnKey") == "#"
+    twiml = call.press("07700 900".replace(" ", "") + "00")  # not a valid number
+    assert "doesn't look like a phone number" in said(twiml)
+    twiml = call.press("02079460000#")
+    assert "I heard 0 2 0, 7 9 4 6, 0 0 0 0." in said(twiml)
+    twiml = call.press("1")
+    assert twiml.find("Enqueue") is not None
+    row = stored_call(call)
+    assert row.anonymous is False
+    assert b"2079460000" not in row.contact_number_enc
+    from ivr.core.runtime import get_core
+
+    assert get_core(app).cipher.decrypt(row.contact_number_enc) == "+442079460000"
+
+
+def test_international_number_with_double_zero(app, new_call, stored_call):
+    call = new_call()
+    walk_to_anonymity(call)
+    call.press("2")
+    twiml = call.press("0033142685300")
+    assert "I heard 0 0, 3 3, 1, 4 2, 6 8, 5 3, 0 0." in said(twiml)
+    call.press("1")
+    from ivr.core.runtime import get_core
+
+    assert get_core(app).cipher.decrypt(stored_call(call).contact_number_enc) == "+33142685300"
+
+
+def test_calling_number_is_used_only_on_its_own_key(app, new_call, stored_call):
+    call = new_call(from_number="+447911123456")
+    walk_to_anonymity(call)
+    twiml = call.press("3")
+    assert "I heard 0 7 9 1 1, 1 2 3 4 5 6." in said(twiml)
+    call.press("1")
+    from ivr.core.runtime import get_core
+
+    assert get_core(app).cipher.decrypt(stored_call(call).contact_number_enc) == "+447911123456"
+
+
+def test_withheld_calling_number_asks_for_a_typed_one(new_call, stored_call):
+    call = new_call(from_number="anonymous")
+    walk_to_anonymity(call)
+    twiml = call.press("3")
+    assert "withheld" in said(twiml)
+    assert call.gather().get("finishOnKey") == "#"
+    assert stored_call(call).contact_number_enc is None
+
+
+def test_rejected_number_is_erased(new_call, stored_call):
+    call = new_call()
+    walk_to_anonymity(call)
+    call.press("2")
+    call.press("02079460000")
+    call.press("2")
+    assert stored_call(call).contact_number_enc is None
+
+
+def test_wrong_key_says_so_and_reprompts(new_call, stored_call):
+    call = new_call()
+    start_in_english(call)
+    twiml = call.press("9")
+    assert "not one of the choices" in said(twiml)
+    assert "Which force do they" in said(twiml)
+    assert stored_call(call).tries == 1
+
+
+def test_star_repeats_without_counting_a_failure(new_call, stored_call):
+    call = new_call()
+    start_in_english(call)
+    call.press("0")
+    twiml = call.press("*")
+    assert said(twiml).startswith("What is their role")
+    assert stored_call(call).tries == 0
+
+
+def test_silence_reprompts(new_call):
+    call = new_call()
+    start_in_english(call)
+    twiml = call.silence()
+    assert "didn't hear a choice" in said(twiml)
+    assert "Which force do they" in said(twiml)
+
+
+def test_three_failures_record_unknown_and_move_on_never_hang_up(new_call, stored_call):
+    call = new_call()
+    start_in_english(call)
+    call.press("0")  # force: don't know
+    call.press("9")
+    call.silence()
+    twiml = call.press("#")
+    assert "Let's move on" in said(twiml)
+    assert "What is it about" in said(twiml)
+    assert twiml.find("Hangup") is None
+    assert stored_call(call).role == "unknown"
+
+
+def test_anonymity_failures_default_to_anonymous(new_call, stored_call):
+    call = new_call()
+    walk_to_anonymity(call)
+    for _ in range(3):
+        twiml = call.silence()
+    assert twiml.find("Enqueue") is not None
+    assert stored_call(call).anonymous is True
+
+
+def test_every_step_is_logged_as_an_event(new_call, stored_call, app):
+    call = new_call()
+    walk_to_anonymity(call)
+    call.press("9")
+    call.press("1")
+    from sqlalchemy import select
+
+    from ivr.core.db import get_session
+    from ivr.models import CallEvent
+
+    with app.app_context():
+        events = (
+            get_session()
+            .scalars(
+                select(CallEvent)
+                .where(CallEvent.call_id == stored_call(call).id)
+                .order_by(CallEvent.seq)
+            )
+            .all()
+        )
+        steps = [(e.step, e.outcome, e.value) for e in events]
+    assert steps == [
+        ("language", "chose", "1"),
+        ("force", "chose", "1"),
+        ("force_london_south_east", "chose", "metropolitan"),
+        ("role", "chose", "officer"),
+        ("category", "chose", "bribery"),
+        ("risk", "chose", "False"),
+        ("anonymity", "invalid", None),
+        ("anonymity", "chose", "True"),
+    ]
+
+
+def test_queue_offers_to_leave_after_a_wait(new_call, stored_call):
+    call = new_call()
+    walk_to_anonymity(call)
+    call.press("1")
+    early = call._follow("/voice/wait", {"QueueTime": "30"})
+    assert early.find("Gather") is None
+    assert "anonymous" in said(early)
+    late = call._follow("/voice/wait", {"QueueTime": "200"})
+    assert "report online at crimestoppers-uk.org" in said(late)
+    leave = call.press("2")
+    assert leave.find("Leave") is not None
+    goodbye = call._follow("/voice/queue-left", {"QueueResult": "leave", "QueueTime": "210"})
+    assert "crimestoppers-uk.org" in said(goodbye)
+    assert goodbye.find("Hangup") is not None
+    call.hang_up()
+    row = stored_call(call)
+    assert row.outcome == "left_for_online"
+    assert row.status == "ended"
+
+
+def test_keep_holding_returns_to_the_wait_messages(new_call):
+    call = new_call()
+    walk_to_anonymity(call)
+    call.press("1")
+    call._follow("/voice/wait", {"QueueTime": "200"})
+    twiml = call.press("1")
+    assert "in the queue" in said(twiml)
+
+
+def test_status_records_where_a_caller_hung_up(new_call, stored_call):
+    call = new_call()
+    start_in_english(call)
+    call.press("0")
+    call.hang_up(duration=42)
+    row = stored_call(call)
+    assert (row.status, row.outcome, row.abandoned_step, row.duration_seconds) == (
+        "ended",
+        "abandoned",
+        "role",
+        42,
+    )
+    assert row.live_call_sid is None
+
+
+def test_status_callback_twice_or_late_changes_nothing(new_call, stored_call):
+    call = new_call()
+    walk_to_anonymity(call)
+    call.press("1")
+    call.hang_up(duration=100)
+    first = stored_call(call)
+    status, _ = call.post("/voice/status", {"CallDuration": "5"}, call_status="completed")
+    assert status == 200
+    again = stored_call(call)
+    assert (again.ended_at, again.duration_seconds, again.outcome) == (
+        first.ended_at,
+        100,
+        "left_queue",
+    )
+
+
+def test_unconfirmed_number_is_erased_when_the_caller_hangs_up(new_call, stored_call):
+    call = new_call()
+    walk_to_anonymity(call)
+    call.press("2")
+    call.press("02079460000")
+    assert stored_call(call).contact_number_enc is not None
+    call.hang_up()
+    assert stored_call(call).contact_number_enc is None
+
+
+def test_dialled_number_chooses_the_flow(new_call, stored_call):
+    call = new_call(to_number="+448000850000")
+    start_in_english(call)
+    assert stored_call(call).line == "helpline"
