@@ -22,10 +22,12 @@ run: $(BIN)/.installed
 	  trap 'kill $$deliver 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/ivr serve
 
-## Lint, check every call flow, then the whole suite (PostgreSQL too when TEST_POSTGRES_URL is set).
+## Lint, the house's import rules, check every call flow, then the whole suite
+## (PostgreSQL too when TEST_POSTGRES_URL is set).
 test: $(BIN)/.installed browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/ivr flows check
 	$(BIN)/pytest
 
