@@ -13,8 +13,10 @@ from handler_console import (
     account,
     audit_log_pages,
     call_log_pages,
+    clock,
     dissemination,
     figures_pages,
+    finding,
     flow_pages,
     queue,
     reports,
@@ -22,7 +24,9 @@ from handler_console import (
     sanitise,
     test_call,
     users,
+    words,
 )
+from ivr.models.staff import ROLES
 
 
 def make_blueprint() -> Blueprint:
@@ -37,7 +41,11 @@ def make_blueprint() -> Blueprint:
     bp.before_request(access.guard)
     bp.after_request(access.security_headers)
     bp.register_error_handler(403, access.forbidden)
+    bp.register_error_handler(404, access.not_found)
+    clock.register(bp)
+    words.register(bp)
     account.register(bp)
+    finding.register(bp)
     queue.register(bp)
     reports.register(bp)
     review_pages.register(bp)
@@ -49,4 +57,9 @@ def make_blueprint() -> Blueprint:
     call_log_pages.register(bp)
     figures_pages.register(bp)
     audit_log_pages.register(bp)
+    bp.add_url_rule(
+        "/<path:anything>",
+        view_func=access.roles(*ROLES)(access.unknown_page),
+        methods=["GET"],
+    )
     return bp

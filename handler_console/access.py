@@ -150,6 +150,22 @@ def forbidden(_exc: Exception) -> tuple[str, int]:
     return page, 403
 
 
+def not_found(_exc: Exception) -> tuple[str, int]:
+    page = render_template(
+        "console/error.html",
+        title="Page not found",
+        message="There is no such page in the console, or the record it names does not exist. "
+        "Check the address, or go back to the console.",
+    )
+    return page, 404
+
+
+def unknown_page(anything: str) -> None:
+    """Every console address that no view has: the console's own 404 page, with its
+    menu and a way back, not the web server's bare one."""
+    abort(404)
+
+
 def _csrf_error(_exc: CSRFError) -> Response:
     flash("That form had expired. Nothing was changed: please try again.", "error")
     rule = request.url_rule

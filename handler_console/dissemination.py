@@ -46,6 +46,8 @@ class DeliveryRow:
     next_attempt_at: datetime | None
     last_error: str | None
     redirect_reason: str | None
+    force_outcome: str | None = None
+    force_outcome_at: datetime | None = None
 
     @property
     def active(self) -> bool:
@@ -68,6 +70,8 @@ def delivery_rows(session: Session, report: Report) -> list[DeliveryRow]:
             next_attempt_at=aware(d.next_attempt_at),
             last_error=d.last_error,
             redirect_reason=d.redirect_reason,
+            force_outcome=d.force_outcome,
+            force_outcome_at=aware(d.force_outcome_at),
         )
         for d in deliveries_of(session, report)
     ]

@@ -10,9 +10,12 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from handler_console.access import roles
+from handler_console.clock import uk_now_words
+from handler_console.listing import is_test_report, list_context
 from handler_console.report_form import (
     MAX_SUBJECTS,
     ReportForm,
@@ -52,11 +55,13 @@ def register(bp: Blueprint) -> None:
 def my_reports() -> str:
     mine = get_session().scalars(
         select(Report)
+        .options(selectinload(Report.subjects))
         .where(Report.created_by_id == current_user.record.id)
         .order_by(Report.updated_at.desc())
         .limit(100)
     )
-    return render_template("console/my_reports.html", reports=list(mine))
+    reports = list(mine)
+    return render_template("console/my_reports.html", reports=reports, **list_context(reports))
 
 
 def _load(reference: str) -> Report:
@@ -102,18 +107,30 @@ def save_report(reference: str) -> Response | str | tuple[str, int]:
         abort(400)
     contact = apply_form(found, form)
     anchor = ""
+    confirm: dict[str, str] = {}
     if action == "add_subject" and len(found.subjects) < MAX_SUBJECTS:
         found.subjects.append(ReportSubject(position=len(found.subjects)))
         anchor = f"#subject-{len(found.subjects) - 1}"
     elif action.startswith("remove_subject-"):
+        # Asks first: the draft is saved and the page asks to confirm (safe forms).
         index = action.removeprefix("remove_subject-")
         if index.isdigit() and int(index) < len(found.subjects):
+            confirm = {"confirm_remove": index}
+            anchor = f"#subject-{index}"
+    elif action.startswith("confirm_remove_subject-"):
+        index = action.removeprefix("confirm_remove_subject-")
+        if index.isdigit() and int(index) < len(found.subjects):
+            flash(f"Person {int(index) + 1} removed from the report.", "info")
             del found.subjects[int(index)]
             for position, subject in enumerate(found.subjects):
                 subject.position = position
         anchor = "#subjects"
     elif action == "make_anonymous":
+        confirm = {"confirm_erase": "1"}
+        anchor = "#reporter"
+    elif action == "confirm_make_anonymous":
         found.anonymous = True
+        flash("The contact details are erased: the caller is anonymous now.", "info")
     elif action == "make_contact":
         found.anonymous = False
     set_contact(found, runtime.cipher, contact)
@@ -171,9 +188,10 @@ def save_report(reference: str) -> Response | str | tuple[str, int]:
     if request.headers.get("X-Autosave") == "1":
         return "", 204  # type: ignore[return-value]
     if action == "save":
-        flash(f"Draft saved at {utcnow().strftime('%H:%M:%S')} UTC.", "info")
+        flash(f"Draft saved at {uk_now_words(utcnow())}.", "info")
     return redirect(
-        url_for("console.report", reference=found.reference, why="editing draft") + anchor
+        url_for("console.report", reference=found.reference, why="editing draft", **confirm)
+        + anchor
     )
 
 
@@ -217,4 +235,7 @@ def _render(found: Report, form: ReportForm, problems: dict[str, str] | None = N
         forces=runtime.forces,
         categories=_categories(),
         max_subjects=MAX_SUBJECTS,
+        confirm_remove=request.args.get("confirm_remove", ""),
+        confirm_erase=request.args.get("confirm_erase") == "1",
+        is_test=is_test_report(found),
     )

@@ -27,12 +27,13 @@ from handler_console.dissemination import (
     redirect_form,
 )
 from handler_console.highlight import KIND_LABELS, by_field, highlight
+from handler_console.listing import list_context
 from ivr.core.audit import audit
 from ivr.core.categories import load_categories
 from ivr.core.db import get_session
 from ivr.core.runtime import get_core
 from ivr.models import Dissemination, Report, User, utcnow
-from ivr.records import pii
+from ivr.records import pii, test_reports
 from ivr.records import review as decisions
 from ivr.records.delivery import state_label
 from ivr.records.record import HOW_KNOWN, get_contact
@@ -53,6 +54,16 @@ FIELD_LABELS = {
 }
 
 
+CONTACT_LABELS = {
+    "name": "Name",
+    "phone": "Phone",
+    "phone_other": "Other phone",
+    "email": "E-mail",
+    "safe_times": "Safe times to contact",
+    "safe_ways": "Safe ways to contact",
+}
+
+
 class ReturnForm(FlaskForm):
     comment = TextAreaField(
         "What the handler should change",
@@ -66,6 +77,7 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/review/<reference>/approve", view_func=approve_report, methods=["POST"])
     bp.add_url_rule("/review/<reference>/return", view_func=return_report, methods=["POST"])
     bp.add_url_rule("/review/<reference>/redirect", view_func=redirect_delivery, methods=["POST"])
+    bp.add_url_rule("/review/<reference>/close", view_func=close_test_report, methods=["POST"])
 
 
 def urgent_first():  # type: ignore[no-untyped-def]
@@ -111,6 +123,7 @@ def review() -> str:
         sent=sent,
         states=states,
         handlers=_usernames(r.created_by_id for r in [*waiting, *returned, *sent]),
+        **list_context([*waiting, *returned, *sent]),
     )
 
 
@@ -148,6 +161,17 @@ def return_report(reference: str) -> Response | str:
         return render_review(found, return_form=form)
     handler = _usernames([found.created_by_id]).get(found.created_by_id, "the handler")
     flash(f"Report {found.reference} returned to {handler}.", "info")
+    return redirect(url_for("console.review"))
+
+
+@roles("supervisor")
+def close_test_report(reference: str) -> Response | str:
+    found = load_report(reference)
+    try:
+        test_reports.close_test_report(get_session(), found, current_user.record)
+    except test_reports.CloseRefused as exc:
+        return render_review(found, refusal=f"Not closed: {exc}")
+    flash(f"Test report {found.reference} closed. Nothing was sent.", "info")
     return redirect(url_for("console.review"))
 
 
@@ -194,7 +218,8 @@ def render_review(
     db.commit()
     findings = pii.find_in_report(found)
     routing_problem, going_to = None, []
-    if found.status == "submitted":
+    is_test = test_reports.is_test_report(db, found)
+    if found.status == "submitted" and not is_test:
         try:
             going_to = decisions.destinations(found, runtime.routes)
         except decisions.ReviewRefused as exc:
@@ -221,6 +246,8 @@ def render_review(
         categories=categories,
         how_known=HOW_KNOWN,
         contact=None if found.anonymous else get_contact(found, runtime.cipher),
+        contact_labels=CONTACT_LABELS,
+        is_test=is_test,
     )
 
 

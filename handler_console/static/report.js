@@ -24,7 +24,7 @@
       headers: { "X-Autosave": "1" }
     }).then(function (response) {
       if (response.status === 204) {
-        status.textContent = "Draft saved automatically at " + new Date().toLocaleTimeString("en-GB");
+        status.textContent = "Draft saved automatically at " + new Date().toLocaleTimeString("en-GB", { timeZone: "Europe/London", timeZoneName: "short" });
       } else {
         dirty = true;
         status.textContent = "Not saved automatically: press Save draft";

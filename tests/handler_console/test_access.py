@@ -45,6 +45,10 @@ ALLOWED = {
     "console.figures_page": {"supervisor", "admin"},
     "console.figures_csv": {"supervisor", "admin"},
     "console.audit_page": {"supervisor", "admin"},
+    "console.calls_csv": {"supervisor", "admin"},
+    "console.find_report": {"handler", "supervisor"},
+    "console.close_test_report": {"supervisor"},
+    "console.unknown_page": set(ROLES),
 }
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -88,7 +89,9 @@ def test_a_calls_timeline(supervisor, seeded):
     response = supervisor.get(f"/console/calls/{seeded['c3']}")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert "force london south east" in page and "Hung up in the flow: role" in page
+    assert "Which force: London and South East" in page
+    assert "Hung up in the call flow: Their role" in page
+    assert "force_london_south_east" not in page and "(UK time)" in page
     assert supervisor.get("/console/calls/999999").status_code == 404
 
 
@@ -140,11 +143,37 @@ def test_audit_log_page_filters(app, supervisor, db):
     supervisor.get("/console/figures.csv?since=2026-11-01&until=2026-11-30")
     response = supervisor.get("/console/audit?user=sue")
     assert response.status_code == 200
-    assert "<td>export</td>" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert "<td>Exported</td>" in html
+    # The detail in words, not a Python dict; the period's days as typed.
+    assert "From: 2026-11-01" in html and "{" not in html.split('id="audit"')[1]
     nobody = supervisor.get("/console/audit?user=nobody").get_data(as_text=True)
     assert "No entries match." in nobody
     views = supervisor.get("/console/audit?action=view").get_data(as_text=True)
-    assert "<td>export</td>" not in views
+    assert "<td>Exported</td>" not in views
+    # Actions are a choice, not exact text: a value that is not one is a form error.
+    assert '<option value="approve">Approved</option>' in html
+    assert supervisor.get("/console/audit?action=approved").status_code == 400
+    exported = supervisor.get("/console/audit?action=export").get_data(as_text=True)
+    assert "<td>Exported</td>" in exported
+
+
+def test_audit_log_filters_by_uk_day(app, supervisor, db):
+    from ivr.core.audit import audit
+    from ivr.models import User
+
+    sue = db.scalar(select(User).where(User.username == "sue"))
+    # 23:30 UTC on 30 June is 00:30 BST on 1 July: a UK day of July, not June.
+    audit(db, sue, "export", "figures", None, at=datetime(2026, 6, 30, 23, 30, tzinfo=UTC))
+    db.commit()
+    june = supervisor.get("/console/audit?since=2026-06-30&until=2026-06-30").get_data(
+        as_text=True
+    )
+    july = supervisor.get("/console/audit?since=2026-07-01&until=2026-07-01").get_data(
+        as_text=True
+    )
+    assert "No entries match." in june
+    assert "1 Jul 2026, 00:30:00 BST" in july
 
 
 def test_admins_see_the_pages_too(app):
