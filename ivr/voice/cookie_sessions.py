@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Flask, Request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
-from ivr.voice.webhooks import is_webhook_path
+from ivr.voice.urls import is_webhook_path
 
 
 class ConsoleOnlySessions(SecureCookieSessionInterface):
