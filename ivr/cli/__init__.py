@@ -22,11 +22,13 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.cli.demo import DEMO_FORCE_PORT
 from ivr.core.contact import parse_phone
 from ivr.core.routing import Routes
 from ivr.core.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
 from ivr.models.staff import ROLES
 from ivr.sim.twilio import Transport
+from ivr.voice import urls
 from ivr.voice.flows.catalogue import FlowCatalogue, FlowError
 
 
@@ -58,7 +60,14 @@ def keys() -> None:
 
 
 @cli.command("init-instance")
-def init_instance() -> None:
+@click.option(
+    "--demo-force-port",
+    type=click.IntRange(1, 65535),
+    default=DEMO_FORCE_PORT,
+    show_default=True,
+    help="Where the local test force listens (`make run` uses PORT+99).",
+)
+def init_instance(demo_force_port: int) -> None:
     """Write instance/local.toml with fresh secrets for a local run (never overwrites)."""
     instance = Path(os.environ.get("IVR_INSTANCE_DIR", PROJECT_ROOT / "instance"))
     target = instance / "local.toml"
@@ -84,7 +93,7 @@ def init_instance() -> None:
         "# No Twilio account here: taking a caller records the request instead of making it.\n"
         'call_gateway = "fake"\n\n'
         "# Every force's reports go to the local test force (`ivr demo-force`), never a real one.\n"
-        + routing_toml(ForceCatalogue.load(_forces_file()))
+        + routing_toml(ForceCatalogue.load(_forces_file()), demo_force_port)
     )
     target.chmod(0o600)
     click.echo(f"wrote {target}")
@@ -98,9 +107,9 @@ def serve(bind: str, workers: int) -> None:
     settings = load_settings()  # fail here, in one line, rather than in every worker
     base = settings.public_base_url or f"http://{bind}"
     click.echo("Point your Twilio number at:")
-    click.echo(f"  A call comes in (Voice URL, POST): {base}/voice/incoming")
-    click.echo(f"  Primary handler fails (POST):      {base}/voice/fallback")
-    click.echo(f"  Call status changes (POST):        {base}/voice/status")
+    click.echo(f"  A call comes in (Voice URL, POST): {base}{urls.INCOMING}")
+    click.echo(f"  Primary handler fails (POST):      {base}{urls.FALLBACK}")
+    click.echo(f"  Call status changes (POST):        {base}{urls.STATUS}")
     click.echo(f"Console for staff: {base}/console/")
     gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).with_name("gunicorn"))
     # gunicorn replaces this process, so signals from make or systemd reach it directly.
