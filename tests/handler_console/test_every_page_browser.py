@@ -80,10 +80,15 @@ def _seed(server) -> dict[str, object]:
         now = datetime.now(UTC)
         session.add(
             Dissemination(
-                report_id=sent.id, force_id="kent", channel="https",
+                report_id=sent.id,
+                force_id="kent",
+                channel="https",
                 destination="https://psd.kent.example/reports",
-                idempotency_key=uuid.uuid4().hex, state="delivered", attempts=1,
-                delivered_at=now - timedelta(days=1), force_outcome="investigation",
+                idempotency_key=uuid.uuid4().hex,
+                state="delivered",
+                attempts=1,
+                delivered_at=now - timedelta(days=1),
+                force_outcome="investigation",
                 force_outcome_at=now,
             )  # fmt: skip
         )
@@ -96,9 +101,7 @@ def _seed(server) -> dict[str, object]:
         )  # fmt: skip
         session.add(test_call)
         session.commit()
-        test_report = make_report(
-            session, ("kent",), created_by_id=hana.id, call_id=test_call.id
-        )
+        test_report = make_report(session, ("kent",), created_by_id=hana.id, call_id=test_call.id)
         answered = session.scalar(select(Call).where(Call.status == "answered"))
         return {
             "draft": draft.reference,

@@ -204,7 +204,8 @@ def test_returning_needs_a_comment_and_the_handler_sees_it_and_resubmits(app, st
 
     hana = app.test_client()
     sign_in(hana, "hana")
-    assert re.search(r"state-returned\">Returned to the handler<", page(hana.get("/console/reports")))
+    mine = page(hana.get("/console/reports"))
+    assert re.search(r"state-returned\">Returned to the handler<", mine)
     own = page(hana.get(f"/console/reports/{report.reference}"))
     assert "Returned by the supervisor:</strong> Say when it happened, even roughly." in own
     token = csrf_token(hana, f"/console/reports/{report.reference}")

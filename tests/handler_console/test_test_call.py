@@ -68,7 +68,8 @@ def test_a_supervisor_walks_a_test_call_to_the_queue(app, client):
     response = _post(client, "/console/test-call/start", number="+448000850000")
     assert response.status_code == 302
     page = _page(client)
-    assert "For English, press 1" in page and "at <strong>Choosing English or Welsh</strong>" in page
+    assert "For English, press 1" in page
+    assert "at <strong>Choosing English or Welsh</strong>" in page
     _post(client, "/console/test-call/keys", keys="1")
     assert "at <strong>Which force</strong>" in _page(client)
     _post(client, "/console/test-call/say", words="the Met")

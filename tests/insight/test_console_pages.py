@@ -166,12 +166,8 @@ def test_audit_log_filters_by_uk_day(app, supervisor, db):
     # 23:30 UTC on 30 June is 00:30 BST on 1 July: a UK day of July, not June.
     audit(db, sue, "export", "figures", None, at=datetime(2026, 6, 30, 23, 30, tzinfo=UTC))
     db.commit()
-    june = supervisor.get("/console/audit?since=2026-06-30&until=2026-06-30").get_data(
-        as_text=True
-    )
-    july = supervisor.get("/console/audit?since=2026-07-01&until=2026-07-01").get_data(
-        as_text=True
-    )
+    june = supervisor.get("/console/audit?since=2026-06-30&until=2026-06-30").get_data(as_text=True)
+    july = supervisor.get("/console/audit?since=2026-07-01&until=2026-07-01").get_data(as_text=True)
     assert "No entries match." in june
     assert "1 Jul 2026, 00:30:00 BST" in july
 
