@@ -21,9 +21,12 @@ from wtforms.validators import Length
 
 from handler_console.access import roles
 from handler_console.dissemination import (
+    OUTCOME_CHOICES,
+    OutcomeForm,
     RedirectForm,
     delivery_rows,
     find_delivery,
+    outcome_form,
     redirect_form,
 )
 from handler_console.highlight import KIND_LABELS, by_field, highlight
@@ -33,7 +36,7 @@ from ivr.core.categories import load_categories
 from ivr.core.db import get_session
 from ivr.core.runtime import get_core
 from ivr.models import Dissemination, Report, User, utcnow
-from ivr.records import pii, test_reports
+from ivr.records import force_outcomes, pii, test_reports
 from ivr.records import review as decisions
 from ivr.records.delivery import state_label
 from ivr.records.record import HOW_KNOWN, get_contact
@@ -78,6 +81,7 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/review/<reference>/return", view_func=return_report, methods=["POST"])
     bp.add_url_rule("/review/<reference>/redirect", view_func=redirect_delivery, methods=["POST"])
     bp.add_url_rule("/review/<reference>/close", view_func=close_test_report, methods=["POST"])
+    bp.add_url_rule("/review/<reference>/outcome", view_func=record_outcome, methods=["POST"])
 
 
 def urgent_first():  # type: ignore[no-untyped-def]
@@ -165,6 +169,37 @@ def return_report(reference: str) -> Response | str:
 
 
 @roles("supervisor")
+def record_outcome(reference: str) -> Response | str:
+    """What the force did with a delivery, from its reply: recorded and audited."""
+    found = load_report(reference)
+    db = get_session()
+    runtime = get_core()
+    form = OutcomeForm()
+    target = find_delivery(db, found, form.delivery.data or "")
+    if target is None or not form.validate():
+        return render_review(found, refusal="Not recorded: choose a delivery and what it did.")
+    try:
+        force_outcomes.record_force_outcome(
+            db,
+            target,
+            form.outcome.data or "",
+            current_user.record,
+            note=(form.note.data or "").strip() or None,
+            passed_to=form.passed_to.data or None,
+            forces=runtime.forces,
+        )
+    except force_outcomes.OutcomeRefused as exc:
+        db.rollback()
+        return render_review(found, refusal=f"Not recorded: {exc}", outcome_form_=form)
+    flash(
+        f"Recorded for {runtime.forces.name(target.force_id)}: "
+        f"{dict(OUTCOME_CHOICES).get(form.outcome.data or '', form.outcome.data)}.",
+        "info",
+    )
+    return redirect(url_for("console.review_report", reference=found.reference) + "#outcomes")
+
+
+@roles("supervisor")
 def close_test_report(reference: str) -> Response | str:
     found = load_report(reference)
     try:
@@ -209,6 +244,7 @@ def render_review(
     refusal: str | None = None,
     return_form: ReturnForm | None = None,
     redirect_form_: RedirectForm | None = None,
+    outcome_form_: OutcomeForm | None = None,
 ) -> str:
     """The review page. Showing it shows the report: audited with its reason."""
     db = get_session()
@@ -247,6 +283,20 @@ def render_review(
         how_known=HOW_KNOWN,
         contact=None if found.anonymous else get_contact(found, runtime.cipher),
         contact_labels=CONTACT_LABELS,
+        outcome_forms=[
+            (
+                row,
+                outcome_form(
+                    row,
+                    runtime.forces,
+                    outcome_form_
+                    if outcome_form_ is not None and outcome_form_.delivery.data == str(row.id)
+                    else None,
+                ),
+            )
+            for row in rows
+            if row.state == "delivered"
+        ],
         is_test=is_test,
     )
 

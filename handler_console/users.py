@@ -42,7 +42,12 @@ def users() -> Response | str:
                 by=current_user.record,
             )
         except AccountError as exc:
-            form.username.errors = [str(exc)[0].upper() + str(exc)[1:] + "."]
+            # Each refusal under the field it is about: a bad phone number under Phone.
+            message = str(exc)[0].upper() + str(exc)[1:] + "."
+            field = form.phone if "phone" in str(exc) or "number" in str(exc) else form.username
+            if "password" in str(exc):
+                field = form.password
+            field.errors = [message]
         else:
             db.commit()
             flash(f"Added {created.username}.", "info")

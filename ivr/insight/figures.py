@@ -55,6 +55,7 @@ REACHED, OUTCOME, WAIT_ALL, WAIT_ANSWERED = "reached", "outcome", "wait_all", "w
 FORCE_OUTCOMES = {
     "investigation": "Investigation opened",
     "passed_to_other_force": "Passed to another force",
+    "no_further_action": "No further action",
     "safeguarding": "Safeguarding action",
     "recorded": "Recorded for future investigations",
 }

@@ -31,6 +31,8 @@ class Dissemination(Base):
     # the announcement's "investigations" and "passed to other forces".
     force_outcome: Mapped[str | None] = mapped_column(String(32))
     force_outcome_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # For "passed_to_other_force": which force it was passed to (migration 0006).
+    force_outcome_to: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         UniqueConstraint("report_id", "force_id"),
