@@ -18,6 +18,7 @@ from handler_console import (
     figures_pages,
     finding,
     flow_pages,
+    pii_check,
     queue,
     reports,
     review_pages,
@@ -48,6 +49,7 @@ def make_blueprint() -> Blueprint:
     finding.register(bp)
     queue.register(bp)
     reports.register(bp)
+    pii_check.register(bp)
     review_pages.register(bp)
     sanitise.register(bp)
     dissemination.register(bp)

@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 from handler_console.access import roles
 from handler_console.clock import uk_now_words
 from handler_console.listing import is_test_report, list_context
+from handler_console.pii_check import findings_context, texts_of_report
 from handler_console.report_form import (
     MAX_SUBJECTS,
     ReportForm,
@@ -238,4 +239,5 @@ def _render(found: Report, form: ReportForm, problems: dict[str, str] | None = N
         confirm_remove=request.args.get("confirm_remove", ""),
         confirm_erase=request.args.get("confirm_erase") == "1",
         is_test=is_test_report(found),
+        **findings_context(texts_of_report(found), bool(found.anonymous)),
     )

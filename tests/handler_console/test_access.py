@@ -49,6 +49,8 @@ ALLOWED = {
     "console.find_report": {"handler", "supervisor"},
     "console.close_test_report": {"supervisor"},
     "console.unknown_page": set(ROLES),
+    "console.check": {"handler", "supervisor"},
+    "console.record_outcome": {"supervisor"},
 }
 
 

@@ -202,3 +202,21 @@ def _contrast(one: str, two: str) -> float:
 
     light, dark = sorted((luminance(one), luminance(two)), reverse=True)
     return (light + 0.05) / (dark + 0.05)
+
+
+def test_the_handler_sees_what_could_identify_the_caller_while_typing(live_server, browser):
+    add_user(live_server.app, "hana", "handler")
+    queue_a_caller(live_server.call)  # anonymous
+    page = _page(browser)
+    sign_in_browser(page, live_server, "hana")
+    page.get_by_role("button", name="Take next caller").click()
+    panel = page.locator("#pii-check")
+    expect(panel).to_contain_text("Nothing found")
+    page.locator("[name=what]").fill("My sister saw it; ring her on 07700 900123.")
+    expect(panel.locator("mark.pii-phone").first).to_have_text("07700 900123")
+    expect(panel).to_contain_text("blocks approval")
+    expect(panel.locator("mark.pii-first_person").first).to_have_text("My sister")
+    screenshot(page, "console-report-pii-while-typing")
+    # Saved and reopened (as a returned report is): the marks are there without typing.
+    page.get_by_role("button", name="Save draft").first.click()
+    expect(page.locator("#pii-check mark.pii-phone").first).to_have_text("07700 900123")
