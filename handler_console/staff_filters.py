@@ -138,11 +138,16 @@ class FiguresForm(_DateRange):
         self.line.choices = choices([("", "Every line"), *line_choices()])
         self.force.choices = choices([("", "Every force"), *force_choices()])
 
-    def period(self, today: date) -> Period:
-        """The chosen days; by default the twelve months to today."""
+    def days(self, today: date) -> tuple[date, date]:
+        """The chosen UK days, both included; by default the twelve months to today."""
         last = self.until.data or today
         first = self.since.data or (last - timedelta(days=364))
-        return Period.of_days(first, last)
+        return first, last
+
+    def period(self, today: date) -> Period:
+        """The chosen UK days as instants: midnight UK time to midnight UK time."""
+        first, last = self.days(today)
+        return Period(uk_day_bounds(first)[0], uk_day_bounds(last)[1])
 
 
 class AuditLogForm(_DateRange):

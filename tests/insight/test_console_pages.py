@@ -106,9 +106,19 @@ def test_figures_page_shows_each_figure_and_chart(supervisor):
     assert shown["investigations"] == "1"
     assert shown["passed_to_other_forces"] == "1"
     assert (shown["answered"], shown["abandoned"], shown["queued_and_left"]) == ("2", "3", "2")
-    assert page.count("<svg") == 4
+    assert page.count("<svg") == 6
     assert "Callers reaching each step" in page and "8 reached, 1 hung up" in page
     assert "90 s / 400 s" in page
+    # The English/Welsh split and calls over time, by UK day for a month.
+    assert (shown["calls_en"], shown["calls_cy"]) == ("7", "1")
+    assert "Calls by day (UK days)" in page and "Sat 14 Nov 2026</th><td class=\"num\">2<" in page
+    assert "1 Nov 2026 to 30 Nov 2026 (UK days)" in page
+    # Step names as callers know them in the funnel, not codes.
+    assert "Which force" in page and ">force_confirm<" not in page
+    year = supervisor.get("/console/figures?since=2026-01-01&until=2026-12-31").get_data(
+        as_text=True
+    )
+    assert "Calls by week (weeks starting Monday, UK days)" in year
 
 
 def test_figures_for_one_force(supervisor):
@@ -134,9 +144,19 @@ def test_csv_download_is_audited(app, supervisor, db):
     assert "helpline-figures-2026-11-01-2026-11-30.csv" in response.headers["Content-Disposition"]
     rows = {(r[0], r[1]): r[2] for r in csv.reader(io.StringIO(response.get_data(as_text=True)))}
     assert rows[("calls", "")] == "8" and rows[("funnel_reached", "queue")] == "5"
+    # The announcement's table, calls by UK day and week, and by language.
+    assert rows[("announcement:calls", "all forces")] == "8"
+    assert rows[("announcement:investigations", "all forces")] == "1"
+    assert rows[("calls_by_day", "2026-11-14")] == "2"
+    assert rows[("calls_by_language", "Welsh")] == "1"
     entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "export"))
     assert entry is not None and entry.record_type == "figures"
-    assert entry.detail == {"since": "2026-11-01", "until": "2026-11-30", "line": None}
+    assert entry.detail == {
+        "since": "2026-11-01",
+        "until": "2026-11-30",
+        "line": None,
+        "force": None,
+    }
 
 
 def test_audit_log_page_filters(app, supervisor, db):
