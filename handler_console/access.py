@@ -34,6 +34,8 @@ from ivr.models import User
 PUBLIC_ENDPOINTS = {"console.login", "console.static"}
 # Requests the page makes by itself (auto-refresh) do not count as activity.
 PASSIVE_ENDPOINTS = {"console.queue_rows"}
+# All a user whose password an admin set may do until they choose their own.
+FIRST_PASSWORD = {"console.account", "console.change_password", "console.logout"}
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -116,6 +118,10 @@ def guard() -> Response | None:
         return redirect(url_for("console.login", next=request.full_path))
     if request.endpoint not in PASSIVE_ENDPOINTS:
         session["seen"] = now
+    if current_user.record.must_change_password and request.endpoint not in FIRST_PASSWORD:
+        # A password an admin set (and so knows): the user's own comes first.
+        flash("Choose your own password before going on: an administrator set this one.", "info")
+        return redirect(url_for("console.account"))
     view = current_app.view_functions.get(request.endpoint or "")
     allowed = getattr(view, "allowed_roles", frozenset())
     if current_user.role not in allowed:

@@ -67,11 +67,21 @@ class NewUserForm(FlaskForm):
     )
     role = SelectField("Role", choices=choices((r, r.capitalize()) for r in ROLES))
     phone = StringField("Phone (handlers)", validators=[Length(max=40)])
-    password = _new_password("Password")
+    password = PasswordField(
+        "Password",
+        validators=[Length(max=200)],
+        render_kw={"autocomplete": "new-password"},
+    )
+    generate = BooleanField("Make one up for me (strong, shown once)")
 
 
 class UserEditForm(FlaskForm):
     role = SelectField("Role", choices=choices((r, r.capitalize()) for r in ROLES))
     phone = StringField("Phone", validators=[Length(max=40)])
     active = BooleanField("Can sign in")
-    password = PasswordField("New password (leave empty to keep)", validators=[Length(max=200)])
+    password = PasswordField(
+        "New password (leave empty to keep)",
+        validators=[Length(max=200)],
+        render_kw={"autocomplete": "new-password"},
+    )
+    generate = BooleanField("Make a new one up (strong, shown once)")

@@ -111,7 +111,7 @@ def test_figures_page_shows_each_figure_and_chart(supervisor):
     assert "90 s / 400 s" in page
     # The English/Welsh split and calls over time, by UK day for a month.
     assert (shown["calls_en"], shown["calls_cy"]) == ("7", "1")
-    assert "Calls by day (UK days)" in page and "Sat 14 Nov 2026</th><td class=\"num\">2<" in page
+    assert "Calls by day (UK days)" in page and 'Sat 14 Nov 2026</th><td class="num">2<' in page
     assert "1 Nov 2026 to 30 Nov 2026 (UK days)" in page
     # Step names as callers know them in the funnel, not codes.
     assert "Which force" in page and ">force_confirm<" not in page

@@ -1,4 +1,5 @@
-"""disseminations.force_outcome_to: the force a report was passed on to
+"""disseminations.force_outcome_to (the force a report was passed on to) and
+users.must_change_password (a password an admin set is changed at first sign-in)
 
 Revision ID: 0006
 Revises: 0005
@@ -21,8 +22,16 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("disseminations") as batch:
         batch.add_column(sa.Column("force_outcome_to", sa.String(64), nullable=True))
+    with op.batch_alter_table("users") as batch:
+        batch.add_column(
+            sa.Column(
+                "must_change_password", sa.Boolean(), nullable=False, server_default=sa.false()
+            )
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("must_change_password")
     with op.batch_alter_table("disseminations") as batch:
         batch.drop_column("force_outcome_to")
