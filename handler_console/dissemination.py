@@ -125,7 +125,9 @@ def outcome_form(
         + sorted(((f.id, f.name) for f in forces.forces.values()), key=lambda pair: pair[1])
     )
     for name in ("delivery", "outcome", "passed_to", "note"):
+        # One form per delivery on the page: ids (and their labels) must differ.
         form[name].id = f"{name}-{row.id}"
+        form[name].label.field_id = form[name].id
     return form
 
 
