@@ -14,7 +14,7 @@ from handler_console.forms import PasswordChangeForm, PhoneForm, SignInForm
 from ivr.core.audit import audit
 from ivr.core.db import get_session
 from ivr.core.runtime import get_core
-from ivr.models.staff import ROLES
+from ivr.models import StaffRole
 from ivr.staff.accounts import AccountError, normalise_phone, set_password, sign_in, verify_password
 
 
@@ -27,7 +27,7 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/", view_func=home, methods=["GET"])
 
 
-@roles(*ROLES)
+@roles(*StaffRole)
 def home() -> Response:
     if current_user.role == "admin":
         return redirect(url_for("console.users"))
@@ -76,7 +76,7 @@ def login() -> Response | str:
     return render_template("console/login.html", form=form)
 
 
-@roles(*ROLES)
+@roles(*StaffRole)
 def logout() -> Response:
     """Signing out ends every session of the account: a copied cookie is worthless after it."""
     db = get_session()
@@ -89,7 +89,7 @@ def logout() -> Response:
     return redirect(url_for("console.login"))
 
 
-@roles(*ROLES)
+@roles(*StaffRole)
 def account() -> str:
     return render_template(
         "console/account.html",
@@ -98,7 +98,7 @@ def account() -> str:
     )
 
 
-@roles(*ROLES)
+@roles(*StaffRole)
 def change_password() -> Response | str:
     form = PasswordChangeForm()
     db = get_session()
@@ -117,7 +117,7 @@ def change_password() -> Response | str:
     return render_template("console/account.html", password_form=form, phone_form=phone_form)
 
 
-@roles(*ROLES)
+@roles(*StaffRole)
 def change_phone() -> Response | str:
     form = PhoneForm()
     db = get_session()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import (
     Blueprint,
@@ -134,8 +134,6 @@ def waited(since: datetime | None, now: datetime) -> str:
     """How long a caller has waited, as a handler reads it: "4:07" or "1:02:30"."""
     if since is None:
         return "—"
-    if since.tzinfo is None:
-        since = since.replace(tzinfo=UTC)
     seconds = max(0, int((now - since).total_seconds()))
     hours, rest = divmod(seconds, 3600)
     minutes, seconds = divmod(rest, 60)

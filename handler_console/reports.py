@@ -24,7 +24,7 @@ from ivr.core.audit import audit
 from ivr.core.categories import load_categories
 from ivr.core.db import get_session
 from ivr.core.runtime import get_core
-from ivr.models import Call, Report, ReportSubject, utcnow
+from ivr.models import Call, Report, ReportStatus, ReportSubject, utcnow
 from ivr.records.record import (
     get_contact,
     normalised_contact,
@@ -32,7 +32,7 @@ from ivr.records.record import (
     submission_problems,
 )
 
-EDITABLE = ("draft", "returned")
+EDITABLE = (ReportStatus.DRAFT, ReportStatus.RETURNED)
 # Why a report is being looked at, as the link that opens it says (DPA 2018 s.62).
 VIEW_REASONS = {
     "taking call": "taking call",
@@ -144,7 +144,7 @@ def save_report(reference: str) -> Response | str | tuple[str, int]:
             show_problems(form, problems)
             return _render(found, form, problems), 200
         set_contact(found, runtime.cipher, normalised_contact(contact))
-        found.status = "submitted"
+        found.status = ReportStatus.SUBMITTED
         found.submitted_at = utcnow()
         audit(
             db,

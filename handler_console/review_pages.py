@@ -31,7 +31,7 @@ from ivr.core.audit import audit
 from ivr.core.categories import load_categories
 from ivr.core.db import get_session
 from ivr.core.runtime import get_core
-from ivr.models import Dissemination, Report, User, utcnow
+from ivr.models import RELEASED, Dissemination, Report, ReportStatus, User, utcnow
 from ivr.records import pii
 from ivr.records import review as decisions
 from ivr.records.delivery import state_label
@@ -79,7 +79,7 @@ def review() -> str:
     returned = list(
         db.scalars(
             select(Report)
-            .where(Report.status == "returned")
+            .where(Report.status == ReportStatus.RETURNED)
             .order_by(urgent_first(), Report.reviewed_at.desc(), Report.id)
             .limit(RECENT)
         )
@@ -88,9 +88,9 @@ def review() -> str:
     sent = list(
         db.scalars(
             select(Report)
-            .where(Report.status.in_(("approved", "disseminated")))
+            .where(Report.status.in_(RELEASED))
             .order_by(
-                case((Report.status == "approved", 0), else_=1),
+                case((Report.status == ReportStatus.APPROVED, 0), else_=1),
                 urgent_first(),
                 Report.reviewed_at.desc(),
                 Report.id,
@@ -194,7 +194,7 @@ def render_review(
     db.commit()
     findings = pii.find_in_report(found)
     routing_problem, going_to = None, []
-    if found.status == "submitted":
+    if found.status == ReportStatus.SUBMITTED:
         try:
             going_to = decisions.destinations(found, runtime.routes)
         except decisions.ReviewRefused as exc:
@@ -209,7 +209,9 @@ def render_review(
         mark=highlight,
         kind_labels=KIND_LABELS,
         field_label=field_label,
-        approval_refusal=pii.approval_refusal(found) if found.status == "submitted" else None,
+        approval_refusal=(
+            pii.approval_refusal(found) if found.status == ReportStatus.SUBMITTED else None
+        ),
         refusal=refusal,
         routing_problem=routing_problem,
         going_to=going_to,

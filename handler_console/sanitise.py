@@ -22,7 +22,7 @@ from handler_console.report_form import MAX_SUBJECTS, SUBJECT_LIMITS, TEXT_LIMIT
 from handler_console.review_pages import field_label, load_report
 from ivr.core.audit import audit
 from ivr.core.db import get_session
-from ivr.models import Report
+from ivr.models import Report, ReportStatus
 from ivr.records import pii
 
 
@@ -57,7 +57,7 @@ def register(bp: Blueprint) -> None:
 def sanitise(reference: str) -> Response | str:
     db = get_session()
     found = load_report(reference)
-    if found.status != "submitted":
+    if found.status != ReportStatus.SUBMITTED:
         flash(f"Only a submitted report can be edited; this one is {found.status}.", "error")
         return redirect(url_for("console.review_report", reference=found.reference))
     form = SanitiseForm(data=_data_of(found))
@@ -69,7 +69,7 @@ def sanitise(reference: str) -> Response | str:
             .with_for_update()
             .execution_options(populate_existing=True)
         ).scalar_one()
-        if found.status != "submitted":
+        if found.status != ReportStatus.SUBMITTED:
             db.rollback()
             flash(f"Not saved: the report is now {found.status}.", "error")
             return redirect(url_for("console.review_report", reference=found.reference))

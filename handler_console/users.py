@@ -14,7 +14,6 @@ from ivr.core.db import get_session
 from ivr.models import User, utcnow
 from ivr.staff.accounts import (
     AccountError,
-    aware,
     create_user,
     normalise_phone,
     set_active,
@@ -49,7 +48,7 @@ def users() -> Response | str:
             return redirect(url_for("console.users"))
     everyone = db.scalars(select(User).order_by(User.active.desc(), User.username)).all()
     now = utcnow()
-    locked = {u.id for u in everyone if (aware(u.locked_until) or now) > now}
+    locked = {u.id for u in everyone if (u.locked_until or now) > now}
     return render_template("console/users.html", users=everyone, form=form, locked=locked)
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.core.contact import parse_phone
 from ivr.core.routing import Routes
 from ivr.core.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
-from ivr.models.staff import ROLES
+from ivr.models import StaffRole
 from ivr.sim.twilio import Transport
 from ivr.voice.flows.catalogue import FlowCatalogue, FlowError
 
@@ -502,7 +502,12 @@ def _database() -> Iterator[Session]:
 
 @user.command("add")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(ROLES), help="What the user may do.")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice([role.value for role in StaffRole]),
+    help="What the user may do.",
+)
 @click.option("--phone", default="", help="The phone a handler takes calls on (UK or +44...).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--generate", is_flag=True, help="Make up a password and print it once.")

@@ -40,8 +40,20 @@ from sqlalchemy import and_, case, func, or_, select, true, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ivr.insight.call_log import as_utc
-from ivr.models import Call, CallEvent, CountedDay, Dissemination, FigureDay, Report, utcnow
+from ivr.models import (
+    RELEASED,
+    Call,
+    CallEvent,
+    CallOutcome,
+    CountedDay,
+    Dissemination,
+    DisseminationState,
+    FigureDay,
+    ForceOutcome,
+    Report,
+    ReportOrigin,
+    utcnow,
+)
 
 # A day is settled once every call started in it has ended: a call lasts
 # minutes, so a day's grace is plenty.
@@ -53,10 +65,10 @@ REACHED, OUTCOME, WAIT_ALL, WAIT_ANSWERED = "reached", "outcome", "wait_all", "w
 
 # What a force can tell us it did with a piece of intelligence (ivr/records/force_outcomes.py).
 FORCE_OUTCOMES = {
-    "investigation": "Investigation opened",
-    "passed_to_other_force": "Passed to another force",
-    "safeguarding": "Safeguarding action",
-    "recorded": "Recorded for future investigations",
+    ForceOutcome.INVESTIGATION: "Investigation opened",
+    ForceOutcome.PASSED_TO_OTHER_FORCE: "Passed to another force",
+    ForceOutcome.SAFEGUARDING: "Safeguarding action",
+    ForceOutcome.RECORDED: "Recorded for future investigations",
 }
 
 
@@ -188,7 +200,7 @@ def announcement_figures(
         select(Dissemination.force_outcome, func.count())
         .join(Report, Report.id == Dissemination.report_id)
         .where(
-            Dissemination.state == "delivered",
+            Dissemination.state == DisseminationState.DELIVERED,
             _in(Dissemination.delivered_at, period),
             _not_from_test_call(),
         )
@@ -240,7 +252,7 @@ def roll_up(session: Session, first_day: date, end_day: date) -> int:
     earliest = session.scalar(select(func.min(Call.started_at)))
     if earliest is None:
         return 0
-    first_day = max(first_day, as_utc(earliest).date())
+    first_day = max(first_day, earliest.date())
     done = {
         _as_date(day)
         for day in session.scalars(
@@ -271,7 +283,7 @@ def roll_up(session: Session, first_day: date, end_day: date) -> int:
 
 def settled_days_end(now: datetime) -> date:
     """Days before this one are settled: every call started then has ended."""
-    return (as_utc(now) - SETTLE).date()
+    return (now.astimezone(UTC) - SETTLE).date()
 
 
 # The waiting-time histogram's steps: (below this many seconds, step in seconds).
@@ -346,17 +358,17 @@ def _outcomes(counts: Counter[tuple[str, str]], result: Figures) -> None:
             continue
         outcome, _, step = key.partition(":")
         result.calls += count
-        if outcome == "abandoned":
+        if outcome == CallOutcome.ABANDONED:
             result.abandoned += count
             step = step or "unknown"
             result.abandoned_by_step[step] = result.abandoned_by_step.get(step, 0) + count
-        elif outcome == "answered":
+        elif outcome == CallOutcome.ANSWERED:
             result.answered += count
-        elif outcome == "left_queue":
+        elif outcome == CallOutcome.LEFT_QUEUE:
             result.left_queue += count
-        elif outcome == "left_for_online":
+        elif outcome == CallOutcome.LEFT_FOR_ONLINE:
             result.left_for_online += count
-        elif outcome == "failed":
+        elif outcome == CallOutcome.FAILED:
             result.failed += count
         else:
             result.in_progress += count
@@ -385,7 +397,7 @@ def _funnel(counts: Counter[tuple[str, str]], step_order: list[str] | None) -> l
     hung_up: Counter[str] = Counter()
     for (figure, key), n in counts.items():
         outcome, _, step = key.partition(":")
-        if figure == OUTCOME and outcome == "abandoned" and step:
+        if figure == OUTCOME and outcome == CallOutcome.ABANDONED and step:
             hung_up[step] += n
     steps = [s for s in step_order or [] if s in reached]
     others = [s for s in reached if s not in steps]
@@ -408,7 +420,7 @@ def _day_counts(
         .join(Call, Call.id == CallEvent.call_id)
         .where(*scoped)
     )
-    abandoned = Call.outcome == "abandoned"
+    abandoned = Call.outcome == CallOutcome.ABANDONED
     hung_up_at = select(Call.id, Call.abandoned_step, day, Call.line).where(abandoned, *scoped)
     queued = select(Call.id, Call.step, day, Call.line).where(Call.queued_at.is_not(None), *scoped)
     visits = union(answered, hung_up_at, queued).subquery()  # UNION: once per call and step
@@ -423,7 +435,8 @@ def _day_counts(
         .where(*scoped)
         .group_by(day, Call.line, Call.outcome, Call.abandoned_step)
     ):
-        key = f"{outcome or ''}:{step or ''}" if outcome == "abandoned" else f"{outcome or ''}:"
+        hung_up_at_step = outcome == CallOutcome.ABANDONED
+        key = f"{outcome or ''}:{step or ''}" if hung_up_at_step else f"{outcome or ''}:"
         counts[(_as_date(call_day), call_line, OUTCOME, key)] += n
 
     seconds = Call.queue_seconds
@@ -431,7 +444,7 @@ def _day_counts(
         *((seconds < below, seconds - seconds % size) for below, size in WAIT_STEPS),
         else_=seconds - seconds % WAIT_STEP_BEYOND,
     )
-    was_answered = Call.outcome == "answered"
+    was_answered = Call.outcome == CallOutcome.ANSWERED
     for wait_day, wait_line, wait, answered_call, n in session.execute(
         select(day, Call.line, step, was_answered, func.count())
         .where(Call.queued_at.is_not(None), seconds.is_not(None), *scoped)
@@ -450,14 +463,14 @@ def _reports(session: Session, period: Period, result: Figures) -> None:
         .group_by(Report.origin)
     ).all()
     by_origin = {origin: int(count) for origin, count in created}
-    result.online_reports = by_origin.get("online", 0)
-    result.call_reports = by_origin.get("call", 0)
+    result.online_reports = by_origin.get(ReportOrigin.ONLINE, 0)
+    result.call_reports = by_origin.get(ReportOrigin.CALL, 0)
     result.reports_approved = int(
         session.scalar(
             select(func.count())
             .select_from(Report)
             .where(
-                Report.status.in_(("approved", "disseminated")),
+                Report.status.in_(RELEASED),
                 _in(Report.reviewed_at, period),
                 _not_from_test_call(),
             )
@@ -470,7 +483,7 @@ def _disseminations(session: Session, period: Period, result: Figures) -> None:
     """The pieces passed in the period: by force and what the force did, and by the
     report's categories (a JSON list, each category once: a report in two counts in each)."""
     passed = [
-        Dissemination.state == "delivered",
+        Dissemination.state == DisseminationState.DELIVERED,
         _in(Dissemination.delivered_at, period),
         _not_from_test_call(),
     ]
@@ -508,7 +521,7 @@ def _disseminations(session: Session, period: Period, result: Figures) -> None:
         select(Dissemination.force_id, func.count())
         .join(Report, Report.id == Dissemination.report_id)
         .where(
-            Dissemination.state == "pending",
+            Dissemination.state == DisseminationState.PENDING,
             _in(Dissemination.created_at, period),
             _not_from_test_call(),
         )
@@ -538,9 +551,9 @@ def _midnight(day: date) -> datetime:
 
 def _whole_days(period: Period, now: datetime) -> tuple[date, date]:
     """The settled whole days inside the period: [first, end)."""
-    start = as_utc(period.start)
+    start = period.start.astimezone(UTC)
     first = start.date() if start == _midnight(start.date()) else start.date() + timedelta(days=1)
-    end = min(as_utc(period.end).date(), settled_days_end(now))
+    end = min(period.end.astimezone(UTC).date(), settled_days_end(now))
     return first, max(first, end)
 
 

@@ -3,20 +3,46 @@
 from ivr.models.base import Base, utcnow
 from ivr.models.calls import Call, CallEvent
 from ivr.models.delivery import Dissemination
+from ivr.models.enums import (
+    RELEASED,
+    CallOutcome,
+    CallStatus,
+    Channel,
+    DisseminationState,
+    ForceOutcome,
+    HowKnown,
+    ReportOrigin,
+    ReportStatus,
+    StaffRole,
+    SubjectRole,
+)
 from ivr.models.figures import CountedDay, FigureDay
 from ivr.models.reports import Report, ReportSubject
 from ivr.models.staff import AuditEntry, User
+from ivr.models.types import UTCDateTime
 
 __all__ = [
+    "RELEASED",
     "AuditEntry",
     "Base",
     "Call",
     "CallEvent",
+    "CallOutcome",
+    "CallStatus",
+    "Channel",
     "CountedDay",
     "Dissemination",
+    "DisseminationState",
     "FigureDay",
+    "ForceOutcome",
+    "HowKnown",
     "Report",
+    "ReportOrigin",
+    "ReportStatus",
     "ReportSubject",
+    "StaffRole",
+    "SubjectRole",
+    "UTCDateTime",
     "User",
     "utcnow",
 ]

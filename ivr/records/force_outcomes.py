@@ -13,10 +13,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from ivr.core.audit import audit
-from ivr.insight.figures import FORCE_OUTCOMES
-from ivr.models import Dissemination, User, utcnow
+from ivr.models import Dissemination, DisseminationState, ForceOutcome, StaffRole, User, utcnow
 
-RECORDERS = ("supervisor", "admin")
+RECORDERS = (StaffRole.SUPERVISOR, StaffRole.ADMIN)
 
 
 class OutcomeRefused(Exception):
@@ -33,13 +32,13 @@ def record_force_outcome(
 ) -> None:
     if user.role not in RECORDERS:
         raise OutcomeRefused("Only a supervisor or an administrator records what a force did.")
-    if outcome not in FORCE_OUTCOMES:
-        raise OutcomeRefused(f"Choose one of: {', '.join(FORCE_OUTCOMES)}.")
-    if dissemination.state != "delivered":
+    if outcome not in tuple(ForceOutcome):
+        raise OutcomeRefused(f"Choose one of: {', '.join(ForceOutcome)}.")
+    if dissemination.state != DisseminationState.DELIVERED:
         raise OutcomeRefused("The force has not acknowledged this report yet.")
     now = now or utcnow()
     previous = dissemination.force_outcome
-    dissemination.force_outcome = outcome
+    dissemination.force_outcome = ForceOutcome(outcome)
     dissemination.force_outcome_at = now
     audit(
         session,

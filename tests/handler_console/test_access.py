@@ -7,8 +7,10 @@ import re
 
 import pytest
 
-from ivr.models.staff import ROLES
+from ivr.models import StaffRole
 from tests.console_helpers import add_user, sign_in
+
+ROLES = tuple(StaffRole)
 
 PUBLIC = {"console.login", "console.static"}
 # Which roles each console endpoint is for. A new endpoint must be added here.

@@ -17,7 +17,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ivr.core.contact import ContactCipher, parse_phone, spoken_groups
 from ivr.core.forces import ForceCatalogue
-from ivr.models import Call, utcnow
+from ivr.models import Call, CallStatus, utcnow
 from ivr.voice.flows.catalogue import Flow, Step
 
 PENDING = "_pending"  # answers key of a value waiting to be confirmed
@@ -172,8 +172,8 @@ class Engine:
             step = flow.steps[step_id]
             call.step = step.id
             call.tries = 0
-            if step.kind == "queue" and call.status == "in_flow":
-                call.status = "queued"
+            if step.kind == "queue" and call.status == CallStatus.IN_FLOW:
+                call.status = CallStatus.QUEUED
                 call.queued_at = utcnow()
             if step.kind != "message":
                 return
