@@ -12,16 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Blueprint
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import Length
 
+from handler_console.access import current_user_may
 from handler_console.choices import choices
 from ivr.core.db import get_session
 from ivr.core.forces import ForceCatalogue
+from ivr.core.permissions import Action
 from ivr.core.runtime import get_core
 from ivr.models import Dissemination, DisseminationState, Report, utcnow
 from ivr.records.delivery import deliveries_of, failing_deliveries, state_label
@@ -138,7 +139,7 @@ def _alert_for_supervisors() -> dict[str, Callable[[], tuple[list[LateDelivery],
     supervisor: no query for fragments, other roles or pages that do not extend it."""
 
     def delivery_alert() -> tuple[list[LateDelivery], int]:
-        if not current_user.is_authenticated or current_user.role != "supervisor":
+        if not current_user_may(Action.REVIEW_REPORTS):
             return [], 0
         return late_deliveries()
 

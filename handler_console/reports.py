@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from handler_console.access import roles
+from handler_console.access import allowed
 from handler_console.report_form import (
     MAX_SUBJECTS,
     ReportForm,
@@ -23,6 +23,7 @@ from handler_console.report_form import (
 from ivr.core.audit import audit
 from ivr.core.categories import load_categories
 from ivr.core.db import get_session
+from ivr.core.permissions import Action, may
 from ivr.core.runtime import get_core
 from ivr.models import Call, Report, ReportStatus, ReportSubject, utcnow
 from ivr.records.record import (
@@ -48,7 +49,7 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/reports/<reference>", view_func=save_report, methods=["POST"])
 
 
-@roles("handler", "supervisor")
+@allowed(Action.WRITE_REPORTS)
 def my_reports() -> str:
     mine = get_session().scalars(
         select(Report)
@@ -64,7 +65,7 @@ def _load(reference: str) -> Report:
     if found is None:
         abort(404)
     user = current_user.record
-    if user.role != "supervisor" and found.created_by_id != user.id:
+    if found.created_by_id != user.id and not may(user.role, Action.READ_ANY_REPORT):
         abort(403)
     return found
 
@@ -73,7 +74,7 @@ def _may_edit(found: Report) -> bool:
     return found.status in EDITABLE and found.created_by_id == current_user.record.id
 
 
-@roles("handler", "supervisor")
+@allowed(Action.WRITE_REPORTS)
 def report(reference: str) -> str:
     found = _load(reference)
     reason = VIEW_REASONS.get(request.args.get("why", ""))
@@ -88,7 +89,7 @@ def report(reference: str) -> str:
     return _render(found, form)
 
 
-@roles("handler", "supervisor")
+@allowed(Action.WRITE_REPORTS)
 def save_report(reference: str) -> Response | str | tuple[str, int]:
     found = _load(reference)
     if not _may_edit(found):

@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 from wtforms import TextAreaField
 from wtforms.validators import Length
 
-from handler_console.access import roles
+from handler_console.access import allowed
 from handler_console.dissemination import (
     RedirectForm,
     delivery_rows,
@@ -30,6 +30,7 @@ from handler_console.highlight import KIND_LABELS, by_field, highlight
 from ivr.core.audit import audit
 from ivr.core.categories import load_categories
 from ivr.core.db import get_session
+from ivr.core.permissions import Action
 from ivr.core.runtime import get_core
 from ivr.models import RELEASED, Dissemination, Report, ReportStatus, User, utcnow
 from ivr.records import pii
@@ -72,7 +73,7 @@ def urgent_first():  # type: ignore[no-untyped-def]
     return case((Report.urgent.is_(True), 0), else_=1)
 
 
-@roles("supervisor")
+@allowed(Action.REVIEW_REPORTS)
 def review() -> str:
     db = get_session()
     waiting = decisions.review_queue(db)
@@ -114,12 +115,12 @@ def review() -> str:
     )
 
 
-@roles("supervisor")
+@allowed(Action.REVIEW_REPORTS)
 def review_report(reference: str) -> str:
     return render_review(load_report(reference))
 
 
-@roles("supervisor")
+@allowed(Action.REVIEW_REPORTS)
 def approve_report(reference: str) -> Response | str:
     found = load_report(reference)
     db = get_session()
@@ -133,7 +134,7 @@ def approve_report(reference: str) -> Response | str:
     return redirect(url_for("console.review_report", reference=found.reference))
 
 
-@roles("supervisor")
+@allowed(Action.REVIEW_REPORTS)
 def return_report(reference: str) -> Response | str:
     found = load_report(reference)
     form = ReturnForm()
@@ -151,7 +152,7 @@ def return_report(reference: str) -> Response | str:
     return redirect(url_for("console.review"))
 
 
-@roles("supervisor")
+@allowed(Action.REVIEW_REPORTS)
 def redirect_delivery(reference: str) -> Response | str:
     found = load_report(reference)
     db = get_session()

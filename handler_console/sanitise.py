@@ -16,12 +16,13 @@ from werkzeug.wrappers import Response
 from wtforms import FieldList, Form, FormField, StringField, TextAreaField
 from wtforms.validators import Length
 
-from handler_console.access import roles
+from handler_console.access import allowed
 from handler_console.highlight import KIND_LABELS, by_field, highlight
 from handler_console.report_form import MAX_SUBJECTS, SUBJECT_LIMITS, TEXT_LIMITS
 from handler_console.review_pages import field_label, load_report
 from ivr.core.audit import audit
 from ivr.core.db import get_session
+from ivr.core.permissions import Action
 from ivr.models import Report, ReportStatus
 from ivr.records import pii
 
@@ -53,7 +54,7 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/review/<reference>/edit", view_func=sanitise, methods=["GET", "POST"])
 
 
-@roles("supervisor")
+@allowed(Action.REVIEW_REPORTS)
 def sanitise(reference: str) -> Response | str:
     db = get_session()
     found = load_report(reference)

@@ -7,10 +7,11 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from handler_console.access import roles
+from handler_console.access import allowed
 from handler_console.forms import NewUserForm, UserEditForm
 from ivr.core.audit import audit
 from ivr.core.db import get_session
+from ivr.core.permissions import Action
 from ivr.models import User, utcnow
 from ivr.staff.accounts import (
     AccountError,
@@ -26,7 +27,7 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/users/<int:user_id>", view_func=user_edit, methods=["GET", "POST"])
 
 
-@roles("admin")
+@allowed(Action.MANAGE_USERS)
 def users() -> Response | str:
     db = get_session()
     form = NewUserForm()
@@ -52,7 +53,7 @@ def users() -> Response | str:
     return render_template("console/users.html", users=everyone, form=form, locked=locked)
 
 
-@roles("admin")
+@allowed(Action.MANAGE_USERS)
 def user_edit(user_id: int) -> Response | str:
     db = get_session()
     user = db.get(User, user_id)

@@ -13,9 +13,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from ivr.core.audit import audit
-from ivr.models import Dissemination, DisseminationState, ForceOutcome, StaffRole, User, utcnow
-
-RECORDERS = (StaffRole.SUPERVISOR, StaffRole.ADMIN)
+from ivr.core.permissions import Action, may
+from ivr.models import Dissemination, DisseminationState, ForceOutcome, User, utcnow
 
 
 class OutcomeRefused(Exception):
@@ -30,8 +29,8 @@ def record_force_outcome(
     note: str | None = None,
     now: datetime | None = None,
 ) -> None:
-    if user.role not in RECORDERS:
-        raise OutcomeRefused("Only a supervisor or an administrator records what a force did.")
+    if not may(user.role, Action.RECORD_FORCE_OUTCOMES):
+        raise OutcomeRefused("Only a supervisor records what a force did.")
     if outcome not in tuple(ForceOutcome):
         raise OutcomeRefused(f"Choose one of: {', '.join(ForceOutcome)}.")
     if dissemination.state != DisseminationState.DELIVERED:

@@ -16,6 +16,7 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from ivr.core.audit import audit
+from ivr.core.permissions import Action, may
 from ivr.core.routing import Route, Routes, RoutingError
 from ivr.models import (
     RELEASED,
@@ -24,13 +25,10 @@ from ivr.models import (
     DisseminationState,
     Report,
     ReportStatus,
-    StaffRole,
     User,
     utcnow,
 )
 from ivr.records import pii
-
-REVIEWERS = (StaffRole.SUPERVISOR, StaffRole.ADMIN)
 
 
 class ReviewRefused(Exception):
@@ -263,7 +261,7 @@ def _redirected_delivery(
 
 
 def _require_reviewer(user: User) -> None:
-    if user is None or user.role not in REVIEWERS or not user.active:
+    if user is None or not user.active or not may(user.role, Action.REVIEW_REPORTS):
         raise ReviewRefused("Only a supervisor can do this.")
 
 
