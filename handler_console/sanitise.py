@@ -18,13 +18,13 @@ from wtforms.validators import Length
 
 from handler_console.access import allowed
 from handler_console.highlight import KIND_LABELS, by_field, highlight
-from handler_console.report_form import MAX_SUBJECTS, SUBJECT_LIMITS, TEXT_LIMITS
 from handler_console.review_pages import field_label, load_report
 from ivr.core.audit import audit
 from ivr.core.db import get_session
 from ivr.core.permissions import Action
 from ivr.models import Report, ReportStatus
 from ivr.records import pii
+from ivr.records.drafts import MAX_SUBJECTS, SUBJECT_LIMITS, TEXT_LIMITS
 
 
 def _limit(size: int) -> Length:
