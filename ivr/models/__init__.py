@@ -11,12 +11,15 @@ from ivr.models.enums import (
     DisseminationState,
     ForceOutcome,
     HowKnown,
+    MessageKind,
+    MessageStatus,
     ReportOrigin,
     ReportStatus,
     StaffRole,
     SubjectRole,
 )
 from ivr.models.figures import CountedDay, FigureDay
+from ivr.models.online import OnlineDraft, RateBucket, ReportMessage
 from ivr.models.reports import Report, ReportSubject
 from ivr.models.staff import AuditEntry, User
 from ivr.models.types import UTCDateTime
@@ -36,7 +39,12 @@ __all__ = [
     "FigureDay",
     "ForceOutcome",
     "HowKnown",
+    "MessageKind",
+    "MessageStatus",
+    "OnlineDraft",
+    "RateBucket",
     "Report",
+    "ReportMessage",
     "ReportOrigin",
     "ReportStatus",
     "ReportSubject",

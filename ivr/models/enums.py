@@ -93,6 +93,24 @@ class ForceOutcome(StrEnum):
     RECORDED = "recorded"
 
 
+class MessageKind(StrEnum):
+    """A message after the report (ivr/models/online.py ReportMessage)."""
+
+    QUESTION = "question"  # from the force, through a supervisor
+    ANSWER = "answer"  # the reporter's answer to a question
+    ADDITION = "addition"  # more the reporter added unasked
+
+
+class MessageStatus(StrEnum):
+    """question: open -> answered; answer or addition: submitted -> approved or returned."""
+
+    OPEN = "open"
+    ANSWERED = "answered"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    RETURNED = "returned"
+
+
 class StaffRole(StrEnum):
     """What a member of staff is; what each may do is ivr/staff/permissions.py."""
 

@@ -14,6 +14,7 @@ from ivr.models import (
     Call,
     Dissemination,
     Report,
+    ReportMessage,
     ReportStatus,
     ReportSubject,
     StaffRole,
@@ -32,6 +33,8 @@ CODE_COLUMNS = [
     ("disseminations", "channel"),
     ("disseminations", "force_outcome"),
     ("users", "role"),
+    ("report_messages", "kind"),
+    ("report_messages", "status"),
 ]
 
 
@@ -61,6 +64,7 @@ def _one_of_each(session: Session) -> None:
             idempotency_key="i" * 64,
         )
     )
+    session.add(ReportMessage(report_id=report.id, kind="question", status="open"))
     session.commit()
 
 

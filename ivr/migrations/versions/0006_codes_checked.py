@@ -1,7 +1,7 @@
 """statuses, roles and outcomes checked by the database (ivr/models/enums.py)
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-01 15:00:00
 
 The codes are written out here, not imported from the enums: a migration
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -38,6 +38,10 @@ CODES: dict[str, dict[str, tuple[str, ...]]] = {
         "force_outcome": ("investigation", "passed_to_other_force", "safeguarding", "recorded"),
     },
     "users": {"role": ("handler", "supervisor", "admin")},
+    "report_messages": {
+        "kind": ("question", "answer", "addition"),
+        "status": ("open", "answered", "submitted", "approved", "returned"),
+    },
 }
 
 
