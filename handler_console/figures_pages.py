@@ -20,9 +20,9 @@ from ivr.insight.figures import (
     Figures,
     Period,
     announcement_figures,
-    csv_text,
     figures,
 )
+from ivr.insight.figures_csv import csv_text
 from ivr.models import utcnow
 
 

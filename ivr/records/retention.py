@@ -19,13 +19,13 @@ log is checkpointed, so the erased bytes do not linger in the files either.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import String, cast, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from ivr.core.audit import audit
-from ivr.insight.figures import roll_up, settled_days_end
+from ivr.insight.roll_up import roll_up_settled
 from ivr.models import Call, CallEvent, Report, utcnow
 
 BATCH = 1000
@@ -57,8 +57,8 @@ def purge(
     call_cutoff = now - timedelta(days=call_days)
     contact_cutoff = now - timedelta(days=contact_days)
     if not dry_run:
-        # Count the funnel of every settled day before its step events go (ivr/insight/figures.py).
-        roll_up(session, date.min, settled_days_end(now))
+        # Count the funnel of every settled day before its step events go (ivr/insight/roll_up.py).
+        roll_up_settled(session, now)
     after_id = 0
     while ids := _expired_calls(session, call_cutoff, after_id):
         if dry_run:
