@@ -90,6 +90,10 @@ def init_app(state: BlueprintSetupState) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     app.register_error_handler(CSRFError, _csrf_error)
+    # Pages show a link or a control only to those the guard would let through.
+    app.jinja_env.globals.update(
+        may_open=may_open, may=lambda action: current_user_may(Action(action))
+    )
 
 
 def allowed(action: Action) -> Callable[[F], F]:
@@ -100,6 +104,13 @@ def allowed(action: Action) -> Callable[[F], F]:
         return view
 
     return mark
+
+
+def may_open(endpoint: str) -> bool:
+    """Whether the signed-in user's role opens this console endpoint (for links)."""
+    view = current_app.view_functions.get(endpoint)
+    roles = getattr(view, "allowed_roles", frozenset())
+    return bool(current_user.is_authenticated) and current_user.role in roles
 
 
 def current_user_may(action: Action) -> bool:

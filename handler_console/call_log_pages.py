@@ -20,14 +20,14 @@ from ivr.core.db import get_session
 from ivr.core.permissions import Action
 from ivr.core.runtime import get_core
 from ivr.insight.call_log import OUTCOMES, BadCursor, CallLogPage, call_log, timeline
-from ivr.models import Call, Report
+from ivr.models import Call, CallOutcome, Report
 
 OUTCOME_LABELS = {
-    "abandoned": "Hung up in the flow",
-    "left_queue": "Left the queue",
-    "left_for_online": "Left to report online",
-    "answered": "Answered",
-    "failed": "Failed",
+    CallOutcome.ABANDONED: "Hung up in the flow",
+    CallOutcome.LEFT_QUEUE: "Left the queue",
+    CallOutcome.LEFT_FOR_ONLINE: "Left to report online",
+    CallOutcome.ANSWERED: "Answered",
+    CallOutcome.FAILED: "Failed",
 }
 
 

@@ -201,8 +201,8 @@ def announcement_figures(
         calls=counted.calls,
         online_reports=counted.online_reports,
         intelligence_passed=sum(outcomes.values()),
-        investigations=outcomes.get("investigation", 0),
-        passed_to_other_forces=outcomes.get("passed_to_other_force", 0),
+        investigations=outcomes.get(ForceOutcome.INVESTIGATION, 0),
+        passed_to_other_forces=outcomes.get(ForceOutcome.PASSED_TO_OTHER_FORCE, 0),
     )
 
 
