@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.core.contact import parse_phone
+from ivr.core.private_files import private_folder, write_private_file
 from ivr.core.routing import Routes
 from ivr.core.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
 from ivr.models.staff import ROLES
@@ -68,8 +69,10 @@ def init_instance() -> None:
     from ivr.cli.demo import routing_toml
     from ivr.core.forces import ForceCatalogue
 
-    instance.mkdir(parents=True, exist_ok=True)
-    target.write_text(
+    private_folder(instance)
+    # 0600 from the moment it exists: the secrets are never readable by others, even briefly.
+    write_private_file(
+        target,
         "# Local development settings, made by `ivr init-instance`. Never commit this file.\n"
         "[web]\n"
         'environment = "development"\n'
@@ -84,9 +87,8 @@ def init_instance() -> None:
         "# No Twilio account here: taking a caller records the request instead of making it.\n"
         'call_gateway = "fake"\n\n'
         "# Every force's reports go to the local test force (`ivr demo-force`), never a real one.\n"
-        + routing_toml(ForceCatalogue.load(_forces_file()))
+        + routing_toml(ForceCatalogue.load(_forces_file())),
     )
-    target.chmod(0o600)
     click.echo(f"wrote {target}")
 
 

@@ -10,6 +10,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.core.private_files import private_database
+
 
 def normalise_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL whatever the URL says (postgres://, postgresql://)."""
@@ -20,14 +22,22 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def prepare_sqlite_file(url: str) -> None:
+    """A SQLite database file (and its folder, if we make it) private before SQLite
+    first opens it: 0600, and so are its -wal and -shm (ivr/core/private_files.py)."""
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            private_database(Path(database))
+
+
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     # Statement parameters never reach an exception message or a log line.
     kwargs: dict[str, Any] = {"hide_parameters": True}
     if url.startswith("sqlite"):
-        database = make_url(url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        prepare_sqlite_file(url)
         kwargs["connect_args"] = {"timeout": 15}
     else:
         # Fail fast when the server is away: Twilio waits 15 s in all for our answer.
