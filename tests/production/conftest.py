@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 import requests
 from cryptography.fernet import Fernet
+from flask import Flask
 
+from ivr import create_app
+from ivr.core.db import get_engine
 from ivr.core.migrate import upgrade
 from ivr.sim.twilio import SimulatedCall
 from tests.conftest import AUTH_TOKEN
@@ -21,6 +24,10 @@ ROUTE_SECRET = "r" * 40
 
 @dataclass
 class Production:
+    """The running stack, and `app`: the same app built in this process (not serving),
+    on the same database and keys, for the tests' helpers (accounts, codes)."""
+
+    app: Flask
     proxy: Proxy
     app_url: str  # gunicorn itself, http://127.0.0.1:PORT (what only nginx should reach)
     database_url: str
@@ -88,4 +95,18 @@ def production(tmp_path: Path, database_url: str) -> Iterator[Production]:
         ivr_serve(env, app_log) as app_port,
         nginx(tmp_path / "nginx", https_port, app_port) as proxy,
     ):
-        yield Production(proxy, f"http://127.0.0.1:{app_port}", database_url, env, app_log)
+        app = create_app(
+            {
+                "database_url": database_url,
+                "environment": "production",
+                "twilio_auth_token": env["TWILIO_AUTH_TOKEN"],
+                "secret_key": env["IVR_SECRET_KEY"],
+                "contact_key": env["IVR_CONTACT_KEY"],
+                "public_base_url": env["PUBLIC_BASE_URL"],
+                "call_gateway": "fake",
+            }
+        )
+        try:
+            yield Production(app, proxy, f"http://127.0.0.1:{app_port}", database_url, env, app_log)
+        finally:
+            get_engine(app).dispose()

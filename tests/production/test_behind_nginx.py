@@ -15,29 +15,11 @@ from sqlalchemy.orm import Session
 
 from ivr.core.db import normalise_url
 from ivr.models import Report
-from ivr.staff.accounts import create_user
 from tests.browser import screenshot
 from tests.conftest import start_in_english
-from tests.console_helpers import PASSWORD
+from tests.console_helpers import add_user, sign_in_browser
 
 pytestmark = pytest.mark.browser
-
-
-def _add_user(database_url: str, name: str, role: str) -> None:
-    engine = create_engine(normalise_url(database_url))
-    with Session(engine) as session:
-        create_user(session, name, role, PASSWORD, "07912 345678")
-        session.commit()
-    engine.dispose()
-
-
-def _sign_in(page, url: str, name: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(url + "/console/queue")
-    expect(page).to_have_url(re.compile(r"/console/login"))
-    page.get_by_label("Username").fill(name)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/console/queue$"))
 
 
 def _https_page(browser):  # type: ignore[no-untyped-def]
@@ -50,8 +32,8 @@ def _https_page(browser):  # type: ignore[no-untyped-def]
 
 
 def test_staff_sign_in_take_a_call_report_and_approve_over_https(production, browser):
-    _add_user(production.database_url, "hana", "handler")
-    _add_user(production.database_url, "sue", "supervisor")
+    add_user(production.app, "hana", "handler")
+    add_user(production.app, "sue", "supervisor")
 
     # A caller rings, through nginx, signed for the https URL: Kent, volunteer,
     # domestic abuse, at risk now, anonymous.
@@ -62,7 +44,7 @@ def test_staff_sign_in_take_a_call_report_and_approve_over_https(production, bro
     assert twiml.find("Enqueue") is not None
 
     hana_context, hana = _https_page(browser)
-    _sign_in(hana, production.url, "hana")
+    sign_in_browser(hana, production, "hana")
     assert hana.context.cookies()[0]["secure"]
     hana.get_by_role("button", name="Take next caller").click()
     expect(hana).to_have_url(re.compile(r"/console/reports/[A-Z0-9]{4}-[A-Z0-9]{4}"))
@@ -81,7 +63,7 @@ def test_staff_sign_in_take_a_call_report_and_approve_over_https(production, bro
     call.hang_up()
 
     sue_context, sue = _https_page(browser)
-    _sign_in(sue, production.url, "sue")
+    sign_in_browser(sue, production, "sue")
     sue.get_by_role("link", name="Review", exact=True).click()
     sue.locator("#waiting").get_by_role("link", name=reference).click()
     sue.get_by_role("button", name="Approve and send").click()
