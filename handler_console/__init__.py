@@ -1,7 +1,7 @@
 """The staff console: call handlers, supervisors and admins (SecureDrop's journalist_app).
 
 Access is deny-by-default: every view must name the roles it is for with
-`@roles(...)` (see access.py), or it answers 403 even to a signed-in admin.
+`@allowed(Action...)` (see access.py), or it answers 403 even to a signed-in admin.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from handler_console import (
     users,
     words,
 )
-from ivr.models.staff import ROLES
+from ivr.core.permissions import Action
 
 
 def make_blueprint() -> Blueprint:
@@ -61,7 +61,7 @@ def make_blueprint() -> Blueprint:
     audit_log_pages.register(bp)
     bp.add_url_rule(
         "/<path:anything>",
-        view_func=access.roles(*ROLES)(access.unknown_page),
+        view_func=access.allowed(Action.USE_OWN_ACCOUNT)(access.unknown_page),
         methods=["GET"],
     )
     return bp

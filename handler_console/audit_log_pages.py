@@ -10,21 +10,20 @@ from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from handler_console.access import roles
+from handler_console.access import allowed
 from handler_console.staff_filters import AuditLogForm
 from ivr.core.db import get_session
+from ivr.core.permissions import Action, may
 from ivr.insight.audit_log import AuditPage, AuditRow, audit_log
 from ivr.insight.call_log import BadCursor
 from ivr.models import User
-
-STAFF = ("supervisor", "admin")
 
 
 def register(bp: Blueprint) -> None:
     bp.add_url_rule("/audit", view_func=audit_page, methods=["GET"])
 
 
-@roles(*STAFF)
+@allowed(Action.SEE_AUDIT_LOG)
 def audit_page() -> tuple[str, int]:
     form = AuditLogForm(formdata=request.args)
     page, problem = AuditPage([], None), None
@@ -68,10 +67,10 @@ def _record_url(row: AuditRow) -> str | None:
     """Where the record an entry is about can be seen, for the reader's role."""
     role = current_user.role
     key = row.record_id or ""
-    if row.record_type == "report" and key and role == "supervisor":
+    if row.record_type == "report" and key and may(role, Action.REVIEW_REPORTS):
         return url_for("console.review_report", reference=key)
     if row.record_type == "call" and key.isdigit():
         return url_for("console.call", call_id=int(key))
-    if row.record_type == "user" and key.isdigit() and role == "admin":
+    if row.record_type == "user" and key.isdigit() and may(role, Action.MANAGE_USERS):
         return url_for("console.user_edit", user_id=int(key))
     return None

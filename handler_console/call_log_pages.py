@@ -24,7 +24,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import select
 
-from handler_console.access import roles
+from handler_console.access import allowed
 from handler_console.clock import in_uk
 from handler_console.staff_filters import CallLogForm
 from handler_console.words import (
@@ -40,6 +40,7 @@ from handler_console.words import (
 )
 from ivr.core.audit import audit
 from ivr.core.db import get_session
+from ivr.core.permissions import Action
 from ivr.insight.call_log import (
     BadCursor,
     CallLogPage,
@@ -48,9 +49,8 @@ from ivr.insight.call_log import (
     timeline,
     waited_seconds,
 )
-from ivr.models import Call, Report
+from ivr.models import Call, CallOutcome, Report
 
-STAFF = ("supervisor", "admin")
 CSV_PAGE = 1000
 
 
@@ -64,7 +64,7 @@ def _without(name: str) -> dict[str, str]:
     return {k: v for k, v in request.args.items() if k != name}
 
 
-@roles(*STAFF)
+@allowed(Action.SEE_CALL_LOG)
 def calls() -> tuple[str, int]:
     form = CallLogForm(formdata=request.args)
     page, problem = CallLogPage([], None), None
@@ -90,7 +90,7 @@ def calls() -> tuple[str, int]:
     ), (200 if valid else 400)
 
 
-@roles(*STAFF)
+@allowed(Action.SEE_CALL_LOG)
 def calls_csv() -> Response | tuple[str, int]:
     form = CallLogForm(formdata=request.args)
     if not form.validate():
@@ -143,7 +143,7 @@ def _csv_line(row: CallRow) -> list[str]:
         "yes" if row.urgent else "no",
         {True: "yes", False: "no"}.get(row.anonymous, ""),  # type: ignore[arg-type]
         label(CALL_OUTCOMES, row.outcome, "") or label(CALL_STATUSES, row.status),
-        step_name(row.abandoned_step) if row.outcome == "abandoned" else "",
+        step_name(row.abandoned_step) if row.outcome == CallOutcome.ABANDONED else "",
         "" if row.waited_seconds is None else str(row.waited_seconds),
         row.report_reference or "",
         "yes" if row.is_test else "no",
@@ -168,7 +168,7 @@ def _csv_rows(filters) -> Iterator[str]:  # type: ignore[no-untyped-def]
         cursor = page.older
 
 
-@roles(*STAFF)
+@allowed(Action.SEE_CALL_LOG)
 def call(call_id: int) -> str:
     db = get_session()
     found = db.get(Call, call_id)

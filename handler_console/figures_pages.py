@@ -10,25 +10,24 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request, url_for
 from flask_login import current_user
 
-from handler_console.access import roles
+from handler_console.access import allowed
 from handler_console.charts import bar_chart, funnel_chart
 from handler_console.clock import uk_today
 from handler_console.staff_filters import FiguresForm, category_choices, step_label, step_order
 from handler_console.words import LANGUAGES
 from ivr.core.audit import audit
 from ivr.core.db import get_session
+from ivr.core.permissions import Action
 from ivr.core.runtime import get_core
 from ivr.insight.calls_over_time import OverTime, calls_over_time
 from ivr.insight.figures import (
     FORCE_OUTCOMES,
     Figures,
     announcement_figures,
-    csv_text,
     figures,
 )
+from ivr.insight.figures_csv import csv_text
 from ivr.models import utcnow
-
-STAFF = ("supervisor", "admin")
 
 
 def register(bp: Blueprint) -> None:
@@ -36,7 +35,7 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/figures.csv", view_func=figures_csv, methods=["GET"])
 
 
-@roles(*STAFF)
+@allowed(Action.SEE_FIGURES)
 def figures_page() -> str | tuple[str, int]:
     form = FiguresForm(formdata=request.args)
     if not form.validate():
@@ -72,7 +71,7 @@ def figures_page() -> str | tuple[str, int]:
     )
 
 
-@roles(*STAFF)
+@allowed(Action.SEE_FIGURES)
 def figures_csv() -> Response | tuple[str, int]:
     form = FiguresForm(formdata=request.args)
     if not form.validate():

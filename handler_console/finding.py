@@ -14,9 +14,10 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from handler_console.access import roles
+from handler_console.access import allowed
 from ivr.core.db import get_session
-from ivr.models import Report
+from ivr.core.permissions import Action, may
+from ivr.models import Report, ReportStatus
 
 _NOT_REFERENCE = re.compile(r"[^A-Z0-9]")
 
@@ -31,7 +32,7 @@ def normalise_reference(typed: str) -> str:
     return f"{bare[:4]}-{bare[4:]}" if len(bare) == 8 else bare
 
 
-@roles("handler", "supervisor")
+@allowed(Action.WRITE_REPORTS)
 def find_report() -> Response:
     typed = (request.args.get("reference") or "").strip()
     reference = normalise_reference(typed)
@@ -42,11 +43,12 @@ def find_report() -> Response:
         else None
     )
     user = current_user.record
-    if found is None or (user.role != "supervisor" and found.created_by_id != user.id):
+    reads_any = may(user.role, Action.READ_ANY_REPORT)
+    if found is None or (not reads_any and found.created_by_id != user.id):
         # The same answer for "no such report" and "not yours": nothing is given away.
         shown = reference or "nothing"
         flash(f"No report you can open has the reference {shown}. Check it and try again.", "error")
         return redirect(back or url_for("console.my_reports"))
-    if user.role == "supervisor" and found.status != "draft":
+    if may(user.role, Action.REVIEW_REPORTS) and found.status != ReportStatus.DRAFT:
         return redirect(url_for("console.review_report", reference=found.reference))
     return redirect(url_for("console.report", reference=found.reference, why="reading"))

@@ -15,9 +15,10 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from handler_console.access import roles
+from handler_console.access import allowed
 from handler_console.highlight import KIND_LABELS, by_field, highlight
 from ivr.core.db import get_session
+from ivr.core.permissions import Action
 from ivr.models import Report
 from ivr.records import pii
 
@@ -64,7 +65,7 @@ def findings_context(texts: dict[str, str], anonymous: bool) -> dict[str, Any]:
     }
 
 
-@roles("handler", "supervisor")
+@allowed(Action.WRITE_REPORTS)
 def check(reference: str) -> str:
     found = get_session().scalar(select(Report).where(Report.reference == reference))
     if found is None or found.created_by_id != current_user.record.id:

@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 from wtforms import TextAreaField
 from wtforms.validators import Length
 
-from handler_console.access import roles
+from handler_console.access import allowed
 from handler_console.dissemination import (
     OUTCOME_CHOICES,
     OutcomeForm,
@@ -34,8 +34,9 @@ from handler_console.listing import list_context
 from ivr.core.audit import audit
 from ivr.core.categories import load_categories
 from ivr.core.db import get_session
+from ivr.core.permissions import Action
 from ivr.core.runtime import get_core
-from ivr.models import Dissemination, Report, User, utcnow
+from ivr.models import RELEASED, Dissemination, Report, ReportStatus, User, utcnow
 from ivr.records import force_outcomes, pii, test_reports
 from ivr.records import review as decisions
 from ivr.records.delivery import state_label
@@ -88,14 +89,14 @@ def urgent_first():  # type: ignore[no-untyped-def]
     return case((Report.urgent.is_(True), 0), else_=1)
 
 
-@roles("supervisor")
+@allowed(Action.REVIEW_REPORTS)
 def review() -> str:
     db = get_session()
     waiting = decisions.review_queue(db)
     returned = list(
         db.scalars(
             select(Report)
-            .where(Report.status == "returned")
+            .where(Report.status == ReportStatus.RETURNED)
             .order_by(urgent_first(), Report.reviewed_at.desc(), Report.id)
             .limit(RECENT)
         )
@@ -104,9 +105,9 @@ def review() -> str:
     sent = list(
         db.scalars(
             select(Report)
-            .where(Report.status.in_(("approved", "disseminated")))
+            .where(Report.status.in_(RELEASED))
             .order_by(
-                case((Report.status == "approved", 0), else_=1),
+                case((Report.status == ReportStatus.APPROVED, 0), else_=1),
                 urgent_first(),
                 Report.reviewed_at.desc(),
                 Report.id,
@@ -131,12 +132,12 @@ def review() -> str:
     )
 
 
-@roles("supervisor")
+@allowed(Action.REVIEW_REPORTS)
 def review_report(reference: str) -> str:
     return render_review(load_report(reference))
 
 
-@roles("supervisor")
+@allowed(Action.REVIEW_REPORTS)
 def approve_report(reference: str) -> Response | str:
     found = load_report(reference)
     db = get_session()
@@ -150,7 +151,7 @@ def approve_report(reference: str) -> Response | str:
     return redirect(url_for("console.review_report", reference=found.reference))
 
 
-@roles("supervisor")
+@allowed(Action.REVIEW_REPORTS)
 def return_report(reference: str) -> Response | str:
     found = load_report(reference)
     form = ReturnForm()
@@ -168,7 +169,7 @@ def return_report(reference: str) -> Response | str:
     return redirect(url_for("console.review"))
 
 
-@roles("supervisor")
+@allowed(Action.RECORD_FORCE_OUTCOMES)
 def record_outcome(reference: str) -> Response | str:
     """What the force did with a delivery, from its reply: recorded and audited."""
     found = load_report(reference)
@@ -199,7 +200,7 @@ def record_outcome(reference: str) -> Response | str:
     return redirect(url_for("console.review_report", reference=found.reference) + "#outcomes")
 
 
-@roles("supervisor")
+@allowed(Action.REVIEW_REPORTS)
 def close_test_report(reference: str) -> Response | str:
     found = load_report(reference)
     try:
@@ -210,7 +211,7 @@ def close_test_report(reference: str) -> Response | str:
     return redirect(url_for("console.review"))
 
 
-@roles("supervisor")
+@allowed(Action.REVIEW_REPORTS)
 def redirect_delivery(reference: str) -> Response | str:
     found = load_report(reference)
     db = get_session()
@@ -255,7 +256,7 @@ def render_review(
     findings = pii.find_in_report(found)
     routing_problem, going_to = None, []
     is_test = test_reports.is_test_report(db, found)
-    if found.status == "submitted" and not is_test:
+    if found.status == ReportStatus.SUBMITTED and not is_test:
         try:
             going_to = decisions.destinations(found, runtime.routes)
         except decisions.ReviewRefused as exc:
@@ -270,7 +271,9 @@ def render_review(
         mark=highlight,
         kind_labels=KIND_LABELS,
         field_label=field_label,
-        approval_refusal=pii.approval_refusal(found) if found.status == "submitted" else None,
+        approval_refusal=(
+            pii.approval_refusal(found) if found.status == ReportStatus.SUBMITTED else None
+        ),
         refusal=refusal,
         routing_problem=routing_problem,
         going_to=going_to,

@@ -23,10 +23,15 @@ from ivr.core.runtime import get_core
 from ivr.insight.audit_log import AuditFilters
 from ivr.insight.call_log import OUTCOMES, CallFilters
 from ivr.insight.figures import Period
+from ivr.models import SubjectRole
 from ivr.voice.runtime import get_voice
 
 ANY = ("", "Any")
-ROLE_CHOICES = [(key, ROLES[key]) for key in ("officer", "staff", "volunteer")]
+ROLE_CHOICES = [
+    (SubjectRole.OFFICER, ROLES["officer"]),
+    (SubjectRole.STAFF, ROLES["staff"]),
+    (SubjectRole.VOLUNTEER, ROLES["volunteer"]),
+]
 
 
 def _yes_no(value: str) -> bool | None:
@@ -103,7 +108,7 @@ class CallLogForm(_DateRange):
         self.line.choices = choices([ANY, *line_choices()])
         self.language.choices = choices([ANY, *language_choices()])
         self.force.choices = choices([ANY, *force_choices()])
-        self.role.choices = choices([ANY, *ROLE_CHOICES, ("unknown", "Not known")])
+        self.role.choices = choices([ANY, *ROLE_CHOICES, (SubjectRole.UNKNOWN, "Not known")])
         self.category.choices = choices([ANY, *category_choices()])
         self.anonymous.choices = choices(yes_no)
         self.urgent.choices = choices(yes_no)

@@ -19,12 +19,11 @@ from sqlalchemy.orm import Session
 
 from ivr.core.audit import audit
 from ivr.core.forces import ForceCatalogue
-from ivr.insight.figures import FORCE_OUTCOMES
-from ivr.models import Dissemination, User, utcnow
+from ivr.core.permissions import Action, may
+from ivr.models import Dissemination, DisseminationState, ForceOutcome, User, utcnow
 
-RECORDERS = ("supervisor", "admin")
 NOT_KNOWN = "not_known"
-PASSED_ON = "passed_to_other_force"
+PASSED_ON = ForceOutcome.PASSED_TO_OTHER_FORCE
 
 
 class OutcomeRefused(Exception):
@@ -44,11 +43,11 @@ def record_force_outcome(
 ) -> None:
     """Record (and commit) what the force did. `user` is the supervisor who typed it,
     or None when the force posted it itself (then `reported_by` names the force)."""
-    if user is not None and user.role not in RECORDERS:
-        raise OutcomeRefused("Only a supervisor or an administrator records what a force did.")
-    if outcome not in FORCE_OUTCOMES and outcome != NOT_KNOWN:
-        raise OutcomeRefused(f"Choose one of: {', '.join(FORCE_OUTCOMES.values())}.")
-    if dissemination.state != "delivered":
+    if user is not None and not may(user.role, Action.RECORD_FORCE_OUTCOMES):
+        raise OutcomeRefused("Only a supervisor records what a force did.")
+    if outcome not in tuple(ForceOutcome) and outcome != NOT_KNOWN:
+        raise OutcomeRefused(f"Choose one of: {', '.join(ForceOutcome)}.")
+    if dissemination.state != DisseminationState.DELIVERED:
         raise OutcomeRefused("The force has not acknowledged this report yet.")
     if outcome == PASSED_ON:
         if not passed_to:
@@ -61,7 +60,7 @@ def record_force_outcome(
         passed_to = None
     now = now or utcnow()
     previous = dissemination.force_outcome
-    dissemination.force_outcome = None if outcome == NOT_KNOWN else outcome
+    dissemination.force_outcome = None if outcome == NOT_KNOWN else ForceOutcome(outcome)
     dissemination.force_outcome_at = now
     dissemination.force_outcome_to = passed_to
     detail: dict[str, object] = {

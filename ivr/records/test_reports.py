@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.core.audit import audit
-from ivr.models import Call, Report, User, utcnow
+from ivr.core.permissions import Action, may
+from ivr.models import Call, Report, ReportStatus, User, utcnow
 
-CLOSED = "closed"
-CLOSERS = ("supervisor",)
+CLOSED = ReportStatus.CLOSED
 
 
 class CloseRefused(Exception):
@@ -33,7 +33,7 @@ def is_test_report(session: Session, report: Report) -> bool:
 def close_test_report(
     session: Session, report: Report, supervisor: User, now: datetime | None = None
 ) -> None:
-    if supervisor.role not in CLOSERS:
+    if not may(supervisor.role, Action.REVIEW_REPORTS):
         raise CloseRefused("Only a supervisor closes a test report.")
     if not is_test_report(session, report):
         raise CloseRefused("Only a test call's report can be closed here.")
