@@ -82,7 +82,10 @@ def init_instance() -> None:
         f'contact_key = "{Fernet.generate_key().decode()}"\n\n'
         "[console]\n"
         "# No Twilio account here: taking a caller records the request instead of making it.\n"
-        'call_gateway = "fake"\n\n'
+        'call_gateway = "fake"\n'
+        "# Development only: staff sign in with a password alone. Delete this line to try\n"
+        "# two-step sign-in (an authenticator app), as production always has it.\n"
+        "two_factor = false\n\n"
         "# Every force's reports go to the local test force (`ivr demo-force`), never a real one.\n"
         + routing_toml(ForceCatalogue.load(_forces_file()))
     )
@@ -542,6 +545,24 @@ def user_disable(name: str) -> None:
         set_active(session, found, False)
         session.commit()
         click.echo(f"disabled {found.username}")
+
+
+@user.command("reset-two-factor")
+@click.argument("name")
+@click.option("--reason", required=True, help="Why, for the audit log.")
+def user_reset_two_factor(name: str, reason: str) -> None:
+    """Reset a user's two-step sign-in (lost phone and recovery codes): they set it up
+    again at their next sign-in. For the last admin; admins reset others in the console."""
+    from ivr.staff.accounts import find_user
+    from ivr.staff.two_factor import reset
+
+    with _database() as session:
+        found = find_user(session, name)
+        if found is None:
+            raise click.ClickException(f"no user called {name!r}")
+        reset(session, found, None, reason=f"ivr user reset-two-factor: {reason}")
+        session.commit()
+        click.echo(f"reset {found.username}'s two-step sign-in: they set it up at next sign-in")
 
 
 @cli.command("demo")

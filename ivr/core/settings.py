@@ -57,6 +57,7 @@ class Settings:
     login_max_failures: int = 5
     login_lock_minutes: int = 15
     login_failure_delay_ms: int = 400
+    two_factor: bool = True
     call_gateway: str = "twilio"
     queue_refresh_seconds: int = 5
     config_dir: Path = PROJECT_ROOT / "config"
@@ -109,6 +110,7 @@ _SOURCES: dict[str, tuple[str, str, str]] = {
         "login_failure_delay_ms",
         "IVR_CONSOLE_LOGIN_FAILURE_DELAY_MS",
     ),
+    "two_factor": ("console", "two_factor", "IVR_CONSOLE_TWO_FACTOR"),
     "call_gateway": ("console", "call_gateway", "IVR_CONSOLE_CALL_GATEWAY"),
     "queue_refresh_seconds": ("console", "queue_refresh_seconds", "IVR_CONSOLE_QUEUE_REFRESH"),
 }
@@ -209,6 +211,12 @@ def check_settings(settings: Settings) -> None:
         raise SettingsError(
             "setting check_signatures (IVR_TWILIO_CHECK_SIGNATURES) may be off only when "
             "environment (IVR_WEB_ENVIRONMENT) is development"
+        )
+    if not settings.two_factor and not settings.is_development:
+        raise SettingsError(
+            "setting two_factor (IVR_CONSOLE_TWO_FACTOR) may be off only when "
+            "environment (IVR_WEB_ENVIRONMENT) is development: staff sign in with a second "
+            "factor in production"
         )
     if len(settings.secret_key) < 32:
         raise SettingsError(

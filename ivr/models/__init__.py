@@ -5,7 +5,7 @@ from ivr.models.calls import Call, CallEvent
 from ivr.models.delivery import Dissemination
 from ivr.models.figures import CountedDay, FigureDay
 from ivr.models.reports import Report, ReportSubject
-from ivr.models.staff import AuditEntry, User
+from ivr.models.staff import AuditEntry, RecoveryCode, User
 
 __all__ = [
     "AuditEntry",
@@ -15,6 +15,7 @@ __all__ = [
     "CountedDay",
     "Dissemination",
     "FigureDay",
+    "RecoveryCode",
     "Report",
     "ReportSubject",
     "User",
