@@ -4,6 +4,7 @@ from ivr.models.base import Base, utcnow
 from ivr.models.calls import Call, CallEvent
 from ivr.models.delivery import Dissemination
 from ivr.models.figures import CountedDay, FigureDay
+from ivr.models.online import OnlineDraft, RateBucket, ReportMessage
 from ivr.models.reports import Report, ReportSubject
 from ivr.models.staff import AuditEntry, RecoveryCode, User
 
@@ -15,8 +16,11 @@ __all__ = [
     "CountedDay",
     "Dissemination",
     "FigureDay",
+    "OnlineDraft",
+    "RateBucket",
     "RecoveryCode",
     "Report",
+    "ReportMessage",
     "ReportSubject",
     "User",
     "utcnow",
