@@ -50,9 +50,10 @@ def add_user(
 
 
 def code_for(app: Flask, name: str) -> str:
-    """What the user's authenticator app shows: a code for a 30-second step not used yet
-    (the app accepts one step either side of now). Past those three in one window, a
-    fresh recovery code (the test helper makes new ones), so tests never wait."""
+    """What the user's authenticator app shows: a code for a 30-second step not used yet,
+    this step's or the next (the server accepts one step either side of its clock, so
+    either stays good for 30 s or more on a busy machine). Past those two in one window,
+    a fresh recovery code (the helper makes new ones), so tests never wait."""
     with Session(get_engine(app)) as session:
         user = find_user(session, name)
         assert user is not None, f"no user called {name!r}"
@@ -60,7 +61,7 @@ def code_for(app: Flask, name: str) -> str:
         assert secret is not None, f"{name} has no authenticator secret"
         totp = pyotp.TOTP(secret)
         now = totp.timecode(time.time())
-        step = max(now - 1, (user.totp_last_step or 0) + 1)
+        step = max(now, (user.totp_last_step or 0) + 1)
         if step <= now + 1:
             return totp.generate_otp(step)
         code = two_factor.new_recovery_codes(session, user)[0]

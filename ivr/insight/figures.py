@@ -40,6 +40,7 @@ from sqlalchemy import and_, case, func, or_, select, true, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ivr.core.coarse_time import WAIT_STEP_BEYOND, WAIT_STEPS, wait_step  # noqa: F401 (tests use it from here)
 from ivr.insight.call_log import as_utc
 from ivr.models import Call, CallEvent, CountedDay, Dissemination, FigureDay, Report, utcnow
 
@@ -272,20 +273,6 @@ def roll_up(session: Session, first_day: date, end_day: date) -> int:
 def settled_days_end(now: datetime) -> date:
     """Days before this one are settled: every call started then has ended."""
     return (as_utc(now) - SETTLE).date()
-
-
-# The waiting-time histogram's steps: (below this many seconds, step in seconds).
-WAIT_STEPS = ((60, 5), (600, 10), (3600, 60))
-WAIT_STEP_BEYOND = 600
-
-
-def wait_step(seconds: int) -> int:
-    """A waiting time rounded down to the histogram's step (ivr/insight/figures.py's SQL does
-    the same)."""
-    for below, step in WAIT_STEPS:
-        if seconds < below:
-            return seconds - seconds % step
-    return seconds - seconds % WAIT_STEP_BEYOND
 
 
 def csv_text(result: Figures) -> str:
