@@ -13,7 +13,8 @@ sends without holding a transaction open:
   followed (a 3xx is a failure).
 - E-mail: the same JSON as an attachment, the same two headers (the signature
   when the force has a secret), the idempotency key as the Message-ID; the SMTP
-  server accepting it is the acknowledgement.
+  server accepting it is the acknowledgement. STARTTLS (certificate checked) is
+  required unless the SMTP server is on this machine.
 
 A failure is recorded (attempts, first_failed_at, last_error) and retried
 after an exponential back-off with a cap; nothing is ever dropped. When every
@@ -43,7 +44,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.core.audit import audit
 from ivr.core.contact import ContactCipher
 from ivr.core.routing import Route, Routes
-from ivr.core.settings import Settings
+from ivr.core.settings import Settings, is_this_machine
 from ivr.models import Dissemination, Report, User, utcnow
 from ivr.records.export import ExportError, export_report, to_body
 
@@ -73,6 +74,7 @@ class DeliverySettings:
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_starttls: bool = False
+    smtp_ca_file: str = ""
     smtp_sender: str = "helpline@localhost"
 
     @classmethod
@@ -88,6 +90,7 @@ class DeliverySettings:
             smtp_username=settings.smtp_username,
             smtp_password=settings.smtp_password,
             smtp_starttls=settings.smtp_starttls,
+            smtp_ca_file=settings.smtp_ca_file,
             smtp_sender=settings.smtp_sender,
         )
 
@@ -159,12 +162,17 @@ def send_email(
     message.add_attachment(
         body, maintype="application", subtype="json", filename=f"{reference}.json"
     )
+    # A report never crosses a network in clear: STARTTLS, with the server's certificate
+    # checked, unless the SMTP server is on this machine (and even then if asked for).
+    # A server that does not offer it fails the attempt, which is retried, never sent plain.
+    tls = settings.smtp_starttls or not is_this_machine(settings.smtp_host)
     try:
         with smtplib.SMTP(
             settings.smtp_host, settings.smtp_port, timeout=settings.timeout_seconds
         ) as smtp:
-            if settings.smtp_starttls:
-                smtp.starttls(context=ssl.create_default_context())
+            if tls:
+                context = ssl.create_default_context(cafile=settings.smtp_ca_file or None)
+                smtp.starttls(context=context)
             if settings.smtp_username:
                 smtp.login(settings.smtp_username, settings.smtp_password)
             smtp.send_message(message)
