@@ -7,11 +7,13 @@ leases it by moving its next attempt `lease` into the future, commits, then
 sends without holding a transaction open:
 
 - HTTPS: POST of the report's JSON (ivr/records/export.py) with an
-  `Idempotency-Key` header, fixed for the life of the delivery, and
-  `X-Helpline-Signature: sha256=<hex HMAC-SHA256 of the body under the
-  force's secret>`. A 2xx reply is the acknowledgement; redirects are not
-  followed (a 3xx is a failure).
-- E-mail: the same JSON as an attachment, the same two headers (the signature
+  `Idempotency-Key` header, fixed for the life of the delivery,
+  `X-Helpline-Timestamp` (Unix seconds, when this attempt was sent) and
+  `X-Helpline-Signature: sha256=<hex HMAC-SHA256 under the force's secret of
+  "<timestamp>.<Idempotency-Key>.<body>">`, so a force can refuse a delivery
+  recorded and replayed later (docs/forces.md). A 2xx reply is the
+  acknowledgement; redirects are not followed (a 3xx is a failure).
+- E-mail: the same JSON as an attachment, the same headers (timestamp and signature
   when the force has a secret), the idempotency key as the Message-ID; the SMTP
   server accepting it is the acknowledgement. STARTTLS (certificate checked) is
   required unless the SMTP server is on this machine.
@@ -30,6 +32,7 @@ import logging
 import smtplib
 import ssl
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -51,6 +54,9 @@ from ivr.records.export import ExportError, export_report, to_body
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Helpline-Signature"
+TIMESTAMP_HEADER = "X-Helpline-Timestamp"
+# How far from its own clock a force accepts a delivery's timestamp (docs/forces.md).
+TOLERANCE_SECONDS = 300
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_ERROR_LENGTH = 500
 
@@ -95,15 +101,42 @@ class DeliverySettings:
         )
 
 
-def sign(secret: str, body: bytes) -> str:
-    """The signature header's value; a force recomputes it over the raw body it received."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def signed_bytes(timestamp: str, key: str, body: bytes) -> bytes:
+    """What the signature covers: when it was sent, which delivery, and the report."""
+    return f"{timestamp}.{key}.".encode() + body
 
 
-def verify(secret: str, body: bytes, header: str | None) -> bool:
-    """What a force does on receipt (constant-time comparison). Surrounding white space
-    is ignored: a mail system may fold the long header onto a second line."""
-    return header is not None and hmac.compare_digest(sign(secret, body), header.strip())
+def sign(secret: str, timestamp: str, key: str, body: bytes) -> str:
+    """The signature header's value: HMAC-SHA256 under the force's secret of
+    `<timestamp>.<Idempotency-Key>.<body>` (docs/forces.md shows a force checking it)."""
+    digest = hmac.new(secret.encode(), signed_bytes(timestamp, key, body), hashlib.sha256)
+    return "sha256=" + digest.hexdigest()
+
+
+def verify(
+    secret: str,
+    body: bytes,
+    key: str | None,
+    timestamp: str | None,
+    header: str | None,
+    now: float | None = None,
+    tolerance: int = TOLERANCE_SECONDS,
+) -> bool:
+    """What a force does on receipt: the signature (constant-time) and the timestamp's
+    age, so a delivery recorded and sent again later is refused. Surrounding white space
+    is ignored: a mail system may fold a long header onto a second line."""
+    if not (key and timestamp and header) or not timestamp.strip().isdigit():
+        return False
+    timestamp = timestamp.strip()
+    expected = sign(secret, timestamp, key.strip(), body)
+    if not hmac.compare_digest(expected, header.strip()):
+        return False
+    return abs((time.time() if now is None else now) - int(timestamp)) <= tolerance
+
+
+def _now_stamp() -> str:
+    # The wall clock, not the worker's schedule: it is what the force's clock is checked by.
+    return str(int(time.time()))
 
 
 def backoff(attempts: int, settings: DeliverySettings) -> timedelta:
@@ -119,6 +152,7 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
 
 def send_https(route: Route, key: str, body: bytes, timeout: float) -> None:
+    stamp = _now_stamp()
     request = urllib.request.Request(  # noqa: S310 (the scheme is checked in ivr/core/routing.py)
         route.target,
         data=body,
@@ -126,7 +160,8 @@ def send_https(route: Route, key: str, body: bytes, timeout: float) -> None:
         headers={
             "Content-Type": "application/json; charset=utf-8",
             IDEMPOTENCY_HEADER: key,
-            SIGNATURE_HEADER: sign(route.secret, body),
+            TIMESTAMP_HEADER: stamp,
+            SIGNATURE_HEADER: sign(route.secret, stamp, key, body),
             "User-Agent": "helpline-delivery/1",
         },
     )
@@ -153,7 +188,9 @@ def send_email(
     message["Message-ID"] = f"<{key}@helpline>"
     message[IDEMPOTENCY_HEADER] = key
     if route.secret:
-        message[SIGNATURE_HEADER] = sign(route.secret, body)
+        stamp = _now_stamp()
+        message[TIMESTAMP_HEADER] = stamp
+        message[SIGNATURE_HEADER] = sign(route.secret, stamp, key, body)
     message.set_content(
         f"Report {reference} from the helpline, for {route.description}.\n\n"
         f"The report is attached as {reference}.json (schema: report.schema.json).\n"
