@@ -164,6 +164,8 @@ def test_an_admin_adds_a_handler_who_can_thensign_in_browser(live_server, browse
     newbie.get_by_role("button", name="Sign in").click()
     # A new account sets up its authenticator app at its first sign-in.
     expect(newbie.get_by_role("heading", name="Set up two-step sign-in")).to_be_visible()
+    expect(newbie.locator(".qr svg")).to_be_visible()
+    screenshot(newbie, "console-two-step-enrol")
     second_step_browser(newbie, live_server.app, "newbie")
     expect(newbie).to_have_url(re.compile(r"/console/queue$"))
     context.close()
