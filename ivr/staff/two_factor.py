@@ -95,7 +95,7 @@ def check_code(
     if not is_enrolled(user):
         return None
     code = "".join(typed.split()).replace("-", "").lower()
-    if code.isdigit():
+    if code.isdigit() and len(code) == 6:
         return "totp" if _check_totp(session, user, code, cipher, now) else None
     return "recovery" if _use_recovery_code(session, user, code) else None
 
