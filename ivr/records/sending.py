@@ -152,6 +152,9 @@ def send_mail(
     try:
         with deadline.running():
             smtp.connect(host, port)
+            # STARTTLS checks the certificate against this name; smtplib sets it only
+            # when the host is given to the constructor, which would connect at once.
+            smtp._host = host  # type: ignore[attr-defined]
             smtp.ehlo_or_helo_if_needed()
             if starttls:  # the server's certificate checked, against ca_file if given
                 smtp.starttls(context=ssl.create_default_context(cafile=ca_file or None))
