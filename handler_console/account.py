@@ -6,12 +6,12 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
-from handler_console.access import Staff, roles
+from handler_console.access import Staff, allowed, current_user_may
 from handler_console.forms import CodeForm, PasswordChangeForm, PhoneForm
 from ivr.core.audit import audit
 from ivr.core.db import get_session
+from ivr.core.permissions import Action
 from ivr.core.runtime import get_core
-from ivr.models.staff import ROLES
 from ivr.staff import two_factor
 from ivr.staff.accounts import AccountError, normalise_phone, set_password, verify_password
 
@@ -24,9 +24,10 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/", view_func=home, methods=["GET"])
 
 
-@roles(*ROLES)
+@allowed(Action.USE_OWN_ACCOUNT)
 def home() -> Response:
-    if current_user.role == "admin":
+    # Each role's first page: the queue for those who take calls, else the accounts.
+    if not current_user_may(Action.TAKE_CALLS) and current_user_may(Action.MANAGE_USERS):
         return redirect(url_for("console.users"))
     return redirect(url_for("console.queue"))
 
@@ -46,12 +47,12 @@ def _page(**forms: object) -> str:
     )
 
 
-@roles(*ROLES)
+@allowed(Action.USE_OWN_ACCOUNT)
 def account() -> str:
     return _page()
 
 
-@roles(*ROLES)
+@allowed(Action.USE_OWN_ACCOUNT)
 def replace_recovery_codes() -> str:
     """New recovery codes (the old ones stop working), for a current authenticator code."""
     form = CodeForm()
@@ -69,7 +70,7 @@ def replace_recovery_codes() -> str:
     return _page(code_form=form)
 
 
-@roles(*ROLES)
+@allowed(Action.USE_OWN_ACCOUNT)
 def change_password() -> Response | str:
     form = PasswordChangeForm()
     db = get_session()
@@ -87,7 +88,7 @@ def change_password() -> Response | str:
     return _page(password_form=form)
 
 
-@roles(*ROLES)
+@allowed(Action.USE_OWN_ACCOUNT)
 def change_phone() -> Response | str:
     form = PhoneForm()
     db = get_session()

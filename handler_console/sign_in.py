@@ -15,13 +15,13 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
-from handler_console.access import Staff, end_session, roles
+from handler_console.access import Staff, allowed, end_session
 from handler_console.forms import CodeForm, SignInForm
 from ivr.core.audit import audit
 from ivr.core.db import get_session
+from ivr.core.permissions import Action
 from ivr.core.runtime import get_core
 from ivr.models import User
-from ivr.models.staff import ROLES
 from ivr.staff import signing_in, two_factor
 
 PENDING_SECONDS = 300
@@ -151,7 +151,7 @@ def login_enrol() -> Response | str:
     )
 
 
-@roles(*ROLES)
+@allowed(Action.USE_OWN_ACCOUNT)
 def logout() -> Response:
     """Signing out ends every session of the account: a copied cookie is worthless after it."""
     db = get_session()

@@ -6,7 +6,6 @@ Shared by the `ivr user` commands and the console, so both apply the same rules.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -15,8 +14,7 @@ from sqlalchemy.orm import Session
 
 from ivr.core.audit import audit
 from ivr.core.contact import parse_phone
-from ivr.models import User, utcnow
-from ivr.models.staff import ROLES
+from ivr.models import StaffRole, User
 
 MIN_PASSWORD_LENGTH = 12
 # argon2id with argon2-cffi's defaults (RFC 9106's low-memory profile: 64 MiB, 3 passes).
@@ -70,8 +68,8 @@ def create_user(
     name = username.strip().lower()
     if not name or len(name) > 64 or not all(c.isalnum() or c in "._-" for c in name):
         raise AccountError("a username is 1 to 64 letters, digits, dots, dashes or underscores")
-    if role not in ROLES:
-        raise AccountError(f"the role must be one of {', '.join(ROLES)}, not {role!r}")
+    if role not in tuple(StaffRole):
+        raise AccountError(f"the role must be one of {', '.join(StaffRole)}, not {role!r}")
     check_new_password(password)
     if find_user(session, name) is not None:
         raise AccountError(f"a user called {name!r} already exists")
@@ -122,9 +120,3 @@ def verify_against_nothing(password: str) -> None:
 def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
 
-
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite gives back naive datetimes; every time we store is UTC."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=utcnow().tzinfo)
-    return moment
