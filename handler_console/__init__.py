@@ -23,6 +23,7 @@ from handler_console import (
     reports,
     review_pages,
     sanitise,
+    sign_in,
     test_call,
     users,
     words,
@@ -45,6 +46,7 @@ def make_blueprint() -> Blueprint:
     bp.register_error_handler(404, access.not_found)
     clock.register(bp)
     words.register(bp)
+    sign_in.register(bp)
     account.register(bp)
     finding.register(bp)
     queue.register(bp)

@@ -21,6 +21,7 @@ from tests.console_helpers import (
     PASSWORD,
     add_user,
     queue_a_caller,
+    second_step_browser,
     sign_in_browser,
 )
 
@@ -184,6 +185,7 @@ def test_a_bad_phone_number_is_shown_under_phone(live_server, browser):
     page.get_by_label("Username").fill("root")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    second_step_browser(page, live_server.app, "root")
     page.get_by_label("Username").fill("newbie")
     page.get_by_label("Phone (handlers)").fill("12345")
     page.get_by_label("Password").fill("a good long passphrase")

@@ -21,7 +21,14 @@ from ivr.models import Call, Dissemination, Report, User
 from tests.accessibility import axe_violations, broken_words, horizontal_overflow
 from tests.browser import screenshot
 from tests.conftest import start_in_english
-from tests.console_helpers import BROWSER_SETTINGS, PASSWORD, add_user, csrf_token, sign_in
+from tests.console_helpers import (
+    BROWSER_SETTINGS,
+    PASSWORD,
+    add_user,
+    csrf_token,
+    second_step_browser,
+    sign_in,
+)
 from tests.records.conftest import make_report
 
 pytestmark = pytest.mark.browser
@@ -189,6 +196,7 @@ def test_every_page_fits_a_phone_and_a_desk_and_passes_axe(live_server, browser)
             page.get_by_label("Username").fill(USERS[role])
             page.get_by_label("Password").fill(PASSWORD)
             page.get_by_role("button", name="Sign in").click()
+            second_step_browser(page, live_server.app, USERS[role])
             page.wait_for_url("**/console/**")
             for name, path in pages:
                 response = page.goto(live_server.url + path)
