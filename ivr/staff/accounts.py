@@ -119,4 +119,3 @@ def verify_against_nothing(password: str) -> None:
 
 def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
-
