@@ -279,7 +279,7 @@ def _queue_left(params: TwilioParams) -> VoiceResponse:
         raise LookupError("a queue result for a call we do not know")
     flow = runtime.flows.for_line(call.line)
     result = params.queue_result
-    call.queue_seconds = params.queue_time
+    call.queue_seconds = call_end.queue_wait(call, params.queue_time, utcnow())
     if result == "leave":
         call.outcome = CallOutcome.LEFT_FOR_ONLINE
     elif result == "hangup" and call.status == CallStatus.QUEUED:
