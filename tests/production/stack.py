@@ -124,7 +124,8 @@ def render_site(
     return text
 
 
-def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:
+def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+    # Generous: on a machine loaded 15 deep, starting gunicorn has taken over 30 s.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
