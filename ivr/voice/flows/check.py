@@ -28,7 +28,7 @@ KEYPAD = set("0123456789")  # "*" repeats the menu, so it is never an option
 PLACEHOLDERS = {"label", "key", "value", "online", "position"}
 # Prompts the renderer speaks by itself, whatever the flow.
 ENGINE_PROMPTS = ("option", "notice.invalid", "notice.silence", "notice.gave_up",
-                  "notice.error", "notice.lost_step")  # fmt: skip
+                  "notice.error", "notice.lost_step", "notice.hold", "queue.hold")  # fmt: skip
 # Stand-ins for placeholders when counting words: each is about one spoken word.
 SAMPLE_VALUES = {"label": "label", "key": "1", "value": "value", "online": "online",
                  "position": "1"}  # fmt: skip
