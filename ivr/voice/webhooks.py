@@ -99,7 +99,7 @@ def answer_twiml(
         )
     if when_failed == "quiet":
         return _twiml(VoiceResponse())
-    tries = request.args.get("try", 0, type=int) if request.path == urls.RESUME else 0
+    tries = request.args.get("try", 0, type=int) or 0
     return _twiml(outage.hold_and_try_again(flow, language, online, tries))
 
 
@@ -347,7 +347,13 @@ def _resume(params: TwilioParams) -> VoiceResponse | str:
     """A caller who held through a failure: carry on from the call's stored state (a new
     call if the failure came before it was stored)."""
     call = _load_call(params)
-    if call is None:
-        return _incoming(params)
+    text = str(_incoming(params)) if call is None else _render_stored(call)
+    # The next answer's URL carries the tries so far: a step that fails again and again
+    # (a bug, not a blip) ends in goodbye after RESUME_TRIES, not in a loop.
+    tries = request.args.get("try", 0, type=int) or 0
+    return outage.carry_tries(text, tries)
+
+
+def _render_stored(call: Call) -> str:
     runtime = get_voice()
     return runtime.renderer.render_text(call, runtime.flows.for_line(call.line))

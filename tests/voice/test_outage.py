@@ -47,7 +47,28 @@ def test_a_caller_in_the_menus_holds_and_carries_on_where_they_were(app, new_cal
     status, body = call.post("/voice/resume?try=2")
     twiml = parse_twiml(status, body)
     assert APOLOGY not in said(twiml)
-    assert twiml.find("Gather").get("action") == where  # the same question again
+    # The same question again; its answer's URL carries the tries so far.
+    assert twiml.find("Gather").get("action") == where.replace("?", "?try=2&")
+
+
+def test_a_step_that_fails_every_time_ends_in_goodbye_not_a_loop(app, new_call, monkeypatch):
+    from ivr.voice.runtime import get_voice
+
+    call = new_call()
+    start_in_english(call)
+
+    def broken(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("a bug at this step")
+
+    monkeypatch.setattr(get_voice(app).moves, "handle", broken)
+    endings = []
+    for _ in range(outage.RESUME_TRIES + 1):
+        twiml = parse_twiml(*call.post(call.gather().get("action"), {"Digits": "1"}))
+        endings.append(twiml.find("Hangup") is not None)
+        if endings[-1]:
+            break
+        call._follow(twiml.find("Redirect").text)  # hold, then the question again
+    assert endings == [False] * outage.RESUME_TRIES + [True]
 
 
 def test_after_the_last_try_the_caller_hears_how_else_to_report(app, new_call, break_database):
