@@ -25,6 +25,7 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -42,6 +43,11 @@ WORKER_THREADS = 8
 RESUME_TRIES = 3
 # The pause before trying again: long enough for a database restart to finish.
 RESUME_PAUSE_SECONDS = 4
+# After a deadline has passed, for a while requests get a short one: a hung database
+# then costs each caller about a second, not DEADLINE_SECONDS (and requests do not
+# queue behind each other in a busy worker for longer than Twilio waits).
+SHORT_DEADLINE_SECONDS = 1.5
+SHORT_DEADLINE_FOR_SECONDS = 10.0
 
 T = TypeVar("T")
 
@@ -51,12 +57,23 @@ class DeadlinePassed(Exception):
 
 
 class _Pool:
-    """One thread pool per process, made after gunicorn's fork."""
+    """One thread pool per process, made after gunicorn's fork; it remembers when a
+    deadline last passed, and how many threads are busy."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pid = 0
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self.last_passed = -1e9
+        self.busy = 0
+
+    def started(self) -> None:
+        with self._lock:
+            self.busy += 1
+
+    def finished(self, _future: object = None) -> None:
+        with self._lock:
+            self.busy -= 1
 
     def get(self) -> concurrent.futures.ThreadPoolExecutor:
         with self._lock:
@@ -76,11 +93,20 @@ def within_deadline(work: Callable[[], T], seconds: float | None = None) -> T:
     returns, or raise DeadlinePassed after `seconds` (DEADLINE_SECONDS); its own
     exceptions pass through."""
     seconds = DEADLINE_SECONDS if seconds is None else seconds
-    future = _pool.get().submit(copy_current_request_context(work))
+    if time.monotonic() - _pool.last_passed < SHORT_DEADLINE_FOR_SECONDS:
+        seconds = min(seconds, SHORT_DEADLINE_SECONDS)
+    executor = _pool.get()
+    if _pool.busy >= WORKER_THREADS:  # every thread is stuck: do not queue behind them
+        _pool.last_passed = time.monotonic()
+        raise DeadlinePassed("every webhook thread is busy")
+    _pool.started()
+    future = executor.submit(copy_current_request_context(work))
+    future.add_done_callback(_pool.finished)
     try:
         return future.result(timeout=seconds)
     except concurrent.futures.TimeoutError:
-        future.cancel()  # not started (every thread busy): it never will be
+        _pool.last_passed = time.monotonic()
+        future.cancel()  # not started: it never will be
         raise DeadlinePassed(f"no answer within {seconds:g} s") from None
 
 
