@@ -46,10 +46,9 @@ from ivr.insight.figures import (
     announcement_figures,
     call_counts,
     figures,
-    roll_up,
-    settled_days_end,
 )
-from ivr.models import Base, User, utcnow
+from ivr.insight.roll_up import roll_up_settled
+from ivr.models import Base, User
 from ivr.staff.accounts import create_user
 
 END = datetime(2026, 11, 28, tzinfo=UTC)
@@ -312,10 +311,10 @@ def bench_queries(url: str, repeat: int) -> None:
 
         print("Figures, query functions:")
         started = time.perf_counter()
-        days = roll_up(session, date.min, settled_days_end(utcnow()))
+        days = roll_up_settled(session)
         print(
             f"  first count of the settled days into figure_days ({days} days; once, then "
-            f"daily by ivr purge or the first figures): {time.perf_counter() - started:.1f} s"
+            f"hourly by ivr deliver, and by ivr purge): {time.perf_counter() - started:.1f} s"
         )
         for label, period in (("last year", year), ("both years (every call)", both_years)):
             timed(

@@ -1,7 +1,7 @@
 """The staff console: call handlers, supervisors and admins (SecureDrop's journalist_app).
 
 Access is deny-by-default: every view must name the roles it is for with
-`@roles(...)` (see access.py), or it answers 403 even to a signed-in admin.
+`@allowed(Action...)` (see access.py), or it answers 403 even to a signed-in admin.
 """
 
 from __future__ import annotations

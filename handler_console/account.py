@@ -9,12 +9,12 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
-from handler_console.access import Staff, end_session, roles
+from handler_console.access import Staff, allowed, current_user_may, end_session
 from handler_console.forms import PasswordChangeForm, PhoneForm, SignInForm
 from ivr.core.audit import audit
 from ivr.core.db import get_session
+from ivr.core.permissions import Action
 from ivr.core.runtime import get_core
-from ivr.models.staff import ROLES
 from ivr.staff.accounts import AccountError, normalise_phone, set_password, sign_in, verify_password
 
 
@@ -27,9 +27,10 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/", view_func=home, methods=["GET"])
 
 
-@roles(*ROLES)
+@allowed(Action.USE_OWN_ACCOUNT)
 def home() -> Response:
-    if current_user.role == "admin":
+    # Each role's first page: the queue for those who take calls, else the accounts.
+    if not current_user_may(Action.TAKE_CALLS) and current_user_may(Action.MANAGE_USERS):
         return redirect(url_for("console.users"))
     return redirect(url_for("console.queue"))
 
@@ -76,7 +77,7 @@ def login() -> Response | str:
     return render_template("console/login.html", form=form)
 
 
-@roles(*ROLES)
+@allowed(Action.USE_OWN_ACCOUNT)
 def logout() -> Response:
     """Signing out ends every session of the account: a copied cookie is worthless after it."""
     db = get_session()
@@ -89,7 +90,7 @@ def logout() -> Response:
     return redirect(url_for("console.login"))
 
 
-@roles(*ROLES)
+@allowed(Action.USE_OWN_ACCOUNT)
 def account() -> str:
     return render_template(
         "console/account.html",
@@ -98,7 +99,7 @@ def account() -> str:
     )
 
 
-@roles(*ROLES)
+@allowed(Action.USE_OWN_ACCOUNT)
 def change_password() -> Response | str:
     form = PasswordChangeForm()
     db = get_session()
@@ -117,7 +118,7 @@ def change_password() -> Response | str:
     return render_template("console/account.html", password_form=form, phone_form=phone_form)
 
 
-@roles(*ROLES)
+@allowed(Action.USE_OWN_ACCOUNT)
 def change_phone() -> Response | str:
     form = PhoneForm()
     db = get_session()

@@ -7,14 +7,14 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from handler_console.access import roles
+from handler_console.access import allowed
 from handler_console.forms import NewUserForm, UserEditForm
 from ivr.core.audit import audit
 from ivr.core.db import get_session
+from ivr.core.permissions import Action
 from ivr.models import User, utcnow
 from ivr.staff.accounts import (
     AccountError,
-    aware,
     create_user,
     normalise_phone,
     set_active,
@@ -27,7 +27,7 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/users/<int:user_id>", view_func=user_edit, methods=["GET", "POST"])
 
 
-@roles("admin")
+@allowed(Action.MANAGE_USERS)
 def users() -> Response | str:
     db = get_session()
     form = NewUserForm()
@@ -49,11 +49,11 @@ def users() -> Response | str:
             return redirect(url_for("console.users"))
     everyone = db.scalars(select(User).order_by(User.active.desc(), User.username)).all()
     now = utcnow()
-    locked = {u.id for u in everyone if (aware(u.locked_until) or now) > now}
+    locked = {u.id for u in everyone if (u.locked_until or now) > now}
     return render_template("console/users.html", users=everyone, form=form, locked=locked)
 
 
-@roles("admin")
+@allowed(Action.MANAGE_USERS)
 def user_edit(user_id: int) -> Response | str:
     db = get_session()
     user = db.get(User, user_id)

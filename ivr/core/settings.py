@@ -26,6 +26,31 @@ class SettingsError(Exception):
 
 
 @dataclass(frozen=True)
+class ConfigPaths:
+    """Where the settings, the call flows and the instance's files are: the one place
+    IVR_CONFIG_DIR, IVR_FLOWS_DIR and IVR_INSTANCE_DIR are read. Commands that need
+    only the files (checking flows, writing a new instance) use this without the
+    secrets a whole Settings requires."""
+
+    config_dir: Path
+    flows_dir: Path
+    instance_dir: Path
+
+    @classmethod
+    def from_environ(cls, environ: dict[str, str] | os._Environ[str] | None = None) -> ConfigPaths:
+        environ = os.environ if environ is None else environ
+        return cls(
+            config_dir=Path(environ.get("IVR_CONFIG_DIR", PROJECT_ROOT / "config")),
+            flows_dir=Path(environ.get("IVR_FLOWS_DIR", PROJECT_ROOT / "call_flows")),
+            instance_dir=Path(environ.get("IVR_INSTANCE_DIR", PROJECT_ROOT / "instance")),
+        )
+
+    @property
+    def forces_file(self) -> Path:
+        return self.config_dir / "forces.toml"
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     twilio_auth_token: str
@@ -72,6 +97,10 @@ class Settings:
     @property
     def is_development(self) -> bool:
         return self.environment == "development"
+
+    @property
+    def forces_file(self) -> Path:
+        return self.config_dir / "forces.toml"
 
 
 # setting name -> (TOML section, TOML key, environment variable)
@@ -170,10 +199,9 @@ def load_settings(
 ) -> Settings:
     """Read and check every setting. `overrides` (by setting name) win over all."""
     environ = os.environ if environ is None else environ
-    config_dir = Path(environ.get("IVR_CONFIG_DIR", PROJECT_ROOT / "config"))
-    instance_dir = Path(environ.get("IVR_INSTANCE_DIR", PROJECT_ROOT / "instance"))
-    data = _read_toml(config_dir / "default.toml")
-    _merge(data, _read_toml(instance_dir / "local.toml"))
+    paths = ConfigPaths.from_environ(environ)
+    data = _read_toml(paths.config_dir / "default.toml")
+    _merge(data, _read_toml(paths.instance_dir / "local.toml"))
 
     types = {f.name: f.type for f in fields(Settings)}
     kinds = {"str": str, "int": int, "bool": bool}
@@ -187,12 +215,12 @@ def load_settings(
         values[name] = value
 
     if not values["database_url"]:
-        values["database_url"] = f"sqlite:///{instance_dir / 'helpline.db'}"
+        values["database_url"] = f"sqlite:///{paths.instance_dir / 'helpline.db'}"
     settings = Settings(
         **values,
-        config_dir=config_dir,
-        flows_dir=Path(environ.get("IVR_FLOWS_DIR", PROJECT_ROOT / "call_flows")),
-        instance_dir=instance_dir,
+        config_dir=paths.config_dir,
+        flows_dir=paths.flows_dir,
+        instance_dir=paths.instance_dir,
         extra=data,
     )
     check_settings(settings)

@@ -20,13 +20,23 @@ from ivr.core.categories import Category
 from ivr.core.contact import ContactCipher, parse_phone
 from ivr.core.followup import keypad_form
 from ivr.core.forces import ForceCatalogue
-from ivr.models import Call, Report, ReportSubject, User, utcnow
+from ivr.models import (
+    RELEASED,
+    Call,
+    HowKnown,
+    Report,
+    ReportOrigin,
+    ReportStatus,
+    ReportSubject,
+    SubjectRole,
+    User,
+)
 
 # Read out over the phone: no 0/O, 1/I/L, 5/S, 8/B or U/V pairs to confuse.
 REFERENCE_ALPHABET = "234679ACDEFGHJKMNPQRTWXYZ"
 REFERENCE_GROUPS = (4, 4)
-SUBJECT_ROLES = ("officer", "staff", "volunteer", "unknown")
-HOW_KNOWN = {"saw": "Saw it", "told": "Was told", "affected": "Was affected"}
+SUBJECT_ROLES = tuple(SubjectRole)
+HOW_KNOWN = {HowKnown.SAW: "Saw it", HowKnown.TOLD: "Was told", HowKnown.AFFECTED: "Was affected"}
 CONTACT_FIELDS = ("name", "phone", "phone_other", "email", "safe_times", "safe_ways")
 EXPORT_FORMAT = "helpline-report/1"
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "report.schema.json"
@@ -65,7 +75,7 @@ def open_report_for_call(
     if existing is not None:
         # The first handler's phone did not answer and the caller was taken again:
         # the draft follows the call to the handler now speaking to the caller.
-        if existing.status == "draft" and existing.created_by_id != user.id:
+        if existing.status == ReportStatus.DRAFT and existing.created_by_id != user.id:
             audit(
                 session,
                 user,
@@ -82,9 +92,9 @@ def open_report_for_call(
     report = Report(
         reference=reference,
         keypad_reference=keypad_form(reference),
-        origin="call",
+        origin=ReportOrigin.CALL,
         call_id=call.id,
-        status="draft",
+        status=ReportStatus.DRAFT,
         urgent=bool(call.urgent),
         created_by_id=user.id,
         categories=[call.category] if call.category in categories else [],
@@ -95,7 +105,7 @@ def open_report_for_call(
     report.subjects = [
         ReportSubject(
             position=0,
-            role=call.role if call.role in SUBJECT_ROLES else "unknown",
+            role=SubjectRole(call.role) if call.role in SUBJECT_ROLES else SubjectRole.UNKNOWN,
             force=call.force or "unknown",
         )
     ]
@@ -237,9 +247,7 @@ def export_report(
         "urgent": bool(report.urgent),
         "created_at": _iso(report.created_at),
         "submitted_at": _iso(report.submitted_at),
-        "approved_at": _iso(report.reviewed_at)
-        if report.status in ("approved", "disseminated")
-        else None,
+        "approved_at": _iso(report.reviewed_at) if report.status in RELEASED else None,
         "categories": [
             {"key": key, "wording": categories[key].wording if key in categories else key}
             for key in report.categories
@@ -267,8 +275,4 @@ def export_report(
 
 
 def _iso(moment: Any) -> str | None:
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=utcnow().tzinfo)
-    return moment.isoformat()
+    return None if moment is None else moment.isoformat()

@@ -16,11 +16,19 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from ivr.core.audit import audit
+from ivr.core.permissions import Action, may
 from ivr.core.routing import Route, Routes, RoutingError
-from ivr.models import Call, Dissemination, Report, User, utcnow
+from ivr.models import (
+    RELEASED,
+    Call,
+    Dissemination,
+    DisseminationState,
+    Report,
+    ReportStatus,
+    User,
+    utcnow,
+)
 from ivr.records import pii
-
-REVIEWERS = ("supervisor", "admin")
 
 
 class ReviewRefused(Exception):
@@ -32,7 +40,7 @@ def review_queue(session: Session) -> list[Report]:
     urgent_first = case((Report.urgent.is_(True), 0), else_=1)
     stmt = (
         select(Report)
-        .where(Report.status == "submitted")
+        .where(Report.status == ReportStatus.SUBMITTED)
         .order_by(urgent_first, Report.submitted_at, Report.id)
     )
     return list(session.scalars(stmt))
@@ -64,7 +72,7 @@ def approve(
     _require_reviewer(supervisor)
     report = _locked_report(session, report)
     try:
-        if report.status != "submitted":
+        if report.status != ReportStatus.SUBMITTED:
             raise ReviewRefused(
                 f"Only a submitted report can be approved; this one is {report.status}."
             )
@@ -78,7 +86,7 @@ def approve(
         raise
     outbox = [_dissemination(report, route, now) for route in chosen]
     session.add_all(outbox)
-    report.status = "approved"
+    report.status = ReportStatus.APPROVED
     report.reviewed_by_id = supervisor.id
     report.reviewed_at = now
     report.return_comment = None
@@ -120,12 +128,12 @@ def return_to_handler(
     if not comment:
         raise ReviewRefused("Say what the handler should change before returning the report.")
     report = _locked_report(session, report)
-    if report.status != "submitted":
+    if report.status != ReportStatus.SUBMITTED:
         session.rollback()
         raise ReviewRefused(
             f"Only a submitted report can be returned; this one is {report.status}."
         )
-    report.status = "returned"
+    report.status = ReportStatus.RETURNED
     report.return_comment = comment
     report.reviewed_by_id = supervisor.id
     report.reviewed_at = now
@@ -159,9 +167,9 @@ def redirect(
     try:
         _refuse_test_call(session, report)
         old = _redirected_delivery(session, target, report)
-        if report.status not in ("approved", "disseminated"):
+        if report.status not in RELEASED:
             raise ReviewRefused("Only an approved report can be redirected.")
-        if old.state == "redirected":
+        if old.state == DisseminationState.REDIRECTED:
             raise ReviewRefused("This delivery has already been redirected.")
         if old.force_id == to_force:
             raise ReviewRefused(f"The report already goes to {routes.forces.name(to_force)}.")
@@ -179,14 +187,14 @@ def redirect(
     except ReviewRefused:
         session.rollback()
         raise
-    already_delivered = old.state == "delivered"
+    already_delivered = old.state == DisseminationState.DELIVERED
     if not already_delivered:
-        old.state = "redirected"
+        old.state = DisseminationState.REDIRECTED
     new = _dissemination(report, route, now)
     new.redirect_reason = reason
     session.add(new)
     # A delivery is outstanding again, so the report is no longer fully disseminated.
-    report.status = "approved"
+    report.status = ReportStatus.APPROVED
     session.flush()
     audit(
         session,
@@ -217,7 +225,7 @@ def _dissemination(report: Report, route: Route, now: datetime) -> Dissemination
         destination=route.target,
         # Fixed for the life of the delivery: the force drops any repeat it receives.
         idempotency_key=uuid.uuid4().hex,
-        state="pending",
+        state=DisseminationState.PENDING,
         attempts=0,
         next_attempt_at=now,
         created_at=now,
@@ -237,7 +245,10 @@ def _redirected_delivery(
     active = list(
         session.scalars(
             select(Dissemination)
-            .where(Dissemination.report_id == report.id, Dissemination.state != "redirected")
+            .where(
+                Dissemination.report_id == report.id,
+                Dissemination.state != DisseminationState.REDIRECTED,
+            )
             .with_for_update()
             .execution_options(populate_existing=True)
         )
@@ -250,7 +261,7 @@ def _redirected_delivery(
 
 
 def _require_reviewer(user: User) -> None:
-    if user is None or user.role not in REVIEWERS or not user.active:
+    if user is None or not user.active or not may(user.role, Action.REVIEW_REPORTS):
         raise ReviewRefused("Only a supervisor can do this.")
 
 

@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 
 from ivr.core.audit import audit
 from ivr.core.contact import parse_phone
-from ivr.models import User, utcnow
-from ivr.models.staff import ROLES
+from ivr.models import StaffRole, User, utcnow
 
 MIN_PASSWORD_LENGTH = 12
 # argon2id with argon2-cffi's defaults (RFC 9106's low-memory profile: 64 MiB, 3 passes).
@@ -71,8 +70,8 @@ def create_user(
     name = username.strip().lower()
     if not name or len(name) > 64 or not all(c.isalnum() or c in "._-" for c in name):
         raise AccountError("a username is 1 to 64 letters, digits, dots, dashes or underscores")
-    if role not in ROLES:
-        raise AccountError(f"the role must be one of {', '.join(ROLES)}, not {role!r}")
+    if role not in tuple(StaffRole):
+        raise AccountError(f"the role must be one of {', '.join(StaffRole)}, not {role!r}")
     check_new_password(password)
     if find_user(session, name) is not None:
         raise AccountError(f"a user called {name!r} already exists")
@@ -131,7 +130,7 @@ def sign_in(
     if user is None:
         verify_password(_DUMMY_HASH, password)
         return SignIn(None, "wrong", 1)
-    locked_until = aware(user.locked_until)
+    locked_until = user.locked_until
     if locked_until is not None and locked_until > now:
         verify_password(_DUMMY_HASH, password)
         return SignIn(user, "locked", user.failed_logins)
@@ -167,10 +166,3 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
-
-
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite gives back naive datetimes; every time we store is UTC."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=utcnow().tzinfo)
-    return moment

@@ -7,8 +7,10 @@ import re
 
 import pytest
 
-from ivr.models.staff import ROLES
+from ivr.models import StaffRole
 from tests.console_helpers import add_user, sign_in
+
+ROLES = tuple(StaffRole)
 
 PUBLIC = {"console.login", "console.static"}
 # Which roles each console endpoint is for. A new endpoint must be added here.
@@ -120,3 +122,29 @@ def _check_headers(response):
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["Referrer-Policy"] == "same-origin"
     assert response.headers["Cache-Control"] == "no-store"
+
+
+MENU = {
+    "/console/queue": "console.queue",
+    "/console/reports": "console.my_reports",
+    "/console/review": "console.review",
+    "/console/calls": "console.calls",
+    "/console/figures": "console.figures_page",
+    "/console/audit": "console.audit_page",
+    "/console/test-call": "console.test_call",
+    "/console/flows": "console.flows",
+    "/console/users": "console.users",
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_menu_shows_each_role_what_it_opens(app, role):
+    """The menu asks the same table as the guard: every link opens, none is missing."""
+    add_user(app, f"menu-{role}", role)
+    client = app.test_client()
+    sign_in(client, f"menu-{role}")
+    page = client.get("/console/account").get_data(as_text=True)
+    nav = page[page.index("<nav>") : page.index("</nav>")]
+    shown = set(re.findall(r'href="(/console/[^"?]*)"', nav))
+    expected = {url for url, endpoint in MENU.items() if role in ALLOWED[endpoint]}
+    assert shown == expected
