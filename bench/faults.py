@@ -30,8 +30,9 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from ivr.core.db import normalise_url  # noqa: E402
 from ivr.core.migrate import upgrade  # noqa: E402
-from ivr.sim.fault_calls import check_records, ring_many, warm_up  # noqa: E402
+from ivr.sim.fault_calls import ring_many, warm_up  # noqa: E402
 from ivr.sim.faults import BadForce, TcpProxy  # noqa: E402
+from tests.faults.ledger import lost_and_duplicated, snapshot  # noqa: E402
 from tests.live_server import gunicorn, worker_pids  # noqa: E402
 
 AUTH_TOKEN = "bench-auth-token-0123456789abcdef"
@@ -119,6 +120,7 @@ def call_faults(args: argparse.Namespace, rows: list[tuple]) -> None:
             ]
             for name, fault in scenarios:
                 started = time.monotonic()
+                before = snapshot(database)
                 # Callers arrive over about 15 s: before, during and after the fault.
                 run = ring_many(
                     base,
@@ -128,15 +130,15 @@ def call_faults(args: argparse.Namespace, rows: list[tuple]) -> None:
                     pace=args.pace,
                     stagger=15 / args.callers,
                 )
-                ledger = check_records(database, SECRET, run)
+                lost, duplicated = lost_and_duplicated(before, snapshot(database), run)
                 rows.append(
                     (
                         name,
                         run.requests,
                         run.non_200,
                         len(run.hung_up),
-                        ledger.lost,
-                        ledger.duplicated,
+                        lost,
+                        duplicated,
                         run.slowest,
                         time.monotonic() - started,
                     )

@@ -20,6 +20,7 @@ from handler_console import (
     reports,
     review_pages,
     sanitise,
+    sign_in,
     test_call,
     users,
 )
@@ -37,6 +38,7 @@ def make_blueprint() -> Blueprint:
     bp.before_request(access.guard)
     bp.after_request(access.security_headers)
     bp.register_error_handler(403, access.forbidden)
+    sign_in.register(bp)
     account.register(bp)
     queue.register(bp)
     reports.register(bp)

@@ -33,7 +33,8 @@ from ivr.core.permissions import MAY, Action, may
 from ivr.core.runtime import get_core
 from ivr.models import StaffRole, User
 
-PUBLIC_ENDPOINTS = {"console.login", "console.static"}
+# The sign-in steps: the second two check for themselves that the first was passed.
+PUBLIC_ENDPOINTS = {"console.login", "console.login_code", "console.login_enrol", "console.static"}
 # Requests the page makes by itself (auto-refresh) do not count as activity.
 PASSIVE_ENDPOINTS = {"console.queue_rows"}
 

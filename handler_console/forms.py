@@ -21,6 +21,21 @@ class SignInForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
 
 
+class CodeForm(FlaskForm):
+    code = StringField(
+        "Code",
+        validators=[DataRequired("Enter the code from your authenticator app."), Length(max=40)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "text", "spellcheck": "false"},
+    )
+
+
+class TwoFactorResetForm(FlaskForm):
+    reason = StringField(
+        "Why (kept in the audit log)",
+        validators=[DataRequired("Say why, for the audit log."), Length(max=200)],
+    )
+
+
 def _new_password(label: str) -> PasswordField:
     return PasswordField(
         label,

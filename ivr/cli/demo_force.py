@@ -42,10 +42,14 @@ def make_server(
             if route is None or route.channel != Channel.HTTPS:
                 say(f"REFUSED a delivery to /{force_id}: no such force routed here")
                 return self._answer(404, "unknown force")
-            if not verify(route.secret, body, self.headers.get("X-Helpline-Signature")):
-                say(f"REFUSED a delivery for {route.force_name}: the signature is wrong")
-                return self._answer(401, "bad signature")
             key = self.headers.get("Idempotency-Key", "")
+            stamp = self.headers.get("X-Helpline-Timestamp")
+            if not verify(route.secret, body, key, stamp, self.headers.get("X-Helpline-Signature")):
+                say(
+                    f"REFUSED a delivery for {route.force_name}: the signature is wrong "
+                    "or its timestamp is more than five minutes from this machine's clock"
+                )
+                return self._answer(401, "bad signature")
             with lock:
                 again = key in seen
                 seen.add(key)

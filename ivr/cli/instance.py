@@ -70,7 +70,10 @@ def init_instance(demo_force_port: int) -> None:
         f'contact_key = "{Fernet.generate_key().decode()}"\n\n'
         "[console]\n"
         "# No Twilio account here: taking a caller records the request instead of making it.\n"
-        'call_gateway = "fake"\n\n'
+        'call_gateway = "fake"\n'
+        "# Development only: staff sign in with a password alone. Delete this line to try\n"
+        "# two-step sign-in (an authenticator app), as production always has it.\n"
+        "two_factor = false\n\n"
         "# Every force's reports go to the local test force (`ivr demo-force`), never a real one.\n"
         + routing_toml(ForceCatalogue.load(paths.forces_file), demo_force_port),
     )

@@ -1,4 +1,4 @@
-"""`ivr user add` and `ivr user disable`: staff accounts for the console."""
+"""`ivr user add`, `disable` and `reset-two-factor`: staff accounts for the console."""
 
 from __future__ import annotations
 
@@ -63,3 +63,21 @@ def user_disable(name: str) -> None:
         set_active(session, found, False)
         session.commit()
         click.echo(f"disabled {found.username}")
+
+
+@user.command("reset-two-factor")
+@click.argument("name")
+@click.option("--reason", required=True, help="Why, for the audit log.")
+def user_reset_two_factor(name: str, reason: str) -> None:
+    """Reset a user's two-step sign-in (lost phone and recovery codes): they set it up
+    again at their next sign-in. For the last admin; admins reset others in the console."""
+    from ivr.staff.accounts import find_user
+    from ivr.staff.two_factor import reset
+
+    with open_database(load_settings()) as sessions, sessions() as session:
+        found = find_user(session, name)
+        if found is None:
+            raise click.ClickException(f"no user called {name!r}")
+        reset(session, found, None, reason=f"ivr user reset-two-factor: {reason}")
+        session.commit()
+        click.echo(f"reset {found.username}'s two-step sign-in: they set it up at next sign-in")

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, select, union
 from sqlalchemy.orm import Session
 
+from ivr.core.coarse_time import WAIT_STEP_BEYOND, WAIT_STEPS
 from ivr.models import Call, CallEvent, CallOutcome
 
 # A day is settled once every call started in it has ended: a call lasts
@@ -24,9 +25,8 @@ SETTLE = timedelta(days=1)
 # histograms (key: seconds, rounded down to the histogram's step).
 REACHED, OUTCOME, WAIT_ALL, WAIT_ANSWERED = "reached", "outcome", "wait_all", "wait_answered"
 
-# The waiting-time histogram's steps: (below this many seconds, step in seconds).
-WAIT_STEPS = ((60, 5), (600, 10), (3600, 60))
-WAIT_STEP_BEYOND = 600
+# The waiting-time histogram's steps live in ivr/core/coarse_time.py: an ended call's
+# durations are kept to them too (ivr/voice/call_end.py).
 
 # (day, line, figure, key) -> count
 DayCounts = Counter[tuple[date, str, str, str]]

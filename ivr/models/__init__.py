@@ -21,7 +21,7 @@ from ivr.models.enums import (
 from ivr.models.figures import CountedDay, FigureDay
 from ivr.models.online import OnlineDraft, RateBucket, ReportMessage
 from ivr.models.reports import Report, ReportSubject
-from ivr.models.staff import AuditEntry, User
+from ivr.models.staff import AuditEntry, RecoveryCode, User
 from ivr.models.types import UTCDateTime
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "MessageStatus",
     "OnlineDraft",
     "RateBucket",
+    "RecoveryCode",
     "Report",
     "ReportMessage",
     "ReportOrigin",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ivr.models.base import Base, utcnow
@@ -28,6 +28,24 @@ class User(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Two-factor sign-in (ivr/staff/two_factor.py): the TOTP secret, encrypted under the
+    # contact key; set at enrolment's start, confirmed (two_factor_at) by a first good code.
+    totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    two_factor_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last 30-second step whose code was accepted: a code is good once only.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+
+
+class RecoveryCode(Base):
+    """A single-use code for the second step when the authenticator is lost: the
+    first group is its name in clear (to find the row), the rest an argon2id hash."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    lookup: Mapped[str] = mapped_column(String(8))
+    code_hash: Mapped[str] = mapped_column(String(255))
 
 
 class AuditEntry(Base):

@@ -17,13 +17,16 @@ until its deadline, never the reports due to other forces.
 
 
 - HTTPS: POST of the report's JSON (ivr/records/export.py) with an
-  `Idempotency-Key` header, fixed for the life of the delivery, and
-  `X-Helpline-Signature: sha256=<hex HMAC-SHA256 of the body under the
-  force's secret>`. A 2xx reply is the acknowledgement; redirects are not
-  followed (a 3xx is a failure).
-- E-mail: the same JSON as an attachment, the same two headers (the signature
+  `Idempotency-Key` header, fixed for the life of the delivery,
+  `X-Helpline-Timestamp` (Unix seconds, when this attempt was sent) and
+  `X-Helpline-Signature: sha256=<hex HMAC-SHA256 under the force's secret of
+  "<timestamp>.<Idempotency-Key>.<body>">`, so a force can refuse a delivery
+  recorded and replayed later (docs/forces.md). A 2xx reply is the
+  acknowledgement; redirects are not followed (a 3xx is a failure).
+- E-mail: the same JSON as an attachment, the same headers (timestamp and signature
   when the force has a secret), the idempotency key as the Message-ID; the SMTP
-  server accepting it is the acknowledgement.
+  server accepting it is the acknowledgement. STARTTLS (certificate checked) is
+  required unless the SMTP server is on this machine.
 
 A failure is recorded (attempts, first_failed_at, last_error) and retried
 after an exponential back-off with a cap; nothing is ever dropped. When every
@@ -59,6 +62,7 @@ from ivr.records.export import ExportError, export_report, to_body
 from ivr.records.sending import (
     IDEMPOTENCY_HEADER,
     SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
     DeliveryFailed,
     send_email,
     send_https,
@@ -67,7 +71,14 @@ from ivr.records.sending import (
 )
 
 # Where they were before ivr/records/sending.py held them.
-__all__ = ["IDEMPOTENCY_HEADER", "SIGNATURE_HEADER", "DeliveryFailed", "sign", "verify"]
+__all__ = [
+    "IDEMPOTENCY_HEADER",
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "DeliveryFailed",
+    "sign",
+    "verify",
+]
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +102,7 @@ class DeliverySettings:
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_starttls: bool = False
+    smtp_ca_file: str = ""
     smtp_sender: str = "helpline@localhost"
     concurrency: int = 4
 
@@ -107,6 +119,7 @@ class DeliverySettings:
             smtp_username=settings.smtp_username,
             smtp_password=settings.smtp_password,
             smtp_starttls=settings.smtp_starttls,
+            smtp_ca_file=settings.smtp_ca_file,
             smtp_sender=settings.smtp_sender,
             concurrency=settings.delivery_concurrency,
         )

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ivr.core.audit import audit
 from ivr.core.categories import Category
+from ivr.core.coarse_time import uk_date
 from ivr.core.contact import ContactCipher, parse_phone
 from ivr.core.followup import keypad_form
 from ivr.core.forces import ForceCatalogue
@@ -245,9 +246,12 @@ def export_report(
         "origin": report.origin,
         "status": report.status,
         "urgent": bool(report.urgent),
-        "created_at": _iso(report.created_at),
-        "submitted_at": _iso(report.submitted_at),
-        "approved_at": _iso(report.reviewed_at) if report.status in RELEASED else None,
+        # Dates, never times of day: a report's moments follow its call's within seconds,
+        # and the force being reported on could match them with phone records of calls
+        # to the line. For every report alike, so the form says nothing of the reporter.
+        "created_at": _day(report.created_at),
+        "submitted_at": _day(report.submitted_at),
+        "approved_at": _day(report.reviewed_at) if report.status in RELEASED else None,
         "categories": [
             {"key": key, "wording": categories[key].wording if key in categories else key}
             for key in report.categories
@@ -274,5 +278,7 @@ def export_report(
     }
 
 
-def _iso(moment: Any) -> str | None:
-    return None if moment is None else moment.isoformat()
+def _day(moment: Any) -> str | None:
+    """The UK calendar day, e.g. "2026-12-01"."""
+    day = uk_date(moment)
+    return day.isoformat() if day is not None else None

@@ -20,6 +20,7 @@ from ivr.core.permissions import Action, may
 from ivr.core.routing import Route, Routes, RoutingError
 from ivr.models import (
     RELEASED,
+    AuditEntry,
     Call,
     Dissemination,
     DisseminationState,
@@ -77,6 +78,10 @@ def approve(
                 f"Only a submitted report can be approved; this one is {report.status}."
             )
         _refuse_test_call(session, report)
+        if supervisor.id in authors(session, report):
+            raise ReviewRefused(
+                "You wrote this report, or part of it: another supervisor must approve it."
+            )
         refusal = pii.approval_refusal(report)
         if refusal:
             raise ReviewRefused(refusal)
@@ -105,6 +110,28 @@ def approve(
     )
     session.commit()
     return outbox
+
+
+# What a report's writers do to it (ivr/records/record.py, handler_console/reports.py);
+# a supervisor's sanitising is review, not writing.
+AUTHOR_ACTIONS = ("create", "reassign", "update", "submit", "erase")
+
+
+def authors(session: Session, report: Report) -> set[int]:
+    """Everyone who wrote any of the report: its owner and whoever the audit trail shows
+    creating, taking over, changing, submitting or erasing part of it."""
+    wrote = session.scalars(
+        select(AuditEntry.user_id).where(
+            AuditEntry.record_type == "report",
+            AuditEntry.record_id == report.reference,
+            AuditEntry.action.in_(AUTHOR_ACTIONS),
+            AuditEntry.user_id.is_not(None),
+        )
+    )
+    found = {user_id for user_id in wrote if user_id is not None}
+    if report.created_by_id is not None:
+        found.add(report.created_by_id)
+    return found
 
 
 def _refuse_test_call(session: Session, report: Report) -> None:

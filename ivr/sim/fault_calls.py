@@ -174,47 +174,6 @@ def ring_many(
     return run
 
 
-@dataclass
-class Ledger:
-    """What the database kept of a run's calls."""
-
-    lost: int
-    duplicated: int
-
-
-def check_records(database_url: str, secret_key: str, run: FaultRun) -> Ledger:
-    """Lost: a caller who rang but left no call record, or heard the queue's <Enqueue>
-    while the record says the call never queued. Duplicated: one call recorded twice,
-    or one answer (a call's step number) recorded twice."""
-    from sqlalchemy import create_engine, func, select
-
-    from ivr.core.db import normalise_url
-    from ivr.models import Call, CallEvent
-    from ivr.voice.door import call_key
-
-    engine = create_engine(normalise_url(database_url))
-    lost = duplicated = 0
-    try:
-        with engine.connect() as conn:
-            for caller in run.callers:
-                key = call_key(secret_key, caller.call_sid)
-                rows = conn.execute(select(Call.id, Call.queued_at).where(Call.call_key == key))
-                found = rows.all()
-                if len(found) > 1:
-                    duplicated += len(found) - 1
-                if not found or (caller.reached_queue and found[0].queued_at is None):
-                    lost += 1
-            twice = (
-                select(CallEvent.call_id)
-                .group_by(CallEvent.call_id, CallEvent.seq)
-                .having(func.count() > 1)
-            )
-            duplicated += len(conn.execute(twice).all())
-    finally:
-        engine.dispose()
-    return Ledger(lost=lost, duplicated=duplicated)
-
-
 def warm_up(base_url: str, auth_token: str, requests: int = 12, within: float = 60.0) -> None:
     """Wait until the server answers (its workers have booted), so the first callers'
     figures are the fault's and not gunicorn's start-up."""

@@ -23,7 +23,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from ivr.core.db import autocommit_connection, get_session
 from ivr.core.runtime import get_core
 from ivr.models import Call, CallEvent, CallOutcome, CallStatus, utcnow
-from ivr.voice import outage, urls
+from ivr.voice import call_end, outage, urls
 from ivr.voice.door import MAX_BODY_BYTES, TwilioParams, call_key, signature_is_valid
 from ivr.voice.flows.moves import CallerInput
 from ivr.voice.marked_calls import is_test_call_sid
@@ -178,7 +178,10 @@ def _step(params: TwilioParams, step_id: str) -> VoiceResponse | str:
         raise LookupError("a step for a call we do not know")
     flow = runtime.flows.for_line(call.line)
     seq = request.args.get("seq", type=int)
-    request_key = f"{step_id}:{seq}:{params.digits}:{params.speech}"[:200]
+    # A keyed hash: what the caller typed or said is not kept in clear (call_end.py).
+    request_key = call_end.request_key(
+        get_core().settings.secret_key, step_id, seq, params.digits, params.speech
+    )
     token = params.idempotency_token
     is_current = step_id == call.step and seq == call.seq
     already_done = request_key == call.last_request_key or (
@@ -325,10 +328,10 @@ def _status(params: TwilioParams) -> VoiceResponse:
     if params.call_status == "failed":
         call.outcome = call.outcome or CallOutcome.FAILED
     call.status = CallStatus.ENDED
-    # The CallSid could join our record to Twilio's log of the calling number.
-    call.live_call_sid = None
     if not (call.answers or {}).get("contact_confirmed"):
         call.contact_number_enc = None
+    # Nothing kept may match Twilio's record of the call: key, CallSid, fine times.
+    call_end.forget(get_session(), call)
     get_session().commit()
     return VoiceResponse()
 

@@ -15,9 +15,10 @@ from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 
 from ivr.core.db import normalise_url
-from ivr.sim.fault_calls import check_records, ring_many, warm_up
+from ivr.sim.fault_calls import ring_many, warm_up
 from ivr.sim.faults import TcpProxy
 from tests.conftest import AUTH_TOKEN
+from tests.faults.ledger import lost_and_duplicated, snapshot
 from tests.live_server import gunicorn, worker_pids
 
 pytestmark = pytest.mark.postgres
@@ -103,6 +104,7 @@ def _kill_workers(line: dict) -> Callable[[], None]:
     ],
 )
 def test_callers_ride_out_the_fault(line, make_fault):  # type: ignore[no-untyped-def]
+    before = snapshot(line["database"])
     run = ring_many(
         line["server"]["url"] + "/",
         AUTH_TOKEN,
@@ -114,7 +116,6 @@ def test_callers_ride_out_the_fault(line, make_fault):  # type: ignore[no-untype
     )
     assert [c.why for c in run.hung_up] == []
     assert run.slowest < 10, run.slowest
-    ledger = check_records(line["database"], SECRET, run)
-    assert (ledger.lost, ledger.duplicated) == (0, 0)
+    assert lost_and_duplicated(before, snapshot(line["database"]), run) == (0, 0)
     log = line["server"]["log"].read_text()
     assert "Traceback" not in log

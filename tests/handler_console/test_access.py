@@ -12,7 +12,8 @@ from tests.console_helpers import add_user, sign_in
 
 ROLES = tuple(StaffRole)
 
-PUBLIC = {"console.login", "console.static"}
+# The second sign-in step and enrolment check the first step themselves (test_two_factor).
+PUBLIC = {"console.login", "console.login_code", "console.login_enrol", "console.static"}
 # Which roles each console endpoint is for. A new endpoint must be added here.
 ALLOWED = {
     "console.home": set(ROLES),
@@ -20,6 +21,7 @@ ALLOWED = {
     "console.account": set(ROLES),
     "console.change_password": set(ROLES),
     "console.change_phone": set(ROLES),
+    "console.replace_recovery_codes": set(ROLES),
     "console.queue": {"handler", "supervisor"},
     "console.queue_rows": {"handler", "supervisor"},
     "console.take_next": {"handler", "supervisor"},
@@ -35,6 +37,7 @@ ALLOWED = {
     "console.sanitise": {"supervisor"},
     "console.users": {"admin"},
     "console.user_edit": {"admin"},
+    "console.reset_two_factor": {"admin"},
     "console.test_call": {"supervisor", "admin"},
     "console.test_call_start": {"supervisor", "admin"},
     "console.test_call_keys": {"supervisor", "admin"},
