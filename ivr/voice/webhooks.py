@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.core.db import autocommit_connection, get_session
 from ivr.core.runtime import get_core
-from ivr.models import Call, CallEvent, CallOutcome, CallStatus, utcnow
+from ivr.models import Call, CallEvent, CallOutcome, CallStatus
 from ivr.voice import call_end, outage, urls
 from ivr.voice.door import MAX_BODY_BYTES, TwilioParams, call_key, signature_is_valid
 from ivr.voice.flows.moves import CallerInput
@@ -313,25 +312,7 @@ def _status(params: TwilioParams) -> VoiceResponse:
     if call is None or params.call_status not in FINAL_STATUSES or call.ended_at is not None:
         # Unknown, not final, or already recorded: status callbacks come late and twice.
         return VoiceResponse()
-    now = utcnow()
-    call.ended_at = now
-    call.duration_seconds = params.call_duration
-    if call.status == CallStatus.IN_FLOW:
-        call.outcome = CallOutcome.ABANDONED
-        call.abandoned_step = call.step
-    elif call.status == CallStatus.QUEUED:
-        call.outcome = call.outcome or CallOutcome.LEFT_QUEUE
-        if call.queue_seconds is None and call.queued_at is not None:
-            call.queue_seconds = int((now - call.queued_at) / timedelta(seconds=1))
-    elif call.status == CallStatus.ANSWERED:
-        call.outcome = call.outcome or CallOutcome.ANSWERED
-    if params.call_status == "failed":
-        call.outcome = call.outcome or CallOutcome.FAILED
-    call.status = CallStatus.ENDED
-    if not (call.answers or {}).get("contact_confirmed"):
-        call.contact_number_enc = None
-    # Nothing kept may match Twilio's record of the call: key, CallSid, fine times.
-    call_end.forget(get_session(), call)
+    call_end.end(get_session(), call, params.call_status, params.call_duration)
     get_session().commit()
     return VoiceResponse()
 
