@@ -191,3 +191,5 @@ def warm_up(base_url: str, auth_token: str, requests: int = 12, within: float = 
             answered += 1
         else:
             time.sleep(0.2)
+    if answered < requests:
+        raise LineDown(f"{base_url} did not answer within {within:g} s")
