@@ -145,12 +145,16 @@ def deliver(once: bool, interval: int | None) -> None:
 
     settings = load_settings()
     sessions, engine = _sessions(settings.database_url)
+    from ivr.records.update_delivery import UpdateDeliverer
+
     worker = Deliverer(
         sessions,
         _routes(settings),
         ContactCipher(settings.contact_key),
         DeliverySettings.from_settings(settings),
     )
+    # Follow-up messages go by the same worker, after the reports due this round.
+    updates = UpdateDeliverer(worker.sessions, worker.routes, worker.cipher, worker.settings)
     alert_after = timedelta(seconds=settings.delivery_alert_after_seconds)
     reported_late = 0
     stop = threading.Event()
@@ -160,6 +164,9 @@ def deliver(once: bool, interval: int | None) -> None:
         while not stop.is_set():
             try:
                 done = worker.run_once(stop=stop)
+                sent = updates.run_once(stop=stop)
+                done.delivered += sent.delivered
+                done.failed += sent.failed
                 with sessions() as session:
                     late = len(failing_deliveries(session, older_than=alert_after))
             except SQLAlchemyError as exc:

@@ -4,7 +4,7 @@ from ivr.models.base import Base, utcnow
 from ivr.models.calls import Call, CallEvent
 from ivr.models.delivery import Dissemination
 from ivr.models.figures import CountedDay, FigureDay
-from ivr.models.online import OnlineDraft, RateBucket, ReportMessage
+from ivr.models.online import OnlineDraft, RateBucket, ReportMessage, UpdateDelivery
 from ivr.models.reports import Report, ReportSubject
 from ivr.models.staff import AuditEntry, User
 
@@ -21,6 +21,7 @@ __all__ = [
     "Report",
     "ReportMessage",
     "ReportSubject",
+    "UpdateDelivery",
     "User",
     "utcnow",
 ]

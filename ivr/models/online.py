@@ -6,7 +6,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ivr.models.base import Base, utcnow
@@ -51,6 +61,8 @@ class ReportMessage(Base):
     # The question an answer answers.
     reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("report_messages.id"))
     text: Mapped[str] = mapped_column(Text, default="")
+    # A question: the force that asked it, which its answer goes to.
+    force_id: Mapped[str | None] = mapped_column(String(64))
     # question: open | answered; answer/addition: submitted | approved | returned
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -59,3 +71,31 @@ class ReportMessage(Base):
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_report_messages_report", "report_id", "id"),)
+
+
+class UpdateDelivery(Base):
+    """The outbox for follow-up messages: one row per approved message per force, sent
+    by the same delivery worker, signed the same way, with its own idempotency key
+    (ivr/records/update_delivery.py). Kept apart from `disseminations`, which holds
+    exactly one row per report per force (routing, redirection, force outcomes)."""
+
+    __tablename__ = "update_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("report_messages.id", ondelete="CASCADE"))
+    force_id: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str | None] = mapped_column(String(16))
+    destination: Mapped[str | None] = mapped_column(String(500))
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | delivered
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    first_failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("message_id", "force_id"),
+        Index("ix_update_deliveries_due", "state", "next_attempt_at"),
+    )

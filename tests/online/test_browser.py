@@ -129,7 +129,11 @@ def test_the_whole_online_report(live_server: Any, page: Any, lang: str) -> None
 def test_the_pages_work_by_keyboard(live_server: Any, page: Any) -> None:
     page.goto(f"{live_server.url}/report/")
     page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.className") == "skip-link" if page.javascript else True
+    assert (
+        page.evaluate("document.activeElement.className") == "skip-link"
+        if page.javascript
+        else True
+    )
     page.goto(f"{live_server.url}/report/q/risk_now")
     page.focus("input[name=risk_now][value=no]")
     page.keyboard.press("Space")
