@@ -16,6 +16,7 @@ from handler_console import (
     dissemination,
     figures_pages,
     flow_pages,
+    followup_pages,
     queue,
     reports,
     review_pages,
@@ -49,4 +50,5 @@ def make_blueprint() -> Blueprint:
     call_log_pages.register(bp)
     figures_pages.register(bp)
     audit_log_pages.register(bp)
+    followup_pages.register(bp)
     return bp

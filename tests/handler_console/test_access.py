@@ -45,6 +45,13 @@ ALLOWED = {
     "console.figures_page": {"supervisor", "admin"},
     "console.figures_csv": {"supervisor", "admin"},
     "console.audit_page": {"supervisor", "admin"},
+    "console.online_reports": {"handler", "supervisor"},
+    "console.take_online": {"handler", "supervisor"},
+    "console.report_followup": {"handler", "supervisor"},
+    "console.new_code": {"handler", "supervisor"},
+    "console.ask_question": {"supervisor"},
+    "console.follow_ups": {"supervisor"},
+    "console.approve_follow_up": {"supervisor"},
 }
 
 
