@@ -30,7 +30,9 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/reports/<reference>/follow-up/ask", view_func=ask_question, methods=["POST"])
     bp.add_url_rule("/reports/<reference>/follow-up/code", view_func=new_code, methods=["POST"])
     bp.add_url_rule("/follow-ups", view_func=follow_ups, methods=["GET"])
-    bp.add_url_rule("/follow-ups/<int:message_id>/approve", view_func=approve_follow_up, methods=["POST"])
+    bp.add_url_rule(
+        "/follow-ups/<int:message_id>/approve", view_func=approve_follow_up, methods=["POST"]
+    )
 
 
 def _report(reference: str) -> Report:
