@@ -18,7 +18,7 @@ from ivr.core.audit import audit
 from ivr.core.db import get_session
 from ivr.core.followup import issue_code, spaced
 from ivr.core.runtime import get_core
-from ivr.models import Report, ReportMessage
+from ivr.models import Call, Report, ReportMessage
 from ivr.records import followup_messages as fm
 from ivr.records.pii import find_in_text
 
@@ -65,11 +65,20 @@ def take_online(reference: str) -> Response:
     return redirect(url_for("console.report", reference=reference, why="editing draft"))
 
 
+def _on_a_call_about(user_id: int, report: Report) -> bool:
+    """The handler is speaking to a caller who followed this report up by phone."""
+    calls = get_session().scalars(
+        select(Call).where(Call.handler_id == user_id, Call.status == "answered")
+    )
+    return any((c.answers or {}).get("followup_report") == report.id for c in calls)
+
+
 @roles("handler", "supervisor")
 def report_followup(reference: str) -> str:
     report = _report(reference)
     user = current_user.record
-    if user.role != "supervisor" and report.created_by_id != user.id:
+    mine = report.created_by_id == user.id or _on_a_call_about(user.id, report)
+    if user.role != "supervisor" and not mine:
         abort(403)
     db = get_session()
     audit(db, user, "view", "report", reference, reason="follow-up")

@@ -16,13 +16,12 @@ from sqlalchemy import select
 
 from ivr.core import followup
 from ivr.core.db import get_session
-from ivr.core.rate_limit import Limit, take
+from ivr.core.rate_limit import take
 from ivr.models import Report, ReportMessage
 from ivr.online.pages import csrf_failed, t
 from ivr.records import followup_messages
 
-# Shared with the phone line: every code check anywhere takes a token.
-CHECK_LIMIT = Limit("followup-check", capacity=60, per_minute=60)
+CHECK_LIMIT = followup.CHECK_LIMIT  # shared with the phone line
 IDLE_MINUTES = 20
 
 

@@ -19,6 +19,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ivr.core import followup
 from ivr.core.audit import audit
 from ivr.models import Dissemination, Report, ReportMessage, UpdateDelivery, User, utcnow
 from ivr.records import pii
@@ -39,12 +40,7 @@ def messages(session: Session, report: Report) -> list[ReportMessage]:
 
 def open_questions(session: Session, report_id: int) -> int:
     """How many questions wait for the reporter (the phone line says so)."""
-    stmt = select(ReportMessage.id).where(
-        ReportMessage.report_id == report_id,
-        ReportMessage.kind == "question",
-        ReportMessage.status == "open",
-    )
-    return len(list(session.scalars(stmt)))
+    return followup.open_questions(session, report_id)
 
 
 def forces_of(session: Session, report: Report) -> list[str]:
