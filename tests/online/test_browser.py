@@ -139,3 +139,49 @@ def test_the_pages_work_by_keyboard(live_server: Any, page: Any) -> None:
     page.keyboard.press("Space")
     page.keyboard.press("Enter")  # submits the form
     page.wait_for_url("**/report/q/force")
+
+
+@pytest.mark.parametrize("lang", ["en", "cy"])
+def test_following_up_in_the_browser(live_server: Any, page: Any, lang: str) -> None:
+    from ivr.core import followup
+    from ivr.models import ReportMessage, User
+
+    with live_server.app.app_context():
+        db = get_session()
+        report = Report(reference="7KQD-M3XA", origin="online", status="disseminated", extra={})
+        db.add(report)
+        db.flush()
+        code = followup.issue_code(db, report)
+        boss = User(username="boss", password_hash="x", role="supervisor")
+        db.add(boss)
+        db.flush()
+        question = ReportMessage(report_id=report.id, kind="question", text="Which car was it?")
+        question.status, question.force_id, question.created_by_id = "open", "kent", boss.id
+        db.add(question)
+        db.commit()
+    page.goto(f"{live_server.url}/report/follow-up?lang={lang}")
+    _look(page, "followup-sign-in", lang)
+    page.fill("#reference", "7kqd m3xa")
+    page.fill("#code", "111111111111")
+    _continue(page)
+    assert page.locator(".error-summary a").get_attribute("href") == "#reference"
+    _look(page, "followup-wrong", lang)
+    page.fill("#code", code)
+    _continue(page)
+    assert "Which car was it?" in page.locator("main").inner_text()
+    _look(page, "followup-home", lang)
+    page.locator("main a[href*='/follow-up/answer/']").click()
+    _look(page, "followup-answer", lang)
+    page.fill("#text", "A red Ford, index starts WX12.")
+    _continue(page)
+    assert page.locator(".notice").count() == 1
+    page.locator("main a[href$='/follow-up/add']").click()
+    page.fill("#text", "Call me on 07911 123456")
+    _continue(page)
+    assert "07911 123456" in page.locator(".warning-panel").inner_text()
+    _look(page, "followup-warning", lang)
+    _continue(page)
+    _look(page, "followup-sent", lang)
+    with live_server.app.app_context():
+        kinds = [m.kind for m in get_session().scalars(select(ReportMessage))]
+        assert sorted(kinds) == ["addition", "answer", "question"]

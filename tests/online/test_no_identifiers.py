@@ -46,8 +46,7 @@ def _dump(url: str) -> str:
     if url.startswith("sqlite"):
         path = make_url(url).database or ""
         files = "".join(
-            p.read_bytes().decode("latin-1")
-            for p in Path(path).parent.glob(Path(path).name + "*")
+            p.read_bytes().decode("latin-1") for p in Path(path).parent.glob(Path(path).name + "*")
         )
     return "\n".join(lines) + files
 
