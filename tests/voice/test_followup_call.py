@@ -109,3 +109,14 @@ def test_the_handler_who_takes_a_follow_up_call_gets_the_report(app, client, new
     with Session(get_engine(app)) as session:
         assert session.scalars(select(Report)).all()[0].id == report.id  # no new report
         assert len(session.scalars(select(Report)).all()) == 1
+
+
+def test_the_whisper_tells_the_handler_it_is_a_follow_up(app):
+    from ivr.voice.handler_leg import whisper_text
+
+    with app.app_context():
+        call = Call(line="helpline", language="cy", answers={"followup_report": 1})
+        assert "Yn dilyn ei adroddiad" in whisper_text(call)
+        call.language = "en"
+        assert "Following up their report" in whisper_text(call)
+        assert "Force:" not in whisper_text(call)
