@@ -50,6 +50,8 @@ def test_the_language_choice_speaks_each_option_in_its_own_language(new_call):
     assert [(h.text, h.voice, h.language) for h in said] == [
         ("For English, press 1.", *ENGLISH),
         ("Am wasanaeth Cymraeg, pwyswch 2.", *WELSH),
+        # A reporter following up (docs/online.md), in the call's language so far.
+        ("Have a reference? Press 9.", *ENGLISH),
     ]
 
 
