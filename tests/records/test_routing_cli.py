@@ -120,3 +120,21 @@ def test_bad_routing_settings_stop_the_worker_with_one_clear_line(env):
         "ivr: routing.forces.kent (IVR_ROUTE_KENT_*) url must start with https://, "
         "not 'ftp://psd.kent.example/'"
     ]
+
+
+def test_ivr_deliver_once_sends_an_approved_follow_up_too(env, session, forces, force_server):
+    from ivr.records import followup_messages as fm
+
+    routes = routes_to(forces, {"kent": ("https", force_server.url)})
+    report = make_report(session)
+    supervisor = make_user(session)
+    approve(session, report, supervisor, routes)
+    env = {**env, "IVR_ROUTE_KENT_URL": force_server.url, "IVR_ROUTE_KENT_SECRET": SECRET}
+    assert CliRunner().invoke(cli, ["deliver", "--once"], env=env).exit_code == 0
+    session.expire_all()
+    added = fm.from_reporter(session, report, "He drives a blue van.", None, route="online")
+    fm.approve(session, added, supervisor)
+    session.commit()
+    result = CliRunner().invoke(cli, ["deliver", "--once"], env=env)
+    assert "delivered 1, failed 0" in result.output, result.output
+    assert force_server.records()[-1]["update"]["text"] == "He drives a blue van."
