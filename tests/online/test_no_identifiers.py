@@ -75,9 +75,9 @@ def test_an_online_report_and_follow_up_leave_no_address_or_user_agent(tmp_path,
         )
 
         def post(path: str, form: dict) -> requests.Response:  # type: ignore[type-arg]
-            page = http.get(base + path, timeout=10)
+            page = http.get(base + path, timeout=60)
             token = TOKEN.search(page.text).group(1)
-            return http.post(base + path, data={**form, "csrf_token": token}, timeout=10)
+            return http.post(base + path, data={**form, "csrf_token": token}, timeout=60)
 
         for slug, form in ANSWERS:
             assert post(f"/report/q/{slug}", form).status_code == 200
