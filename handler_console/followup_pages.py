@@ -13,10 +13,11 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from handler_console.access import roles
+from handler_console.access import allowed
 from ivr.core.audit import audit
 from ivr.core.db import get_session
 from ivr.core.followup import issue_code, spaced
+from ivr.core.permissions import Action, may
 from ivr.core.runtime import get_core
 from ivr.models import Call, Report, ReportMessage
 from ivr.records import followup_messages as fm
@@ -42,7 +43,7 @@ def _report(reference: str) -> Report:
     return found
 
 
-@roles("handler", "supervisor")
+@allowed(Action.WRITE_REPORTS)
 def online_reports() -> str:
     waiting = get_session().scalars(
         select(Report)
@@ -52,7 +53,7 @@ def online_reports() -> str:
     return render_template("console/online_reports.html", reports=list(waiting))
 
 
-@roles("handler", "supervisor")
+@allowed(Action.WRITE_REPORTS)
 def take_online(reference: str) -> Response:
     db = get_session()
     report = db.scalar(select(Report).where(Report.reference == reference).with_for_update())
@@ -73,12 +74,12 @@ def _on_a_call_about(user_id: int, report: Report) -> bool:
     return any((c.answers or {}).get("followup_report") == report.id for c in calls)
 
 
-@roles("handler", "supervisor")
+@allowed(Action.WRITE_REPORTS)
 def report_followup(reference: str) -> str:
     report = _report(reference)
     user = current_user.record
     mine = report.created_by_id == user.id or _on_a_call_about(user.id, report)
-    if user.role != "supervisor" and not mine:
+    if not mine and not may(user.role, Action.READ_ANY_REPORT):
         abort(403)
     db = get_session()
     audit(db, user, "view", "report", reference, reason="follow-up")
@@ -92,7 +93,7 @@ def report_followup(reference: str) -> str:
     )
 
 
-@roles("supervisor")
+@allowed(Action.REVIEW_REPORTS)
 def ask_question(reference: str) -> Response:
     report = _report(reference)
     db = get_session()
@@ -108,12 +109,12 @@ def ask_question(reference: str) -> Response:
     return redirect(url_for("console.report_followup", reference=reference))
 
 
-@roles("handler", "supervisor")
+@allowed(Action.WRITE_REPORTS)
 def new_code(reference: str) -> str:
     """A new follow-up code, shown on this answer only, for the handler to read out."""
     report = _report(reference)
     user = current_user.record
-    if user.role != "supervisor" and report.created_by_id != user.id:
+    if report.created_by_id != user.id and not may(user.role, Action.READ_ANY_REPORT):
         abort(403)
     db = get_session()
     code = issue_code(db, report)
@@ -128,7 +129,7 @@ def new_code(reference: str) -> str:
     )
 
 
-@roles("supervisor")
+@allowed(Action.REVIEW_REPORTS)
 def follow_ups() -> str:
     db = get_session()
     waiting = fm.awaiting_review(db)
@@ -149,7 +150,7 @@ def follow_ups() -> str:
     return render_template("console/follow_ups.html", rows=rows)
 
 
-@roles("supervisor")
+@allowed(Action.REVIEW_REPORTS)
 def approve_follow_up(message_id: int) -> Response:
     db = get_session()
     message = db.get(ReportMessage, message_id)

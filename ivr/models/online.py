@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -20,6 +19,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ivr.models.base import Base, utcnow
+from ivr.models.enums import Channel, DisseminationState, MessageKind, MessageStatus, code_column
+from ivr.models.types import UTCDateTime
 
 
 class OnlineDraft(Base):
@@ -32,7 +33,7 @@ class OnlineDraft(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     answers_enc: Mapped[bytes] = mapped_column(LargeBinary)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class RateBucket(Base):
@@ -43,7 +44,7 @@ class RateBucket(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     tokens: Mapped[float] = mapped_column(Float)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ReportMessage(Base):
@@ -57,18 +58,17 @@ class ReportMessage(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(16))  # question | answer | addition
+    kind: Mapped[MessageKind] = mapped_column(code_column(MessageKind, "kind", 16))
     # The question an answer answers.
     reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("report_messages.id"))
     text: Mapped[str] = mapped_column(Text, default="")
     # A question: the force that asked it, which its answer goes to.
     force_id: Mapped[str | None] = mapped_column(String(64))
-    # question: open | answered; answer/addition: submitted | approved | returned
-    status: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status: Mapped[MessageStatus] = mapped_column(code_column(MessageStatus, "status", 16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_report_messages_report", "report_id", "id"),)
 
@@ -84,16 +84,18 @@ class UpdateDelivery(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("report_messages.id", ondelete="CASCADE"))
     force_id: Mapped[str] = mapped_column(String(64))
-    channel: Mapped[str | None] = mapped_column(String(16))
+    channel: Mapped[Channel | None] = mapped_column(code_column(Channel, "channel", 16))
     destination: Mapped[str | None] = mapped_column(String(500))
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
-    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | delivered
+    state: Mapped[DisseminationState] = mapped_column(
+        code_column(DisseminationState, "state", 16), default=DisseminationState.PENDING
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    first_failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    first_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
-    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
         UniqueConstraint("message_id", "force_id"),

@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 
 from ivr.core import followup
 from ivr.core.audit import audit
+from ivr.core.permissions import Action, may
 from ivr.models import Dissemination, Report, ReportMessage, UpdateDelivery, User, utcnow
 from ivr.records import pii
 
-REVIEWERS = ("supervisor", "admin")
 MAX_TEXT = 10_000
 SENT_STATUSES = ("approved", "disseminated")
 
@@ -180,5 +180,5 @@ def approve(
 
 
 def _require_reviewer(user: User) -> None:
-    if user.role not in REVIEWERS:
+    if not may(user.role, Action.REVIEW_REPORTS):
         raise MessageRefused("Only a supervisor can do this.")

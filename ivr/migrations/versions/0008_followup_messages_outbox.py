@@ -1,7 +1,7 @@
 """follow-up messages: the force a question came from; the outbox for updates
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-01 15:15:00
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -43,6 +43,14 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_update_deliveries")),
+        # The codes written out (see 0006): what the schema was at this revision.
+        sa.CheckConstraint(
+            "channel IN ('https', 'email')", name=op.f("ck_update_deliveries_channel")
+        ),
+        sa.CheckConstraint(
+            "state IN ('pending', 'delivered', 'redirected')",
+            name=op.f("ck_update_deliveries_state"),
+        ),
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_update_deliveries_idempotency_key")),
         sa.UniqueConstraint(
             "message_id", "force_id", name=op.f("uq_update_deliveries_message_id_force_id")
