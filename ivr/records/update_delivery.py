@@ -23,11 +23,10 @@ from ivr.records.delivery import (
     MAX_ERROR_LENGTH,
     Deliverer,
     DeliveryFailed,
-    _same_instant,
     backoff,
 )
 from ivr.records.export import to_body
-from ivr.records.record import _iso
+from ivr.records.record import _day
 
 log = logging.getLogger(__name__)
 UPDATE_FORMAT = "helpline-update/1"
@@ -44,7 +43,8 @@ def update_record(
             "kind": message.kind,
             "question": question.text if question is not None else None,
             "text": message.text,
-            "approved_at": _iso(message.reviewed_at),
+            # A date, never a time of day: like a report's (ivr/records/record.py).
+            "approved_at": _day(message.reviewed_at),
         },
     }
 
@@ -140,7 +140,7 @@ class UpdateDeliverer(Deliverer):
                 .execution_options(populate_existing=True)
             ).scalar_one()
             if row.state != "pending" or (
-                lease_until is not None and not _same_instant(row.next_attempt_at, lease_until)
+                lease_until is not None and row.next_attempt_at != lease_until
             ):
                 return False
             row.attempts += 1

@@ -137,7 +137,9 @@ def _check_headers(response):
 MENU = {
     "/console/queue": "console.queue",
     "/console/reports": "console.my_reports",
+    "/console/online": "console.online_reports",
     "/console/review": "console.review",
+    "/console/follow-ups": "console.follow_ups",
     "/console/calls": "console.calls",
     "/console/figures": "console.figures_page",
     "/console/audit": "console.audit_page",
