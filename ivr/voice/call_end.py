@@ -26,7 +26,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from ivr.core.coarse_time import to_the_hour, wait_step
-from ivr.models import Call, CallEvent
+from ivr.models import Call, CallEvent, CallOutcome, CallStatus, utcnow
 
 ENDED_KEY_PREFIX = "ended-"
 
@@ -48,6 +48,30 @@ def queue_wait(call: Call, twilio_queue_time: int, now: datetime) -> int | None:
         return twilio_queue_time or None
     until = call.answered_at or now
     return max(0, int((until - call.queued_at) / timedelta(seconds=1)))
+
+
+def end(session: Session, call: Call, twilio_status: str, duration: int | None) -> None:
+    """The call is over (Twilio's status callback said so, or the sweep decided it,
+    ivr/voice/sweep.py): its outcome as it stood, then `forget`."""
+    now = utcnow()
+    call.ended_at = now
+    call.duration_seconds = duration
+    if call.status == CallStatus.IN_FLOW:
+        call.outcome = CallOutcome.ABANDONED
+        call.abandoned_step = call.step
+    elif call.status == CallStatus.QUEUED:
+        call.outcome = call.outcome or CallOutcome.LEFT_QUEUE
+        if call.queue_seconds is None and call.queued_at is not None:
+            call.queue_seconds = int((now - call.queued_at) / timedelta(seconds=1))
+    elif call.status == CallStatus.ANSWERED:
+        call.outcome = call.outcome or CallOutcome.ANSWERED
+    if twilio_status == "failed":
+        call.outcome = call.outcome or CallOutcome.FAILED
+    call.status = CallStatus.ENDED
+    if not (call.answers or {}).get("contact_confirmed"):
+        call.contact_number_enc = None
+    # Nothing kept may match Twilio's record of the call: key, CallSid, fine times.
+    forget(session, call)
 
 
 def forget(session: Session, call: Call) -> None:
