@@ -23,7 +23,7 @@ from ivr.core import followup
 from ivr.core.db import autocommit_connection, get_session
 from ivr.core.rate_limit import take
 from ivr.core.runtime import get_core
-from ivr.models import Call, CallEvent, CallOutcome, CallStatus
+from ivr.models import Call, CallEvent, CallOutcome, CallStatus, utcnow
 from ivr.voice import call_end, outage, urls
 from ivr.voice.door import MAX_BODY_BYTES, TwilioParams, call_key, signature_is_valid
 from ivr.voice.flows.moves import CallerInput
