@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ivr.core.forces import ForceCatalogue
-from ivr.core.spoken import seconds_of_speech, spoken_words
+from ivr.core.spoken import pause_seconds, seconds_of_speech, spoken_words
 from ivr.voice.flows.catalogue import Flow, FlowError, Option, Step, load_flow
 
 DEFAULT_PROMPT_WORDS = 80
@@ -285,72 +285,100 @@ class KeypadPath:
     dialled: str  # the number rung (E.164)
     keys: tuple[str, ...]
     words: int
+    pauses: float = 0.0  # seconds of pauses at punctuation
 
     @property
     def seconds(self) -> float:
-        return seconds_of_speech(self.words)
+        return seconds_of_speech(self.words, self.pauses)
 
 
-def _words(flow: Flow, language: str, prompt_key: str, /, **values: str) -> int:
+@dataclass(frozen=True)
+class Heard:
+    """Words and pauses heard; added up along a path."""
+
+    words: int = 0
+    pauses: float = 0.0
+
+    def __add__(self, other: Heard) -> Heard:
+        return Heard(self.words + other.words, self.pauses + other.pauses)
+
+    @property
+    def seconds(self) -> float:
+        return seconds_of_speech(self.words, self.pauses)
+
+
+def _heard(text: str) -> Heard:
+    return Heard(spoken_words(text), pause_seconds(text))
+
+
+def _words(flow: Flow, language: str, prompt_key: str, /, **values: str) -> Heard:
     text = flow.prompts.get(language, {}).get(prompt_key)
     if text is None:
         text = flow.prompts[flow.languages[0]].get(prompt_key, "")
     try:
-        return spoken_words(text.format(**{**SAMPLE_VALUES, **values}))
+        return _heard(text.format(**{**SAMPLE_VALUES, **values}))
     except (ValueError, KeyError, IndexError):
-        return spoken_words(text)
+        return _heard(text)
 
 
-def _render_words(flow: Flow, step: Step, language: str) -> int:
+def _total(parts: Iterator[Heard] | list[Heard]) -> Heard:
+    total = Heard()
+    for part in parts:
+        total = total + part
+    return total
+
+
+def _render_words(flow: Flow, step: Step, language: str) -> Heard:
     """Words a caller hears when a step is rendered (its question and options)."""
-    words = sum(_words(flow, language, key) for key in step.say)
+    words = _total(_words(flow, language, key) for key in step.say)
     if step.kind == "menu":
         for option in step.options:
             spoken_in = option.language if option.language in flow.voices else language
             label = flow.prompts.get(spoken_in, {}).get(option.label, option.label)
-            words += _words(flow, spoken_in, step.option_say, label=label, key=option.key)
+            words = words + _words(flow, spoken_in, step.option_say, label=label, key=option.key)
     elif step.kind == "confirm":
-        words += _words(flow, language, "confirm.options")
+        words = words + _words(flow, language, "confirm.options")
     return words
 
 
 def _arrive(
     flow: Flow, step_id: str, language: str, preface: tuple[str, ...]
-) -> tuple[str, int] | None:
+) -> tuple[str, Heard] | None:
     """Where a move lands (message steps pass through) and the words heard on the way."""
-    words = sum(_words(flow, language, key) for key in preface)
+    words = _total(_words(flow, language, key) for key in preface)
     for _ in range(len(flow.steps)):
         step = flow.steps.get(step_id)
         if step is None:
             return None
         if step.kind != "message":
             return step_id, words + _render_words(flow, step, language)
-        words += sum(_words(flow, language, key) for key in step.say)
+        words = words + _total(_words(flow, language, key) for key in step.say)
         step_id = step.next
     return None
 
 
 def keypad_paths(flow: Flow) -> dict[str, KeypadPath]:
-    """For each language, the keypad path to a queue with the fewest words heard."""
+    """For each language, the keypad path to a queue heard the soonest (words and pauses)."""
     starts = [(flow.numbers[0] if flow.numbers else "", flow.languages[0], flow.start)]
     starts += [(n, e.language, e.start) for n, e in flow.entries.items()]
-    queue: list[tuple[int, int, str, str, str, tuple[str, ...]]] = []
+    queue: list[tuple[float, int, Heard, str, str, str, tuple[str, ...]]] = []
     for order, (number, language, step_id) in enumerate(starts):
         landed = _arrive(flow, step_id, language, ())
         if landed:
-            heapq.heappush(queue, (landed[1], order, landed[0], language, number, ()))
+            heard = landed[1]
+            heapq.heappush(queue, (heard.seconds, order, heard, landed[0], language, number, ()))
     best: dict[str, KeypadPath] = {}
     settled: set[tuple[str, str, str]] = set()
     counter = len(starts)
     while queue:
-        words, _, step_id, language, number, keys = heapq.heappop(queue)
+        _, _, heard, step_id, language, number, keys = heapq.heappop(queue)
         if (step_id, language, number) in settled:
             continue
         settled.add((step_id, language, number))
         step = flow.steps[step_id]
         if step.kind == "queue":
             if language not in best:
-                best[language] = KeypadPath(language, number, keys, words)
+                best[language] = KeypadPath(language, number, keys, heard.words, heard.pauses)
             continue
         if step.kind != "menu":
             continue  # a typed number or a spoken name: never the quickest way
@@ -361,9 +389,10 @@ def keypad_paths(flow: Flow) -> dict[str, KeypadPath]:
             landed = _arrive(flow, option.next, new_language, option.then_say)
             if landed:
                 counter += 1
+                total = heard + landed[1]
                 heapq.heappush(
                     queue,
-                    (words + landed[1], counter, landed[0], new_language, number,
+                    (total.seconds, counter, total, landed[0], new_language, number,
                      (*keys, option.key)),
                 )  # fmt: skip
     return best
@@ -379,5 +408,6 @@ def _check_path_times(flow: Flow) -> Iterator[str]:
         elif path.seconds >= limit:
             yield (
                 f"the shortest keypad path to the queue in {language} is "
-                f"{path.seconds:.0f} s of speech ({path.words} words), over {limit:.0f} s"
+                f"{path.seconds:.0f} s of speech ({path.words} words and "
+                f"{path.pauses:.0f} s of pauses), over {limit:.0f} s"
             )
