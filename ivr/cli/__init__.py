@@ -77,7 +77,9 @@ def init_instance() -> None:
         "[twilio]\n"
         f'auth_token = "{secrets.token_hex(16)}"\n'
         "# The number a handler's phone shows: the line's own (see call_flows/).\n"
-        'caller_id = "+448000850000"\n\n'
+        'caller_id = "+448000850000"\n'
+        "# No Twilio account here: no call to delete at Twilio when it ends.\n"
+        "erase_calls = false\n\n"
         "[security]\n"
         f'contact_key = "{Fernet.generate_key().decode()}"\n\n'
         "[console]\n"
@@ -172,6 +174,60 @@ def deliver(once: bool, interval: int | None) -> None:
                 break
             if not (done.delivered or done.failed):
                 stop.wait(interval or settings.delivery_interval_seconds)
+    finally:
+        engine.dispose()
+
+
+@cli.command("erase-calls")
+@click.option("--once", is_flag=True, help="Erase what is due now, then exit.")
+@click.option(
+    "--interval",
+    type=click.IntRange(1, 3600),
+    default=30,
+    show_default=True,
+    help="Seconds between looks for due work.",
+)
+def erase_calls(once: bool, interval: int) -> None:
+    """Delete ended calls' records at Twilio (the erasure outbox worker).
+
+    Several may run at once on PostgreSQL; on SQLite run one.
+    """
+    from ivr.core.contact import ContactCipher
+    from ivr.voice.twilio_erasure import Eraser, ErasureSettings
+
+    settings = load_settings()
+    if not settings.twilio_account_sid:
+        raise click.ClickException("TWILIO_ACCOUNT_SID is not set: calls cannot be deleted")
+    sessions, engine = _sessions(settings.database_url)
+    worker = Eraser(
+        sessions,
+        ContactCipher(settings.contact_key),
+        ErasureSettings(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            retry_base_seconds=settings.twilio_erase_retry_base_seconds,
+            retry_max_seconds=settings.twilio_erase_retry_max_seconds,
+        ),
+    )
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        while not stop.is_set():
+            try:
+                done = worker.run_once()
+            except SQLAlchemyError as exc:
+                message = f"ivr erase-calls: {_db_error(exc)}"
+                if once:
+                    raise click.ClickException(message) from None
+                click.echo(message, err=True)
+                stop.wait(interval)
+                continue
+            if done.erased or done.failed:
+                click.echo(f"erased at Twilio {done.erased}, to try again {done.failed}")
+            if once:
+                break
+            stop.wait(interval)
     finally:
         engine.dispose()
 

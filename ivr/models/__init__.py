@@ -3,6 +3,7 @@
 from ivr.models.base import Base, utcnow
 from ivr.models.calls import Call, CallEvent
 from ivr.models.delivery import Dissemination
+from ivr.models.erasure import TwilioErasure
 from ivr.models.figures import CountedDay, FigureDay
 from ivr.models.reports import Report, ReportSubject
 from ivr.models.staff import AuditEntry, User
@@ -17,6 +18,7 @@ __all__ = [
     "FigureDay",
     "Report",
     "ReportSubject",
+    "TwilioErasure",
     "User",
     "utcnow",
 ]

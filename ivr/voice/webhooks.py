@@ -25,6 +25,7 @@ from ivr.models import Call, CallEvent, utcnow
 from ivr.voice.door import TwilioParams, call_key, signature_is_valid
 from ivr.voice.flows.catalogue import Flow
 from ivr.voice.flows.engine import CallerInput
+from ivr.voice import twilio_erasure
 from ivr.voice.marked_calls import is_test_call_sid
 from ivr.voice.runtime import get_voice
 
@@ -321,7 +322,11 @@ def _status(params: TwilioParams) -> VoiceResponse:
     if params.call_status == "failed":
         call.outcome = call.outcome or "failed"
     call.status = "ended"
-    # The CallSid could join our record to Twilio's log of the calling number.
+    # The CallSid could join our record to Twilio's log of the calling number: gone
+    # from the call, kept only encrypted until Twilio has deleted its own record.
+    runtime = get_voice()
+    if runtime.settings.twilio_erase_calls and not call.is_test and params.call_sid:
+        twilio_erasure.enqueue(get_session(), get_core().cipher, params.call_sid, now)
     call.live_call_sid = None
     if not (call.answers or {}).get("contact_confirmed"):
         call.contact_number_enc = None
