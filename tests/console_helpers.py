@@ -64,7 +64,7 @@ def sign_in_browser(page, server, name: str, then: str = "/console/queue") -> No
     expect(page).to_have_url(re.compile(re.escape(then) + "$"))
 
 
-def queue_a_caller(new_call, keys: tuple[str, ...] = ("1", "1", "1", "1", "2", "1")):  # type: ignore[no-untyped-def]
+def queue_a_caller(new_call, keys: tuple[str, ...] = ("1", "1", "2", "1")):  # type: ignore[no-untyped-def]
     """A simulated call through the IVR to the queue: Met, officer, bribery, not urgent,
     anonymous (by default)."""
     call = new_call()

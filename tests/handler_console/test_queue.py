@@ -35,7 +35,7 @@ def _gateway(app):
 
 def test_queue_shows_waiting_callers_urgent_first(app, client, new_call):
     calm = queue_a_caller(new_call)  # Met, officer, bribery, not urgent, anonymous
-    urgent = queue_a_caller(new_call, ("1", "3", "2", "4", "1", "1"))  # Kent, staff, domestic
+    urgent = queue_a_caller(new_call, ("1", "3", "1", "1"))  # Kent, staff, domestic
     assert calm.call_sid != urgent.call_sid
     add_user(app, "hana", "handler")
     sign_in(client, "hana")
@@ -93,7 +93,7 @@ def test_taking_a_caller_rings_the_handlers_phone_and_opens_the_report(app, clie
 
 def test_a_caller_who_left_a_number_has_it_on_the_report(app, client, new_call):
     # anonymity: 3 = the number they call from (+447911123456 in the simulator), 1 = yes
-    queue_a_caller(new_call, ("1", "1", "1", "1", "2", "3", "1"))
+    queue_a_caller(new_call, ("1", "1", "2", "3", "1"))
     add_user(app, "hana", "handler")
     sign_in(client, "hana")
     token = csrf_token(client, "/console/queue")

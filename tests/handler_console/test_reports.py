@@ -36,7 +36,7 @@ def settings_overrides(settings_overrides):
     return {**settings_overrides, **CONSOLE_SETTINGS}
 
 
-def _take(app, client, new_call, keys=("1", "1", "1", "1", "2", "1"), name="hana") -> str:
+def _take(app, client, new_call, keys=("1", "1", "2", "1"), name="hana") -> str:
     queue_a_caller(new_call, keys)
     add_user(app, name, "handler")
     sign_in(client, name)
@@ -155,7 +155,7 @@ def test_removing_a_subject(app, client, new_call):
 
 
 def test_contact_details_are_checked_encrypted_and_exported(app, client, new_call):
-    url = _take(app, client, new_call, ("1", "1", "1", "1", "2", "3", "1"))
+    url = _take(app, client, new_call, ("1", "1", "2", "3", "1"))
     data = _complete(_form(client, url))
     data["contact_name"] = ["Alex"]
     data["contact_phone_other"] = ["12345"]
@@ -181,7 +181,7 @@ def test_contact_details_are_checked_encrypted_and_exported(app, client, new_cal
 
 
 def test_making_a_report_anonymous_erases_the_contact_details(app, client, new_call):
-    url = _take(app, client, new_call, ("1", "1", "1", "1", "2", "3", "1"))
+    url = _take(app, client, new_call, ("1", "1", "2", "3", "1"))
     data = _form(client, url)
     data["action"] = ["make_anonymous"]
     client.post(url, data=data)

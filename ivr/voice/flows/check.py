@@ -24,6 +24,7 @@ from ivr.voice.flows.catalogue import Flow, FlowError, Option, Step, load_flow
 DEFAULT_PROMPT_WORDS = 80
 DEFAULT_PATH_SECONDS = 90
 KEYPAD = set("0123456789")  # "*" repeats the menu, so it is never an option
+OPERATOR_KEY = "0"  # a person, at every menu (the engine's), so never an option
 # Placeholders the engine fills in prompts.
 PLACEHOLDERS = {"label", "key", "value", "online", "position"}
 # Prompts the engine speaks by itself, whatever the flow.
@@ -172,6 +173,11 @@ def _check_menus(flow: Flow) -> Iterator[str]:
             keys.add(option.key)
             if option.key not in KEYPAD:
                 yield f"step {step.id}: option key {option.key!r} is not one keypad digit (0-9)"
+            elif option.key == OPERATOR_KEY:
+                yield (
+                    f"step {step.id}: option key {OPERATOR_KEY} is the operator key, "
+                    "kept for a person at every menu"
+                )
             if option.language and option.language not in flow.languages:
                 yield (
                     f"step {step.id}: option {option.key} switches to {option.language!r}, "
