@@ -22,10 +22,10 @@ from twilio.twiml.voice_response import VoiceResponse
 from ivr.core.db import autocommit_connection, get_session
 from ivr.core.runtime import get_core
 from ivr.models import Call, CallEvent, utcnow
+from ivr.voice import twilio_erasure
 from ivr.voice.door import TwilioParams, call_key, signature_is_valid
 from ivr.voice.flows.catalogue import Flow
 from ivr.voice.flows.engine import CallerInput
-from ivr.voice import twilio_erasure
 from ivr.voice.marked_calls import is_test_call_sid
 from ivr.voice.runtime import get_voice
 
