@@ -1,5 +1,6 @@
 # The two commands a newcomer needs: `make run` and `make test`.
 VENV ?= .venv
+PORT ?= 8000
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
@@ -11,16 +12,17 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-## Create .venv, the database (instance/), and serve on 127.0.0.1:8000 with gunicorn,
-## with the delivery worker (`ivr deliver`) beside it, stopped with it. In development it
-## makes the demo accounts on the first run and prints their passwords once (`ivr demo`).
+## Create .venv, the database (instance/), and serve on 127.0.0.1:$(PORT) (8000 unless
+## `make run PORT=N`) with gunicorn, with the delivery worker (`ivr deliver`) beside it,
+## stopped with it. In development it makes the demo accounts on the first run and prints
+## their passwords once (`ivr demo`); the local test force listens on PORT+99.
 run: $(BIN)/.installed
-	$(BIN)/ivr init-instance
+	$(BIN)/ivr init-instance --demo-force-port $$(( $(PORT) + 99 ))
 	$(BIN)/ivr db upgrade
 	$(BIN)/ivr demo --if-development
 	$(BIN)/ivr deliver & deliver=$$!; \
 	  trap 'kill $$deliver 2>/dev/null' EXIT INT TERM; \
-	  $(BIN)/ivr serve
+	  $(BIN)/ivr serve --bind 127.0.0.1:$(PORT)
 
 ## Lint, the house's import rules, check every call flow, then the whole suite
 ## (PostgreSQL too when TEST_POSTGRES_URL is set).

@@ -12,11 +12,11 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from ivr.cookie_sessions import SessionsByFace
 from ivr.core import db, redaction
 from ivr.core.runtime import EXTENSION as CORE
 from ivr.core.runtime import Core
 from ivr.core.settings import load_settings
-from ivr.voice.cookie_sessions import ConsoleOnlySessions
 from ivr.voice.gateway import make_gateway
 from ivr.voice.runtime import EXTENSION as VOICE
 from ivr.voice.runtime import Voice, get_voice
@@ -27,7 +27,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app. `test_config` overrides settings by name (see ivr/core/settings.py)."""
     settings = load_settings(overrides=test_config)
     app = Flask(__name__, instance_path=str(settings.instance_dir))
-    app.session_interface = ConsoleOnlySessions()
+    app.session_interface = SessionsByFace()
     app.config.update(
         SECRET_KEY=settings.secret_key,
         IVR_SETTINGS=settings,
@@ -46,12 +46,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["ivr.voice.gateway"] = make_gateway(settings)
 
     from handler_console import make_blueprint as make_console_blueprint
+    from ivr.online import make_blueprint as make_online_blueprint
     from ivr.voice import handler_leg
     from ivr.voice import webhooks as voice
 
     app.register_blueprint(voice.make_blueprint())
     app.register_blueprint(handler_leg.make_blueprint())
     app.register_blueprint(make_console_blueprint())
+    app.register_blueprint(make_online_blueprint())
     app.register_error_handler(HTTPException, _voice_http_error)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.cli.demo import DEMO_FORCE_PORT
 from ivr.core.contact import parse_phone
 from ivr.core.routing import Routes
 from ivr.core.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
@@ -58,7 +59,14 @@ def keys() -> None:
 
 
 @cli.command("init-instance")
-def init_instance() -> None:
+@click.option(
+    "--demo-force-port",
+    type=click.IntRange(1, 65535),
+    default=DEMO_FORCE_PORT,
+    show_default=True,
+    help="Where the local test force listens (`make run` uses PORT+99).",
+)
+def init_instance(demo_force_port: int) -> None:
     """Write instance/local.toml with fresh secrets for a local run (never overwrites)."""
     instance = Path(os.environ.get("IVR_INSTANCE_DIR", PROJECT_ROOT / "instance"))
     target = instance / "local.toml"
@@ -86,7 +94,7 @@ def init_instance() -> None:
         "# No Twilio account here: taking a caller records the request instead of making it.\n"
         'call_gateway = "fake"\n\n'
         "# Every force's reports go to the local test force (`ivr demo-force`), never a real one.\n"
-        + routing_toml(ForceCatalogue.load(_forces_file()))
+        + routing_toml(ForceCatalogue.load(_forces_file()), demo_force_port)
     )
     target.chmod(0o600)
     click.echo(f"wrote {target}")

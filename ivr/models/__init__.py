@@ -5,6 +5,7 @@ from ivr.models.calls import Call, CallEvent
 from ivr.models.delivery import Dissemination
 from ivr.models.erasure import TwilioErasure
 from ivr.models.figures import CountedDay, FigureDay
+from ivr.models.online import OnlineDraft, RateBucket, ReportMessage
 from ivr.models.reports import Report, ReportSubject
 from ivr.models.staff import AuditEntry, User
 
@@ -16,7 +17,10 @@ __all__ = [
     "CountedDay",
     "Dissemination",
     "FigureDay",
+    "OnlineDraft",
+    "RateBucket",
     "Report",
+    "ReportMessage",
     "ReportSubject",
     "TwilioErasure",
     "User",

@@ -60,6 +60,13 @@ class Report(Base):
 
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
+    # Follow-up (ivr/core/followup.py): the reference as typed on a phone keypad, the
+    # reporter's secret code as an argon2id hash only, and the lock against guessing.
+    keypad_reference: Mapped[str | None] = mapped_column(String(16), unique=True)
+    followup_code_hash: Mapped[str | None] = mapped_column(String(200))
+    followup_failures: Mapped[int] = mapped_column(Integer, default=0)
+    followup_locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
     subjects: Mapped[list[ReportSubject]] = relationship(
         back_populates="report", order_by="ReportSubject.position", cascade="all, delete-orphan"
     )

@@ -12,12 +12,13 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ivr.core.audit import audit
 from ivr.core.categories import Category
 from ivr.core.contact import ContactCipher, parse_phone
+from ivr.core.followup import keypad_form
 from ivr.core.forces import ForceCatalogue
 from ivr.models import Call, Report, ReportSubject, User, utcnow
 
@@ -33,11 +34,16 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def new_reference(session: Session) -> str:
-    """A short reference a human can read out, e.g. "7KQD-M3XA", not yet used."""
+    """A short reference a human can read out, e.g. "7KQD-M3XA", not yet used, and
+    whose keypad form (the digits it is typed as on a phone, ivr/core/followup.py) is
+    not yet used either: a caller following up types the reference on the keypad."""
     while True:
         chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(sum(REFERENCE_GROUPS)))
         reference = f"{chars[:4]}-{chars[4:]}"
-        if session.scalar(select(Report.id).where(Report.reference == reference)) is None:
+        taken = or_(
+            Report.reference == reference, Report.keypad_reference == keypad_form(reference)
+        )
+        if session.scalar(select(Report.id).where(taken)) is None:
             return reference
 
 
@@ -72,8 +78,10 @@ def open_report_for_call(
             existing.created_by_id = user.id
         return existing
     anonymous = call.anonymous is not False  # no answer given: treat as anonymous
+    reference = new_reference(session)
     report = Report(
-        reference=new_reference(session),
+        reference=reference,
+        keypad_reference=keypad_form(reference),
         origin="call",
         call_id=call.id,
         status="draft",

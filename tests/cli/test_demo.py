@@ -101,6 +101,22 @@ def test_a_development_instance_routes_every_force_to_the_local_test_force(tmp_p
     assert {r.target.rsplit("/", 1)[0] for r in local} == {"http://127.0.0.1:8099"}
 
 
+def test_make_run_port_moves_the_local_test_force_with_it(tmp_path, monkeypatch):
+    """`make run PORT=9000` makes an instance whose test force listens on 9099."""
+    for name in ("DATABASE_URL", "TWILIO_AUTH_TOKEN", "IVR_SECRET_KEY", "IVR_CONTACT_KEY",
+                 "IVR_WEB_ENVIRONMENT", "IVR_CONSOLE_CALL_GATEWAY"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("IVR_INSTANCE_DIR", str(tmp_path / "instance"))
+    result = CliRunner().invoke(cli, ["init-instance", "--demo-force-port", "9099"])
+    assert result.exit_code == 0, result.output
+    forces = ForceCatalogue.load(PROJECT_ROOT / "config" / "forces.toml")
+    local = local_routes(Routes.load(load_settings(), forces, environ={}))
+    assert {r.target.rsplit("/", 1)[0] for r in local} == {"http://127.0.0.1:9099"}
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    assert "--demo-force-port $$(( $(PORT) + 99 ))" in makefile
+    assert "ivr serve --bind 127.0.0.1:$(PORT)" in makefile
+
+
 @pytest.fixture
 def test_force():
     forces = ForceCatalogue.load(PROJECT_ROOT / "config" / "forces.toml")

@@ -1,0 +1,61 @@
+"""What the online report and the follow-up route keep: a reporter's unsent answers
+(encrypted, expiring), the shared rate buckets, and the messages that pass between
+a force and an anonymous reporter after the report is made."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ivr.models.base import Base, utcnow
+
+
+class OnlineDraft(Base):
+    """Answers typed so far, found by the SHA-256 of a random token in the reporter's
+    cookie: never by anything about the reporter. The answers are encrypted with the
+    contact cipher and the row is deleted on submission or when it expires."""
+
+    __tablename__ = "online_drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    answers_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class RateBucket(Base):
+    """A token bucket shared by every app server (one row per purpose, e.g. all online
+    submissions together): limits without keeping anyone's IP address."""
+
+    __tablename__ = "rate_buckets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReportMessage(Base):
+    """One message after the report: a force's question (from a supervisor), the
+    reporter's answer to it, or more information the reporter added.
+
+    The reporter's words go through the same PII review as a report before they
+    leave (status "submitted" -> "approved" -> delivered as an update)."""
+
+    __tablename__ = "report_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # question | answer | addition
+    # The question an answer answers.
+    reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("report_messages.id"))
+    text: Mapped[str] = mapped_column(Text, default="")
+    # question: open | answered; answer/addition: submitted | approved | returned
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_report_messages_report", "report_id", "id"),)
