@@ -127,13 +127,16 @@ def test_answers_from_a_file(call_env, tmp_path):
     assert "in the queue 'helpline'" in result.stdout
 
 
-def test_a_key_refused_more_often_than_the_flow_allows_fails_in_one_line(call_env):
+def test_a_key_refused_more_often_than_the_flow_allows_fails_in_one_line(call_env, database_url):
     result = CliRunner(env=call_env).invoke(cli, ["call", "--keys", "1,9,5,5,5"])
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
         "Error: key '5' was refused at step risk more often than the flow allows "
         "(it gave up and moved on)"
     ]
+    # The call it stopped in is ended (status callback), not left "in flow" for ever.
+    (call,) = calls(database_url)
+    assert (call.status, call.outcome, call.abandoned_step) == ("ended", "abandoned", "anonymity")
 
 
 def test_a_refused_key_within_what_the_flow_allows_is_fine(call_env):
