@@ -11,7 +11,6 @@ keyboard or from a script; a script that goes wrong stops with one clear line.
 from __future__ import annotations
 
 import contextlib
-
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
