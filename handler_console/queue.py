@@ -94,8 +94,7 @@ def _take(call_id: int) -> Response:
     db.refresh(call)
     runtime = get_voice()
     settings = runtime.settings
-    flow = runtime.flows.flows.get(call.line) or runtime.flows.for_number(None)
-    voice = flow.voices[call.language if call.language in flow.voices else flow.languages[0]]
+    voice = runtime.flows.for_line(call.line).voice_for(call.language)
     try:
         if not call.live_call_sid:
             raise GatewayError("That caller's line is no longer open.")

@@ -37,7 +37,6 @@ from ivr.core.runtime import get_core
 from ivr.models import Call
 from ivr.sim.twilio import LineDown, SimulatedCall, TwimlError, flask_transport, parse_twiml
 from ivr.voice.door import call_key
-from ivr.voice.flows.catalogue import Flow
 from ivr.voice.marked_calls import TEST_FROM, mint_call_sid
 from ivr.voice.runtime import get_voice
 
@@ -79,7 +78,7 @@ def test_call() -> str:
         call=call,
         numbers=line_numbers(),
         keypad=KEYPAD,
-        flow=_flow_of(call) if call else None,
+        flow=get_voice().flows.for_line(call.line) if call else None,
         test_from=TEST_FROM,
     )
 
@@ -255,8 +254,3 @@ def _waiting_state() -> dict[str, Any] | None:
 def _stored_call(sid: str) -> Call | None:
     key = call_key(get_core().settings.secret_key, sid)
     return get_session().scalar(select(Call).where(Call.call_key == key))
-
-
-def _flow_of(call: Call) -> Flow:
-    flows = get_voice().flows
-    return flows.flows.get(call.line) or flows.for_number(None)

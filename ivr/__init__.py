@@ -1,4 +1,4 @@
-"""The helpline: Twilio voice webhooks, the call-flow engine, and the records behind them.
+"""The helpline: Twilio voice webhooks, the call flows they run, and the records behind them.
 
 `create_app` reads like Flask's tutorial app: settings, database, blueprints, CLI.
 """
@@ -20,7 +20,7 @@ from ivr.core.settings import load_settings
 from ivr.voice.gateway import make_gateway
 from ivr.voice.runtime import EXTENSION as VOICE
 from ivr.voice.runtime import Voice, get_voice
-from ivr.voice.webhooks import is_webhook_path
+from ivr.voice.urls import is_webhook_path
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -67,4 +67,4 @@ def _voice_http_error(exc: HTTPException) -> Response | HTTPException:
         return exc
     runtime = get_voice()
     flow = next(iter(runtime.flows.flows.values()))
-    return Response(str(runtime.engine.render_error(flow)), mimetype="text/xml")
+    return Response(str(runtime.renderer.render_error(flow)), mimetype="text/xml")

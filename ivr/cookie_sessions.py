@@ -14,7 +14,7 @@ from flask import Flask, Request, Response, has_request_context, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from ivr.online import COOKIE_NAME, URL_PREFIX, is_online_path
-from ivr.voice.webhooks import is_webhook_path
+from ivr.voice.urls import is_webhook_path
 
 
 class SessionsByFace(SecureCookieSessionInterface):

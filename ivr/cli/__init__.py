@@ -28,6 +28,7 @@ from ivr.core.routing import Routes
 from ivr.core.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
 from ivr.models.staff import ROLES
 from ivr.sim.twilio import Transport
+from ivr.voice import urls
 from ivr.voice.flows.catalogue import FlowCatalogue, FlowError
 
 
@@ -108,9 +109,9 @@ def serve(bind: str, workers: int) -> None:
     settings = load_settings()  # fail here, in one line, rather than in every worker
     base = settings.public_base_url or f"http://{bind}"
     click.echo("Point your Twilio number at:")
-    click.echo(f"  A call comes in (Voice URL, POST): {base}/voice/incoming")
-    click.echo(f"  Primary handler fails (POST):      {base}/voice/fallback")
-    click.echo(f"  Call status changes (POST):        {base}/voice/status")
+    click.echo(f"  A call comes in (Voice URL, POST): {base}{urls.INCOMING}")
+    click.echo(f"  Primary handler fails (POST):      {base}{urls.FALLBACK}")
+    click.echo(f"  Call status changes (POST):        {base}{urls.STATUS}")
     click.echo(f"Console for staff: {base}/console/")
     gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).with_name("gunicorn"))
     # gunicorn replaces this process, so signals from make or systemd reach it directly.

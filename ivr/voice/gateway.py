@@ -2,7 +2,7 @@
 
 Taking a call redirects the caller's live call (a REST update of the call
 resource) to TwiML that dials the handler's phone; before the two are connected
-the handler hears a whisper with the call's context (`/voice/handler/whisper`).
+the handler hears a whisper with the call's context (ivr/voice/urls.py `whisper`).
 `TwilioGateway` does this with Twilio's REST client; `FakeGateway` only records
 what was asked, for tests and development (setting `call_gateway`).
 """
@@ -18,6 +18,7 @@ from twilio.rest import Client
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from ivr.core.settings import Settings
+from ivr.voice import urls
 
 
 class GatewayError(Exception):
@@ -41,16 +42,15 @@ def connect_twiml(
         raise GatewayError(
             "TWILIO_CALLER_ID is not set: the handler's phone would show the caller's number."
         )
-    base = base_url.rstrip("/")
     response = VoiceResponse()
     response.say("Connecting you to a call handler now.", voice=voice[0], language=voice[1])
     dial = Dial(
         caller_id=caller_id,
-        action=f"{base}/voice/handler/after-dial?call={call_id}",
+        action=urls.after_dial(base_url, call_id),
         method="POST",
         timeout=25,
     )
-    dial.number(handler_phone, url=f"{base}/voice/handler/whisper?call={call_id}", method="POST")
+    dial.number(handler_phone, url=urls.whisper(base_url, call_id), method="POST")
     response.append(dial)
     return response
 

@@ -15,17 +15,17 @@ from ivr.core.categories import load_categories
 from ivr.core.db import get_session
 from ivr.core.runtime import get_core
 from ivr.models import Call
+from ivr.voice import urls
 from ivr.voice import webhooks as voice
 from ivr.voice.door import TwilioParams
-from ivr.voice.flows.catalogue import Flow
 from ivr.voice.runtime import get_voice
 
 
 def make_blueprint() -> Blueprint:
-    bp = Blueprint("handler_leg", __name__, url_prefix=f"{voice.URL_PREFIX}/handler")
+    bp = Blueprint("handler_leg", __name__)
     bp.before_request(voice.require_twilio_signature)
-    bp.add_url_rule("/whisper", view_func=whisper, methods=["POST"])
-    bp.add_url_rule("/after-dial", view_func=after_dial, methods=["POST"])
+    bp.add_url_rule(urls.WHISPER, view_func=whisper, methods=["POST"])
+    bp.add_url_rule(urls.AFTER_DIAL, view_func=after_dial, methods=["POST"])
     return bp
 
 
@@ -34,16 +34,11 @@ def _call() -> Call | None:
     return get_session().get(Call, call_id) if call_id else None
 
 
-def _flow_of(call: Call) -> Flow:
-    flows = get_voice().flows
-    return flows.flows.get(call.line) or flows.for_number(None)
-
-
 def whisper_text(call: Call) -> str:
     """The call's context in the call's own language (the flow's `whisper.*` prompts)."""
     runtime = get_core()
-    flow = _flow_of(call)
-    language = call.language if call.language in flow.voices else flow.languages[0]
+    flow = get_voice().flows.for_line(call.line)
+    language = flow.spoken_language(call.language)
 
     def say(key: str, **values: str) -> str:
         return flow.prompt(language, f"whisper.{key}", **values)
@@ -51,10 +46,7 @@ def whisper_text(call: Call) -> str:
     def named(prefix: str, value: str | None, fallback: str | None) -> str:
         # In another language than the first, the name its menu says ("Heddlu Gwent");
         # otherwise the config's full name ("Metropolitan Police Service").
-        in_prompts = None
-        if language != flow.languages[0]:
-            in_prompts = flow.prompts.get(language, {}).get(f"{prefix}.{value}")
-        return in_prompts or fallback or say("not_said")
+        return flow.name_in(language, prefix, value) or fallback or say("not_said")
 
     category = load_categories(runtime.settings.config_dir).get(call.category or "")
     parts = [say("caller")]
@@ -75,16 +67,15 @@ def _whisper(_params: TwilioParams) -> VoiceResponse:
     response = VoiceResponse()
     call = _call()
     if call is None:
-        flow = get_voice().flows.for_number(None)
-        spoken = flow.voices[flow.languages[0]]
+        flow = get_voice().flows.default
+        spoken = flow.voice_for(None)
         response.say(
             flow.prompt(flow.languages[0], "whisper.caller") or "Helpline caller.",
             voice=spoken.voice,
             language=spoken.language,
         )
         return response
-    flow = _flow_of(call)
-    spoken = flow.voices[call.language if call.language in flow.voices else flow.languages[0]]
+    spoken = get_voice().flows.for_line(call.line).voice_for(call.language)
     response.say(whisper_text(call), voice=spoken.voice, language=spoken.language)
     return response
 
@@ -109,6 +100,5 @@ def _after_dial(_params: TwilioParams) -> VoiceResponse:
     )
     session.commit()
     session.refresh(call)
-    flow = _flow_of(call)
     call.preface = []
-    return get_voice().engine.render(call, flow)
+    return get_voice().renderer.render(call, get_voice().flows.for_line(call.line))

@@ -1,5 +1,6 @@
-"""What the voice face builds once at start-up: the call flows, the engine that runs
-them, and Twilio's signature check. Shared read-only by every webhook."""
+"""What the voice face builds once at start-up: the call flows, what moves a call through
+them and what renders its TwiML, and Twilio's signature check. Shared read-only by every
+webhook."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from twilio.request_validator import RequestValidator
 from ivr.core.runtime import Core
 from ivr.core.settings import Settings
 from ivr.voice.flows.catalogue import FlowCatalogue
-from ivr.voice.flows.engine import Engine, EngineSettings
+from ivr.voice.flows.moves import FlowMoves
+from ivr.voice.flows.render import Renderer, RenderSettings
 
 EXTENSION = "ivr.voice"
 
@@ -20,17 +22,17 @@ EXTENSION = "ivr.voice"
 class Voice:
     settings: Settings
     flows: FlowCatalogue
-    engine: Engine
+    moves: FlowMoves
+    renderer: Renderer
     validator: RequestValidator
 
     @classmethod
     def build(cls, core: Core) -> Voice:
         settings = core.settings
-        engine = Engine(
+        renderer = Renderer(
             core.forces,
             core.cipher,
-            EngineSettings(
-                max_tries=settings.max_tries,
+            RenderSettings(
                 gather_timeout=settings.gather_timeout_seconds,
                 online_report_url=settings.online_report_url,
                 queue_pause_seconds=settings.queue_pause_seconds,
@@ -40,7 +42,8 @@ class Voice:
         return cls(
             settings=settings,
             flows=FlowCatalogue.load(settings.flows_dir),
-            engine=engine,
+            moves=FlowMoves(core.forces, core.cipher, max_tries=settings.max_tries),
+            renderer=renderer,
             validator=RequestValidator(settings.twilio_auth_token),
         )
 

@@ -1,4 +1,5 @@
-"""Twilio's voice webhooks: thin views over the engine, each answering TwiML.
+"""Twilio's voice webhooks: thin views over the call flow's moves and renderer, each
+answering TwiML.
 
 Every view runs inside `_answer`, which turns any failure (database down, a bug,
 an unknown call) into a spoken apology with HTTP 200: a caller never hears an error.
@@ -22,10 +23,9 @@ from twilio.twiml.voice_response import VoiceResponse
 from ivr.core.db import autocommit_connection, get_session
 from ivr.core.runtime import get_core
 from ivr.models import Call, CallEvent, utcnow
-from ivr.voice import twilio_erasure
+from ivr.voice import twilio_erasure, urls
 from ivr.voice.door import TwilioParams, call_key, signature_is_valid
-from ivr.voice.flows.catalogue import Flow
-from ivr.voice.flows.engine import CallerInput
+from ivr.voice.flows.moves import CallerInput
 from ivr.voice.marked_calls import is_test_call_sid
 from ivr.voice.runtime import get_voice
 
@@ -39,24 +39,16 @@ FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 _INSERT_CALL = insert(Call.__table__).inline()
 
 
-# Every Twilio-facing URL lives under this prefix (the handler's leg too).
-URL_PREFIX = "/voice"
-
-
-def is_webhook_path(path: str) -> bool:
-    return path.startswith(URL_PREFIX + "/")
-
-
 def make_blueprint() -> Blueprint:
-    bp = Blueprint("voice", __name__, url_prefix=URL_PREFIX)
+    bp = Blueprint("voice", __name__)
     bp.before_request(require_twilio_signature)
-    bp.add_url_rule("/incoming", view_func=incoming, methods=["POST"])
-    bp.add_url_rule("/step/<step_id>", view_func=step, methods=["POST"])
-    bp.add_url_rule("/wait", view_func=wait, methods=["POST"])
-    bp.add_url_rule("/queue-choice", view_func=queue_choice, methods=["POST"])
-    bp.add_url_rule("/queue-left", view_func=queue_left, methods=["POST"])
-    bp.add_url_rule("/status", view_func=status, methods=["POST"])
-    bp.add_url_rule("/fallback", view_func=fallback, methods=["POST"])
+    bp.add_url_rule(urls.INCOMING, view_func=incoming, methods=["POST"])
+    bp.add_url_rule(urls.STEP_RULE, view_func=step, methods=["POST"])
+    bp.add_url_rule(urls.WAIT, view_func=wait, methods=["POST"])
+    bp.add_url_rule(urls.QUEUE_CHOICE, view_func=queue_choice, methods=["POST"])
+    bp.add_url_rule(urls.QUEUE_LEFT, view_func=queue_left, methods=["POST"])
+    bp.add_url_rule(urls.STATUS, view_func=status, methods=["POST"])
+    bp.add_url_rule(urls.FALLBACK, view_func=fallback, methods=["POST"])
     return bp
 
 
@@ -99,7 +91,7 @@ def answer_twiml(build: Callable[[TwilioParams], VoiceResponse | str]) -> Respon
         flow = runtime.flows.for_number(dialled)
         # In the number's own language (a Welsh-first number apologises in Welsh),
         # without asking the database, which may be what failed.
-        return _twiml(runtime.engine.render_error(flow, flow.entry(dialled).language))
+        return _twiml(runtime.renderer.render_error(flow, flow.entry(dialled).language))
 
 
 def _load_call(params: TwilioParams) -> Call | None:
@@ -107,11 +99,6 @@ def _load_call(params: TwilioParams) -> Call | None:
         return None
     key = call_key(get_core().settings.secret_key, params.call_sid)
     return get_session().scalar(select(Call).where(Call.call_key == key))
-
-
-def _flow_of(call: Call) -> Flow:
-    flows = get_voice().flows
-    return flows.flows.get(call.line) or flows.for_number(None)
 
 
 def incoming() -> Response:
@@ -136,7 +123,7 @@ def _incoming(params: TwilioParams) -> VoiceResponse | str:
         # What the ORM would give the version column on its first insert.
         seq=1,
     )
-    runtime.engine.begin(call, flow, params.to)
+    runtime.moves.begin(call, flow, params.to)
     try:
         # Nearly every request here is a new call, so insert at once: one Core INSERT
         # instead of a SELECT to look for the call, then the ORM's unit of work to add
@@ -151,7 +138,7 @@ def _incoming(params: TwilioParams) -> VoiceResponse | str:
         call = _load_call(params)
         if call is None:
             raise
-    return runtime.engine.render_text(call, _flow_of(call))
+    return runtime.renderer.render_text(call, runtime.flows.for_line(call.line))
 
 
 def _column_values(call: Call) -> dict[str, Any]:
@@ -172,7 +159,7 @@ def _step(params: TwilioParams, step_id: str) -> VoiceResponse | str:
     call = _load_call(params)
     if call is None:
         raise LookupError("a step for a call we do not know")
-    flow = _flow_of(call)
+    flow = runtime.flows.for_line(call.line)
     seq = request.args.get("seq", type=int)
     request_key = f"{step_id}:{seq}:{params.digits}:{params.speech}"[:200]
     token = params.idempotency_token
@@ -184,7 +171,7 @@ def _step(params: TwilioParams, step_id: str) -> VoiceResponse | str:
         # A retry, a duplicate, or a stale request: change nothing, say where the caller is.
         if step_id not in flow.steps:
             call.preface = ["notice.lost_step"]
-        return runtime.engine.render_text(call, flow)
+        return runtime.renderer.render_text(call, flow)
 
     old_seq = call.seq
     given = CallerInput(
@@ -193,7 +180,7 @@ def _step(params: TwilioParams, step_id: str) -> VoiceResponse | str:
         # Read only when the caller presses the key that asks for it.
         calling_number=lambda: request.form.get("From"),
     )
-    outcome = runtime.engine.handle(call, flow, given)
+    outcome = runtime.moves.handle(call, flow, given)
     call.last_request_key = request_key
     call.last_idempotency_token = token or None
     session.add(
@@ -213,7 +200,7 @@ def _step(params: TwilioParams, step_id: str) -> VoiceResponse | str:
         call = _load_call(params)
         if call is None:
             raise
-    return runtime.engine.render_text(call, _flow_of(call))
+    return runtime.renderer.render_text(call, runtime.flows.for_line(call.line))
 
 
 def wait() -> Response:
@@ -225,7 +212,7 @@ def _wait(params: TwilioParams) -> VoiceResponse:
     call = _load_call(params)
     if call is None:
         raise LookupError("a wait request for a call we do not know")
-    flow = _flow_of(call)
+    flow = runtime.flows.for_line(call.line)
     position = _queue_position(call)
     offer_after = runtime.settings.queue_offer_after_seconds
     last_offer = int((call.answers or {}).get("_offered_at_queue_time", 0))
@@ -234,7 +221,7 @@ def _wait(params: TwilioParams) -> VoiceResponse:
     if waited_since_offer >= offer_after:
         call.set_answer("_offered_at_queue_time", params.queue_time)
         get_session().commit()
-    return runtime.engine.render_wait(call, flow, position, waited_since_offer)
+    return runtime.renderer.render_wait(call, flow, position, waited_since_offer)
 
 
 def _queue_position(call: Call) -> int:
@@ -265,7 +252,7 @@ def _queue_choice(params: TwilioParams) -> VoiceResponse:
     if params.digits == "2":
         response.leave()  # the Enqueue action then says goodbye with the online address
     else:
-        response.redirect("/voice/wait", method="POST")
+        response.redirect(urls.WAIT, method="POST")
     return response
 
 
@@ -278,7 +265,7 @@ def _queue_left(params: TwilioParams) -> VoiceResponse:
     call = _load_call(params)
     if call is None:
         raise LookupError("a queue result for a call we do not know")
-    flow = _flow_of(call)
+    flow = runtime.flows.for_line(call.line)
     result = params.queue_result
     call.queue_seconds = params.queue_time
     if result == "leave":
@@ -289,9 +276,9 @@ def _queue_left(params: TwilioParams) -> VoiceResponse:
         call.outcome = "answered"
     get_session().commit()
     if result == "leave":
-        return runtime.engine.render_leaving(call, flow)
+        return runtime.renderer.render_leaving(call, flow)
     if result in ("error", "system-error", "queue-full"):
-        return runtime.engine.render_error(flow, call.language)
+        return runtime.renderer.render_error(flow, call.language)
     return VoiceResponse()
 
 
@@ -339,4 +326,4 @@ def fallback() -> Response:
     runtime = get_voice()
     dialled = request.form.get("To")
     flow = runtime.flows.for_number(dialled)
-    return _twiml(runtime.engine.render_error(flow, flow.entry(dialled).language))
+    return _twiml(runtime.renderer.render_error(flow, flow.entry(dialled).language))

@@ -105,7 +105,7 @@ def test_forged_and_failing_requests_log_no_caller_details(app, new_call, caplog
 
     call = new_call(from_number=CALLER, from_city=TOWN)
     start_in_english(call)
-    monkeypatch.setattr(get_voice(app).engine, "handle", broken)
+    monkeypatch.setattr(get_voice(app).moves, "handle", broken)
     call.press("1")
     assert "webhook /voice/step/force failed with RuntimeError" in caplog.text
     for needle in ["+447911123456", "447911123456", "7911123456"]:

@@ -65,7 +65,7 @@ def test_unreachable_database_server(settings_overrides, new_call):
     assert_apology(*call.post("/voice/incoming"))
 
 
-def test_a_bug_in_the_engine_becomes_an_apology(app, new_call, monkeypatch):
+def test_a_bug_in_the_flow_moves_becomes_an_apology(app, new_call, monkeypatch):
     from ivr.voice.runtime import get_voice
 
     def broken(*_args, **_kwargs):  # type: ignore[no-untyped-def]
@@ -73,7 +73,7 @@ def test_a_bug_in_the_engine_becomes_an_apology(app, new_call, monkeypatch):
 
     call = new_call()
     start_in_english(call)
-    monkeypatch.setattr(get_voice(app).engine, "handle", broken)
+    monkeypatch.setattr(get_voice(app).moves, "handle", broken)
     assert_apology(*call.post(call.gather().get("action"), {"Digits": "1"}))
 
 

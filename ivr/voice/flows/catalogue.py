@@ -1,7 +1,9 @@
 """Call flows as data: call_flows/<line>/flow.toml and its prompts/<language>.toml.
 
-This module only reads and shapes the data; ivr/voice/flows/engine.py runs it. A flow that
-cannot be read raises FlowError with one line naming the file and the problem.
+This module only reads and shapes the data, and answers questions about it (which flow a
+call is in, which language it is spoken in); ivr/voice/flows/moves.py moves a call through
+it and ivr/voice/flows/render.py speaks it. A flow that cannot be read raises FlowError
+with one line naming the file and the problem.
 """
 
 from __future__ import annotations
@@ -107,6 +109,22 @@ class Flow:
         if text is None:
             text = self.prompts[self.languages[0]].get(prompt_key, "")
         return text.format(**values) if values else text
+
+    def spoken_language(self, language: str | None) -> str:
+        """`language` if this flow speaks it, otherwise the flow's first language."""
+        return language if language in self.voices else self.languages[0]
+
+    def voice_for(self, language: str | None) -> Voice:
+        """The voice that speaks `language` (or the first language, if not spoken)."""
+        return self.voices[self.spoken_language(language)]
+
+    def name_in(self, language: str, kind: str, value: str | None) -> str | None:
+        """A force's or category's name as the prompts say it in `language`
+        ("Heddlu Gogledd Cymru" for `force.north-wales` in Welsh); None in the first
+        language, or where the prompts give none: then the config's name is the one."""
+        if language == self.languages[0] or value is None:
+            return None
+        return self.prompts.get(language, {}).get(f"{kind}.{value}") or None
 
 
 def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -219,8 +237,18 @@ class FlowCatalogue:
         }
         return cls(flows)
 
+    @property
+    def default(self) -> Flow:
+        """The flow a number not in any flow reaches."""
+        return self._default
+
     def for_number(self, dialled: str | None) -> Flow:
         return self._by_number.get(_cached_e164(dialled or ""), self._default)
+
+    def for_line(self, line: str | None) -> Flow:
+        """A call's flow, by the line it was stored with; the default flow if that
+        line is no longer in call_flows/ (the call still gets an answer)."""
+        return self.flows.get(line or "") or self._default
 
 
 @lru_cache(maxsize=256)

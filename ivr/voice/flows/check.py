@@ -24,10 +24,10 @@ from ivr.voice.flows.catalogue import Flow, FlowError, Option, Step, load_flow
 DEFAULT_PROMPT_WORDS = 80
 DEFAULT_PATH_SECONDS = 90
 KEYPAD = set("0123456789")  # "*" repeats the menu, so it is never an option
-OPERATOR_KEY = "0"  # a person, at every menu (the engine's), so never an option
-# Placeholders the engine fills in prompts.
+OPERATOR_KEY = "0"  # a person, at every menu (the moves'), so never an option
+# Placeholders the renderer fills in prompts.
 PLACEHOLDERS = {"label", "key", "value", "online", "position"}
-# Prompts the engine speaks by itself, whatever the flow.
+# Prompts the renderer speaks by itself, whatever the flow.
 ENGINE_PROMPTS = ("option", "notice.invalid", "notice.silence", "notice.gave_up",
                   "notice.error", "notice.lost_step")  # fmt: skip
 # Stand-ins for placeholders when counting words: each is about one spoken word.

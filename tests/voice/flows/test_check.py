@@ -144,7 +144,7 @@ BROKEN: dict[str, tuple[Callable[[Path], None], str]] = {
         ),
         "helpline: prompt risk.ask in cy is 150 words, over the limit of 80",
     ),
-    "a placeholder the engine never fills": (
+    "a placeholder the renderer never fills": (
         lambda f: edit(welsh(f), 'heard = "Clywais i {value}."', 'heard = "Clywais i {vaule}."'),
         "helpline: prompt force.heard in cy uses {vaule}, which is never filled",
     ),

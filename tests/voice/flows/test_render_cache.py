@@ -14,9 +14,9 @@ def test_remembered_twiml_is_what_rendering_gives(app, new_call, stored_call):
     row = stored_call(call)
     runtime = get_voice(app)
     flow = runtime.flows.flows[row.line]
-    first = runtime.engine.render_text(row, flow)
-    assert first == str(runtime.engine.render(row, flow))
-    assert runtime.engine.render_text(row, flow) is first  # remembered
+    first = runtime.renderer.render_text(row, flow)
+    assert first == str(runtime.renderer.render(row, flow))
+    assert runtime.renderer.render_text(row, flow) is first  # remembered
 
 
 def test_a_contact_number_read_back_is_never_remembered(app, new_call):
@@ -26,5 +26,5 @@ def test_a_contact_number_read_back_is_never_remembered(app, new_call):
         call.press(key)
     twiml = call.press("02079460000")
     assert "0 2 0, 7 9 4 6" in " ".join(s.text or "" for s in twiml.iter("Say"))
-    remembered = "\n".join(get_voice(app).engine._rendered.values())
+    remembered = "\n".join(get_voice(app).renderer._rendered.values())
     assert "7 9 4 6" not in remembered
