@@ -83,6 +83,20 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class Operator:
+    """The way to a person from any menu: a key kept for it everywhere, and words a
+    caller may say where a step listens to speech. It leads to a queue step."""
+
+    key: str = "0"
+    step: str = "queue"
+    words: tuple[str, ...] = ()
+
+    def heard_in(self, speech: str) -> bool:
+        said = " ".join(speech.lower().replace(".", " ").replace(",", " ").split())
+        return any(f" {word} " in f" {said} " for word in self.words)
+
+
+@dataclass(frozen=True)
 class Flow:
     id: str
     name: str
@@ -99,6 +113,7 @@ class Flow:
     # number (E.164) -> how a call to it starts, when not in languages[0] at `start`
     entries: dict[str, Entry] = field(default_factory=dict)
     limits: dict[str, Any] = field(default_factory=dict)
+    operator: Operator | None = None
 
     def entry(self, dialled: str | None) -> Entry:
         default = Entry(self.languages[0], self.start)
@@ -198,6 +213,7 @@ def load_flow(folder: Path) -> Flow:
             path=path,
             entries=entries,
             limits=dict(data.get("limits", {})),
+            operator=_operator(data.get("operator")),
         )
     except (KeyError, TypeError) as exc:
         raise FlowError(f"{path}: missing or unexpected field {exc}") from None
@@ -209,12 +225,24 @@ def load_flow(folder: Path) -> Flow:
     for lang in languages:
         if lang not in flow.voices:
             raise FlowError(f"{path}: language {lang!r} has no [voices.{lang}]")
+    if flow.operator and flow.steps.get(flow.operator.step, Step("", "")).kind != "queue":
+        raise FlowError(f"{path}: [operator] step {flow.operator.step!r} is not a queue step")
     for number, entry in entries.items():
         if entry.language not in languages:
             raise FlowError(f"{path}: number {number} starts in {entry.language!r}, not a language")
         if entry.start not in flow.steps:
             raise FlowError(f"{path}: number {number} starts at {entry.start!r}, not a step")
     return flow
+
+
+def _operator(raw: dict[str, Any] | None) -> Operator | None:
+    if raw is None:
+        return None
+    return Operator(
+        key=str(raw.get("key", "0")),
+        step=str(raw.get("step", "queue")),
+        words=tuple(str(w).lower() for w in raw.get("words", ())),
+    )
 
 
 class FlowCatalogue:

@@ -24,7 +24,6 @@ from ivr.voice.flows.catalogue import Flow, FlowError, Option, Step, load_flow
 DEFAULT_PROMPT_WORDS = 80
 DEFAULT_PATH_SECONDS = 90
 KEYPAD = set("0123456789")  # "*" repeats the menu, so it is never an option
-OPERATOR_KEY = "0"  # a person, at every menu (the moves'), so never an option
 # Placeholders the renderer fills in prompts.
 PLACEHOLDERS = {"label", "key", "value", "online", "position"}
 # Prompts the renderer speaks by itself, whatever the flow.
@@ -173,9 +172,9 @@ def _check_menus(flow: Flow) -> Iterator[str]:
             keys.add(option.key)
             if option.key not in KEYPAD:
                 yield f"step {step.id}: option key {option.key!r} is not one keypad digit (0-9)"
-            elif option.key == OPERATOR_KEY:
+            elif flow.operator and option.key == flow.operator.key:
                 yield (
-                    f"step {step.id}: option key {OPERATOR_KEY} is the operator key, "
+                    f"step {step.id}: option key {option.key} is the operator key, "
                     "kept for a person at every menu"
                 )
             if option.language and option.language not in flow.languages:
@@ -203,7 +202,7 @@ def used_prompts(flow: Flow) -> set[str]:
             used.add("confirm.options")
         elif step.kind == "digits":
             used.add("notice.invalid_number")
-    for name in ("say",):
+    for name in ("say", "say_with_contact"):
         used.update(flow.wait.get(name, []))
     for name in ("offer", "leaving"):
         if flow.wait.get(name):

@@ -60,9 +60,9 @@ class Renderer:
     def render(self, call: Call, flow: Flow) -> VoiceResponse:
         step = flow.steps[call.step]
         response = VoiceResponse()
-        for key in call.preface or []:
-            self._say(response, flow, call, key)
         if step.kind == "queue":
+            for key in call.preface or []:
+                self._say(response, flow, call, key)
             for key in step.say:
                 self._say(response, flow, call, key)
             response.enqueue(
@@ -75,6 +75,10 @@ class Renderer:
             return response
         action = urls.step(step.id, call.seq)
         gather = self._gather(call, flow, step, action)
+        # What comes before the question (the welcome, a notice) is inside the Gather
+        # too: a caller who knows the line can press at once, the operator key included.
+        for key in call.preface or []:
+            self._say(gather, flow, call, key)
         # One <Say> for the question and its options: fewer pauses, smaller TwiML.
         # An option that changes the language is spoken in that language, so its
         # own speakers hear it; consecutive words in one language share one <Say>.
@@ -116,7 +120,7 @@ class Renderer:
                 input="dtmf speech",
                 num_digits=1,
                 language=voice.recognition,
-                hints=self._hints,
+                hints=self._hints_for(flow),
                 # "auto" is refused with a speech model set (Twilio warning 13335).
                 speech_timeout=2,
                 speech_model="phone_call",
@@ -124,6 +128,10 @@ class Renderer:
         else:
             kwargs.update(input="dtmf", num_digits=1)
         return Gather(**kwargs)
+
+    def _hints_for(self, flow: Flow) -> str:
+        words = flow.operator.words if flow.operator else ()
+        return ", ".join([self._hints, *words]) if words else self._hints
 
     def _pending_spoken(self, call: Call, flow: Flow, step: Step) -> str:
         if step.kind != "confirm":
@@ -154,7 +162,11 @@ class Renderer:
     ) -> VoiceResponse:
         """What a queued caller hears each time Twilio fetches the wait URL."""
         response = VoiceResponse()
-        for key in flow.wait.get("say", []):
+        # A caller who left a number is not told their call is anonymous.
+        say = flow.wait.get("say", [])
+        if call.anonymous is False:
+            say = flow.wait.get("say_with_contact", say)
+        for key in say:
             self._say(response, flow, call, key, position=position)
         if waited_seconds >= self.settings.queue_offer_after_seconds and flow.wait.get("offer"):
             gather = Gather(
