@@ -171,6 +171,7 @@ def main() -> int:
                 "twilio_auth_token": AUTH_TOKEN,
                 "secret_key": "b" * 40,
                 "contact_key": Fernet.generate_key().decode(),
+                "check_staffing": False,
                 "environment": "production",
                 "check_signatures": True,
                 "online_report_url": "crimestoppers-uk.org",

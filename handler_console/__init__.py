@@ -12,6 +12,7 @@ from handler_console import (
     access,
     account,
     audit_log_pages,
+    availability_pages,
     call_log_pages,
     dissemination,
     figures_pages,
@@ -39,6 +40,7 @@ def make_blueprint() -> Blueprint:
     bp.register_error_handler(403, access.forbidden)
     account.register(bp)
     queue.register(bp)
+    availability_pages.register(bp)
     reports.register(bp)
     review_pages.register(bp)
     sanitise.register(bp)

@@ -9,6 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
+from handler_console import availability_pages
 from handler_console.access import Staff, end_session, roles
 from handler_console.forms import PasswordChangeForm, PhoneForm, SignInForm
 from ivr.core.audit import audit
@@ -82,6 +83,7 @@ def logout() -> Response:
     db = get_session()
     user = current_user.record
     user.session_version += 1
+    availability_pages.signed_out(user.id)
     audit(db, user, "sign_out", "user", user.id)
     db.commit()
     end_session()

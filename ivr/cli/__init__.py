@@ -91,6 +91,9 @@ def init_instance(demo_force_port: int) -> None:
         "erase_calls = false\n\n"
         "[security]\n"
         f'contact_key = "{Fernet.generate_key().decode()}"\n\n'
+        "[calls]\n"
+        "# Nobody signs in to answer here: callers go to the queue whatever the time.\n"
+        "check_staffing = false\n\n"
         "[console]\n"
         "# No Twilio account here: taking a caller records the request instead of making it.\n"
         'call_gateway = "fake"\n\n'

@@ -41,6 +41,7 @@ class Settings:
     gather_timeout_seconds: int = 6
     queue_offer_after_seconds: int = 180
     queue_pause_seconds: int = 20
+    check_staffing: bool = True
     routing_fallback_force: str = ""
     delivery_timeout_seconds: int = 20
     delivery_retry_base_seconds: int = 60
@@ -100,6 +101,7 @@ _SOURCES: dict[str, tuple[str, str, str]] = {
     "gather_timeout_seconds": ("calls", "gather_timeout_seconds", "IVR_CALLS_GATHER_TIMEOUT"),
     "queue_offer_after_seconds": ("calls", "queue_offer_after_seconds", "IVR_QUEUE_OFFER_AFTER"),
     "queue_pause_seconds": ("calls", "queue_pause_seconds", "IVR_QUEUE_PAUSE"),
+    "check_staffing": ("calls", "check_staffing", "IVR_CALLS_CHECK_STAFFING"),
     "routing_fallback_force": ("routing", "fallback_force", "IVR_ROUTING_FALLBACK_FORCE"),
     "delivery_timeout_seconds": ("delivery", "timeout_seconds", "IVR_DELIVERY_TIMEOUT"),
     "delivery_retry_base_seconds": ("delivery", "retry_base_seconds", "IVR_DELIVERY_RETRY_BASE"),

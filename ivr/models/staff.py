@@ -28,6 +28,11 @@ class User(Base):
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # available | busy (on a call: set by taking one) | away; ivr/core/availability.py.
+    # `availability_at` is the handler's last sign of life in the console: a handler
+    # idle for longer than a console session lasts counts as away.
+    availability: Mapped[str] = mapped_column(String(16), default="away")
+    availability_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AuditEntry(Base):

@@ -23,7 +23,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from ivr.core.db import autocommit_connection, get_session
 from ivr.core.runtime import get_core
 from ivr.models import Call, CallEvent, utcnow
-from ivr.voice import twilio_erasure, urls
+from ivr.voice import staffing, twilio_erasure, urls
 from ivr.voice.door import TwilioParams, call_key, signature_is_valid
 from ivr.voice.flows.moves import CallerInput
 from ivr.voice.marked_calls import is_test_call_sid
@@ -124,6 +124,10 @@ def _incoming(params: TwilioParams) -> VoiceResponse | str:
         seq=1,
     )
     runtime.moves.begin(call, flow, params.to)
+    # Nobody to answer (closed, or no handler available): said at once, before the menus.
+    why = staffing.why_nobody_answers(get_session(), flow, runtime.settings)
+    if why:
+        call.outcome = why
     try:
         # Nearly every request here is a new call, so insert at once: one Core INSERT
         # instead of a SELECT to look for the call, then the ORM's unit of work to add
@@ -138,6 +142,13 @@ def _incoming(params: TwilioParams) -> VoiceResponse | str:
         call = _load_call(params)
         if call is None:
             raise
+    if call.outcome in (staffing.CLOSED, staffing.NOBODY):
+        entry = flow.entry(params.to)
+        # The main number has not asked for a language yet: say it in each.
+        languages = [entry.language] if entry.language != flow.languages[0] else flow.languages
+        return runtime.renderer.render_turned_away(
+            flow, list(languages), call.outcome, staffing.now()
+        )
     return runtime.renderer.render_text(call, runtime.flows.for_line(call.line))
 
 
@@ -213,6 +224,12 @@ def _wait(params: TwilioParams) -> VoiceResponse:
     if call is None:
         raise LookupError("a wait request for a call we do not know")
     flow = runtime.flows.for_line(call.line)
+    if staffing.why_nobody_answers(get_session(), flow, runtime.settings):
+        # The last handler has gone (or the line has closed): say so now, then out of
+        # the queue, with the online address, rather than holding for nobody.
+        call.outcome = staffing.NOBODY
+        get_session().commit()
+        return runtime.renderer.render_nobody_left(call, flow)
     position = _queue_position(call)
     offer_after = runtime.settings.queue_offer_after_seconds
     last_offer = int((call.answers or {}).get("_offered_at_queue_time", 0))
@@ -221,7 +238,8 @@ def _wait(params: TwilioParams) -> VoiceResponse:
     if waited_since_offer >= offer_after:
         call.set_answer("_offered_at_queue_time", params.queue_time)
         get_session().commit()
-    return runtime.renderer.render_wait(call, flow, position, waited_since_offer)
+    recent = staffing.recent_wait_seconds(get_session())
+    return runtime.renderer.render_wait(call, flow, position, waited_since_offer, recent)
 
 
 def _queue_position(call: Call) -> int:
@@ -268,7 +286,7 @@ def _queue_left(params: TwilioParams) -> VoiceResponse:
     flow = runtime.flows.for_line(call.line)
     result = params.queue_result
     call.queue_seconds = params.queue_time
-    if result == "leave":
+    if result == "leave" and call.outcome != staffing.NOBODY:
         call.outcome = "left_for_online"
     elif result == "hangup" and call.status == "queued":
         call.outcome = "left_queue"
@@ -294,7 +312,7 @@ def _status(params: TwilioParams) -> VoiceResponse:
     now = utcnow()
     call.ended_at = now
     call.duration_seconds = params.call_duration
-    if call.status == "in_flow":
+    if call.status == "in_flow" and call.outcome is None:  # not turned away: hung up
         call.outcome = "abandoned"
         call.abandoned_step = call.step
     elif call.status == "queued":

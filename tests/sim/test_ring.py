@@ -39,6 +39,7 @@ def call_env(database_url: str, tmp_path: Path) -> dict[str, str]:
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "IVR_SECRET_KEY": "k" * 40,
         "IVR_CONTACT_KEY": Fernet.generate_key().decode(),
+        "IVR_CALLS_CHECK_STAFFING": "false",
         "IVR_WEB_ENVIRONMENT": "production",
         "IVR_INSTANCE_DIR": str(tmp_path / "instance"),  # no local.toml to read
         "PUBLIC_BASE_URL": "",
@@ -254,6 +255,7 @@ def client_env(tmp_path: Path) -> dict[str, str]:
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "IVR_SECRET_KEY": "k" * 40,
         "IVR_CONTACT_KEY": Fernet.generate_key().decode(),
+        "IVR_CALLS_CHECK_STAFFING": "false",
         "IVR_INSTANCE_DIR": str(tmp_path / "instance"),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.db'}",
     }

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ivr.core.contact import parse_phone
+from ivr.core.opening_hours import HoursError, OpeningHours
 
 STEP_KINDS = ("message", "menu", "confirm", "digits", "queue")
 
@@ -114,6 +115,7 @@ class Flow:
     entries: dict[str, Entry] = field(default_factory=dict)
     limits: dict[str, Any] = field(default_factory=dict)
     operator: Operator | None = None
+    hours: OpeningHours | None = None  # None: always open
 
     def entry(self, dialled: str | None) -> Entry:
         default = Entry(self.languages[0], self.start)
@@ -214,9 +216,12 @@ def load_flow(folder: Path) -> Flow:
             entries=entries,
             limits=dict(data.get("limits", {})),
             operator=_operator(data.get("operator")),
+            hours=OpeningHours.from_table(data["hours"]) if "hours" in data else None,
         )
     except (KeyError, TypeError) as exc:
         raise FlowError(f"{path}: missing or unexpected field {exc}") from None
+    except HoursError as exc:
+        raise FlowError(f"{path}: {exc}") from None
     for step in flow.steps.values():
         if step.kind not in STEP_KINDS:
             raise FlowError(f"{path}: step {step.id} has unknown kind {step.kind!r}")

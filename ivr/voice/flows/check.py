@@ -25,13 +25,13 @@ DEFAULT_PROMPT_WORDS = 80
 DEFAULT_PATH_SECONDS = 90
 KEYPAD = set("0123456789")  # "*" repeats the menu, so it is never an option
 # Placeholders the renderer fills in prompts.
-PLACEHOLDERS = {"label", "key", "value", "online", "position"}
+PLACEHOLDERS = {"label", "key", "value", "online", "position", "day", "time", "minutes"}
 # Prompts the renderer speaks by itself, whatever the flow.
 ENGINE_PROMPTS = ("option", "notice.invalid", "notice.silence", "notice.gave_up",
                   "notice.error", "notice.lost_step")  # fmt: skip
 # Stand-ins for placeholders when counting words: each is about one spoken word.
 SAMPLE_VALUES = {"label": "label", "key": "1", "value": "value", "online": "online",
-                 "position": "1"}  # fmt: skip
+                 "position": "1", "day": "today", "time": "8:00", "minutes": "5"}  # fmt: skip
 
 
 def edges(step: Step) -> Iterator[tuple[str, str]]:
