@@ -182,3 +182,30 @@ def test_the_setting_turns_it_off(settings_overrides):
     with app.extensions["ivr.sessionmaker"]() as session:
         assert session.scalar(select(func.count()).select_from(TwilioErasure)) == 0
     get_engine(app).dispose()
+
+
+def _cli_env(monkeypatch, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    from cryptography.fernet import Fernet
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", AUTH_TOKEN)
+    monkeypatch.setenv("IVR_SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("IVR_CONTACT_KEY", Fernet.generate_key().decode())
+    monkeypatch.setenv("IVR_INSTANCE_DIR", "/nonexistent")
+    monkeypatch.delenv("TWILIO_ACCOUNT_SID", raising=False)
+
+
+def test_the_worker_command_without_an_account_sid_says_so_in_one_line(monkeypatch, database_url):
+    from click.testing import CliRunner
+
+    from ivr.cli import cli
+
+    _cli_env(monkeypatch, database_url)
+    result = CliRunner().invoke(cli, ["erase-calls", "--once"])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "Error: TWILIO_ACCOUNT_SID is not set: calls cannot be deleted"
+    ]
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT)
+    result = CliRunner().invoke(cli, ["erase-calls", "--once"])  # nothing due: nothing sent
+    assert result.exit_code == 0, result.output
