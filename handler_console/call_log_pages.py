@@ -28,6 +28,8 @@ OUTCOME_LABELS = {
     "left_for_online": "Left to report online",
     "answered": "Answered",
     "failed": "Failed",
+    "closed": "Line closed",
+    "no_handler": "Nobody free to answer",
 }
 
 

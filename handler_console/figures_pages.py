@@ -98,6 +98,8 @@ def _charts(result: Figures) -> dict[str, str]:
         ("Left the queue", result.left_queue),
         ("Left to report online", result.left_for_online),
         ("Failed", result.failed),
+        ("Line closed", result.closed),
+        ("Nobody free to answer", result.no_handler),
         ("Not ended yet", result.in_progress),
     ]
     by_force = sorted(result.passed_by_force.items(), key=lambda item: -item[1])

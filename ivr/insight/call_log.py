@@ -32,6 +32,7 @@ OUTCOMES = {
     "report": "A report was made",
     "in_progress": "Not ended yet",
     "failed": "Failed",
+    "turned_away": "Told at once: closed, or nobody free",
 }
 
 
@@ -145,6 +146,8 @@ def filtered(stmt: Select, filters: CallFilters) -> Select:
         stmt = stmt.where(Call.outcome == "answered")
     elif outcome == "failed":
         stmt = stmt.where(Call.outcome == "failed")
+    elif outcome == "turned_away":
+        stmt = stmt.where(Call.outcome.in_(("closed", "no_handler")))
     elif outcome == "in_progress":
         stmt = stmt.where(Call.status != "ended")
     elif outcome == "report":

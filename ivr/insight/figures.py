@@ -102,6 +102,8 @@ class Figures:
     left_queue: int = 0  # queued, hung up before a handler answered
     left_for_online: int = 0  # queued, chose to leave and report online
     failed: int = 0
+    closed: int = 0  # rang outside opening hours: told so at once
+    no_handler: int = 0  # nobody available to answer: told so at once (or while queued)
     in_progress: int = 0
     abandoned_by_step: dict[str, int] = field(default_factory=dict)
     waiting_all: Waiting = Waiting(0, None, None)  # every queued caller
@@ -301,6 +303,8 @@ def csv_text(result: Figures) -> str:
         "left_queue",
         "left_for_online",
         "failed",
+        "closed",
+        "no_handler",
         "in_progress",
         "online_reports",
         "call_reports",
@@ -358,6 +362,10 @@ def _outcomes(counts: Counter[tuple[str, str]], result: Figures) -> None:
             result.left_for_online += count
         elif outcome == "failed":
             result.failed += count
+        elif outcome == "closed":
+            result.closed += count
+        elif outcome == "no_handler":
+            result.no_handler += count
         else:
             result.in_progress += count
 

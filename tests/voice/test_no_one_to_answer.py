@@ -166,3 +166,23 @@ def test_the_wait_message_says_how_long_callers_waited_lately(
         assert "Lately" not in words
     else:
         assert sentence in words
+
+
+def test_turned_away_calls_are_counted_as_such_in_the_figures(app, new_call, clock):
+    from datetime import date
+
+    from ivr.insight.figures import Period, figures
+
+    clock.now = SUNDAY_NIGHT
+    new_call().start()
+    closed = new_call()
+    closed.start()
+    closed.hang_up()
+    clock.now = TUESDAY_NOON  # open, but nobody available
+    nobody = new_call()
+    nobody.start()
+    nobody.hang_up()
+    today = date.today()
+    with app.extensions["ivr.sessionmaker"]() as session:
+        found = figures(session, Period.of_days(today, today))
+    assert (found.closed, found.no_handler, found.abandoned) == (2, 1, 0)
