@@ -67,6 +67,10 @@ def test_going_idle_makes_a_handler_away(app, client):
         session.execute(update(User).values(availability_at=utcnow() - timedelta(minutes=31)))
         session.commit()
     assert _available(app) == 0  # still "available" as set, but idle
+    client.get("/console/queue/rows")  # the page's own refresh is not a sign of life
+    assert _available(app) == 0
+    client.get("/console/queue")  # a person at the console again
+    assert _available(app) == 1
 
 
 def test_a_refused_state_is_one_clear_line(app, client):
