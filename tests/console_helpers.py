@@ -65,7 +65,7 @@ def sign_in_browser(page, server, name: str, then: str = "/console/queue") -> No
 
 
 def queue_a_caller(new_call, keys: tuple[str, ...] = ("1", "1", "2", "1")):  # type: ignore[no-untyped-def]
-    """A simulated call through the IVR to the queue: Met, officer, bribery, not urgent,
+    """A simulated call through the IVR to the queue: the Met, not urgent,
     anonymous (by default)."""
     call = new_call()
     start_in_english(call)

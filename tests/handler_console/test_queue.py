@@ -34,7 +34,7 @@ def _gateway(app):
 
 
 def test_queue_shows_waiting_callers_urgent_first(app, client, new_call):
-    calm = queue_a_caller(new_call)  # Met, officer, bribery, not urgent, anonymous
+    calm = queue_a_caller(new_call)  # the Met, not urgent, anonymous
     urgent = queue_a_caller(new_call, ("1", "3", "1", "1"))  # Kent, staff, domestic
     assert calm.call_sid != urgent.call_sid
     add_user(app, "hana", "handler")
@@ -200,7 +200,11 @@ def test_the_report_opens_with_the_callers_risk_answer(app, client, new_call, ri
     token = csrf_token(client, "/console/queue")
     client.post("/console/queue/take-next", data={"csrf_token": token})
     with Session(get_engine(app)) as session:
-        assert session.scalars(select(Report)).one().risk_now is risk_now
+        report = session.scalars(select(Report)).one()
+        assert report.risk_now is risk_now
+    page = client.get(f"/console/reports/{report.reference}").get_data(as_text=True)
+    said = {"1": "Yes: urgent", "2": "No", "9": "Not sure"}[risk_key]
+    assert f'<dd id="call-risk">{said}</dd>' in page
 
 
 def test_the_whisper_tells_the_handler_the_context(app, client, new_call):
