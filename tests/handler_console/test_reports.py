@@ -79,6 +79,7 @@ def _complete(data: dict) -> dict:
             "where": ["The car park behind the station"],
             "how_known": ["saw"],
             "risk_now": ["no"],
+            "categories": ["bribery"],  # the handler asks: the phone no longer does
             "subjects-0-name": ["PC John Smith"],
             "subjects-0-collar_number": ["1234"],
         }
