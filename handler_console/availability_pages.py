@@ -10,10 +10,11 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from handler_console.access import roles
+from handler_console.access import allowed
 from ivr.core.availability import AVAILABLE, AWAY, BUSY, Answerer, answerers, set_availability
 from ivr.core.availability import touch as touch_availability
 from ivr.core.db import get_session
+from ivr.core.permissions import Action
 from ivr.core.runtime import get_core
 from ivr.models import Call, utcnow
 
@@ -45,7 +46,7 @@ def sign_of_life() -> None:
         db.commit()
 
 
-@roles(*TAKERS)
+@allowed(Action.TAKE_CALLS)
 def change_availability() -> Response:
     state = request.form.get("state", "")
     if state not in SAID:

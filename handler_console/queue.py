@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import (
     Blueprint,
@@ -18,18 +18,17 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from handler_console import availability_pages
-from handler_console.access import roles
+from handler_console.access import allowed
 from ivr.core.audit import audit
 from ivr.core.categories import load_categories
 from ivr.core.db import get_session
+from ivr.core.permissions import Action
 from ivr.core.runtime import get_core
 from ivr.models import Call, utcnow
 from ivr.records.record import open_report_for_call
 from ivr.voice.gateway import CallGateway, GatewayError, connect_twiml
 from ivr.voice.runtime import get_voice
 from ivr.voice.taking import claim, next_waiting_id, release, waiting_calls
-
-TAKERS = ("handler", "supervisor")
 
 
 def register(bp: Blueprint) -> None:
@@ -50,7 +49,7 @@ def _rows_context() -> dict[str, object]:
     }
 
 
-@roles(*TAKERS)
+@allowed(Action.TAKE_CALLS)
 def queue() -> str:
     context = _rows_context()
     return render_template(
@@ -62,13 +61,13 @@ def queue() -> str:
     )
 
 
-@roles(*TAKERS)
+@allowed(Action.TAKE_CALLS)
 def queue_rows() -> str:
     """The queue's table body alone, for the page's self-refresh."""
     return render_template("console/queue_rows.html", **_rows_context())
 
 
-@roles(*TAKERS)
+@allowed(Action.TAKE_CALLS)
 def take_next() -> Response:
     call_id = next_waiting_id(get_session())
     if call_id is None:
@@ -77,7 +76,7 @@ def take_next() -> Response:
     return _take(call_id)
 
 
-@roles(*TAKERS)
+@allowed(Action.TAKE_CALLS)
 def take(call_id: int) -> Response:
     return _take(call_id)
 
@@ -137,8 +136,6 @@ def waited(since: datetime | None, now: datetime) -> str:
     """How long a caller has waited, as a handler reads it: "4:07" or "1:02:30"."""
     if since is None:
         return "—"
-    if since.tzinfo is None:
-        since = since.replace(tzinfo=UTC)
     seconds = max(0, int((now - since).total_seconds()))
     hours, rest = divmod(seconds, 3600)
     minutes, seconds = divmod(rest, 60)

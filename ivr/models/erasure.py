@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, Integer, LargeBinary, String
+from sqlalchemy import Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ivr.models.base import Base
+from ivr.models.types import UTCDateTime
 
 
 class TwilioErasure(Base):
@@ -23,7 +24,7 @@ class TwilioErasure(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     call_sid_enc: Mapped[bytes] = mapped_column(LargeBinary)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Why the last attempt failed, as Twilio's error code or the exception's name;
     # never the CallSid or a URL that holds it.
     last_error: Mapped[str | None] = mapped_column(String(120))

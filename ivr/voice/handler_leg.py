@@ -14,7 +14,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from ivr.core.categories import load_categories
 from ivr.core.db import get_session
 from ivr.core.runtime import get_core
-from ivr.models import Call
+from ivr.models import Call, CallStatus
 from ivr.voice import urls
 from ivr.voice import webhooks as voice
 from ivr.voice.door import TwilioParams
@@ -98,8 +98,8 @@ def _after_dial(_params: TwilioParams) -> VoiceResponse:
     session = get_session()
     session.execute(
         update(Call)
-        .where(Call.id == call.id, Call.status == "answered")
-        .values(status="queued", handler_id=None, answered_at=None)
+        .where(Call.id == call.id, Call.status == CallStatus.ANSWERED)
+        .values(status=CallStatus.QUEUED, handler_id=None, answered_at=None)
     )
     session.commit()
     session.refresh(call)

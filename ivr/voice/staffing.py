@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 
 from ivr.core.availability import answerers_available
 from ivr.core.settings import Settings
-from ivr.models import Call, utcnow
+from ivr.models import Call, CallOutcome, utcnow
 from ivr.voice.flows.catalogue import Flow
 
-CLOSED, NOBODY = "closed", "no_handler"  # also the call's outcome
+CLOSED, NOBODY = CallOutcome.CLOSED, CallOutcome.NO_HANDLER  # also the call's outcome
+# Ended calls keep their times to the hour (ivr/voice/call_end.py): "lately" is the
+# calls that started this hour or the one before.
 RECENT = timedelta(hours=1)
 ENOUGH_CALLS = 3  # fewer answered calls in the last hour say nothing honest about a wait
 
@@ -44,20 +46,24 @@ def why_nobody_answers(session: Session, flow: Flow, settings: Settings) -> str 
 
 
 def recent_wait_seconds(session: Session) -> float | None:
-    """The median wait of real calls answered in the last hour, if there were enough."""
-    since = now() - RECENT
+    """The median wait of real calls answered lately, if there were enough: an ended
+    call's wait as the figures keep it (`queue_seconds`), a live one's from its times."""
+    since = now().replace(minute=0, second=0, microsecond=0) - RECENT
     rows = session.execute(
-        select(Call.queued_at, Call.answered_at)
+        select(Call.queued_at, Call.answered_at, Call.queue_seconds)
         .where(
-            Call.answered_at >= since,
+            Call.started_at >= since,
+            Call.answered_at.is_not(None),
             Call.queued_at.is_not(None),
             Call.is_test.is_(False),
         )
-        .order_by(Call.answered_at.desc())
+        .order_by(Call.started_at.desc())
         .limit(200)
     ).all()
-    # Both columns come back alike (naive on SQLite, in one zone on PostgreSQL).
-    waits = [(answered - queued).total_seconds() for queued, answered in rows]
+    waits = [
+        float(seconds) if seconds is not None else (answered - queued).total_seconds()
+        for queued, answered, seconds in rows
+    ]
     if len(waits) < ENOUGH_CALLS:
         return None
     return max(0.0, median(waits))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ivr.models import Call, utcnow
+from ivr.models import Call, CallStatus, utcnow
 
 # Real callers before test calls (the console's, see ivr/voice/marked_calls.py), then urgent
 # first, then the longest wait: a test call never keeps a real caller waiting.
@@ -19,12 +19,12 @@ QUEUE_ORDER = (Call.is_test.asc(), Call.urgent.desc(), Call.queued_at.asc(), Cal
 
 def waiting_calls(session: Session, limit: int = 200) -> list[Call]:
     """Callers waiting now: urgent first, then the longest wait."""
-    query = select(Call).where(Call.status == "queued").order_by(*QUEUE_ORDER).limit(limit)
+    query = select(Call).where(Call.status == CallStatus.QUEUED).order_by(*QUEUE_ORDER).limit(limit)
     return list(session.scalars(query))
 
 
 def next_waiting_id(session: Session) -> int | None:
-    query = select(Call.id).where(Call.status == "queued").order_by(*QUEUE_ORDER).limit(1)
+    query = select(Call.id).where(Call.status == CallStatus.QUEUED).order_by(*QUEUE_ORDER).limit(1)
     return session.scalar(query)
 
 
@@ -33,8 +33,8 @@ def claim(session: Session, call_id: int, handler_id: int) -> bool:
     Commits, so the claim is visible to every other worker at once."""
     result = session.execute(
         update(Call)
-        .where(Call.id == call_id, Call.status == "queued")
-        .values(status="answered", handler_id=handler_id, answered_at=utcnow())
+        .where(Call.id == call_id, Call.status == CallStatus.QUEUED)
+        .values(status=CallStatus.ANSWERED, handler_id=handler_id, answered_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     session.commit()
@@ -45,8 +45,10 @@ def release(session: Session, call_id: int, handler_id: int) -> None:
     """Give a claimed call back to the queue (Twilio could not ring the handler)."""
     session.execute(
         update(Call)
-        .where(Call.id == call_id, Call.status == "answered", Call.handler_id == handler_id)
-        .values(status="queued", handler_id=None, answered_at=None)
+        .where(
+            Call.id == call_id, Call.status == CallStatus.ANSWERED, Call.handler_id == handler_id
+        )
+        .values(status=CallStatus.QUEUED, handler_id=None, answered_at=None)
         .execution_options(synchronize_session=False)
     )
     session.commit()

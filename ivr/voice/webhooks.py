@@ -23,8 +23,8 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.core.db import autocommit_connection, get_session
 from ivr.core.runtime import get_core
-from ivr.models import Call, CallEvent, utcnow
-from ivr.voice import staffing, twilio_erasure, urls
+from ivr.models import Call, CallEvent, CallOutcome, CallStatus, utcnow
+from ivr.voice import call_end, staffing, twilio_erasure, urls
 from ivr.voice.door import MAX_BODY_BYTES, TwilioParams, call_key, signature_is_valid
 from ivr.voice.flows.moves import CallerInput
 from ivr.voice.marked_calls import is_test_call_sid
@@ -127,7 +127,7 @@ def _incoming(params: TwilioParams) -> VoiceResponse | str:
         # Only a CallSid minted by this server (the console's test-call page) is a test.
         is_test=is_test_call_sid(runtime.settings.secret_key, params.call_sid),
         step=flow.start,
-        status="in_flow",
+        status=CallStatus.IN_FLOW,
         last_idempotency_token=params.idempotency_token or None,
         # What the ORM would give the version column on its first insert.
         seq=1,
@@ -181,7 +181,10 @@ def _step(params: TwilioParams, step_id: str) -> VoiceResponse | str:
         raise LookupError("a step for a call we do not know")
     flow = runtime.flows.for_line(call.line)
     seq = request.args.get("seq", type=int)
-    request_key = f"{step_id}:{seq}:{params.digits}:{params.speech}"[:200]
+    # A keyed hash: what the caller typed or said is not kept in clear (call_end.py).
+    request_key = call_end.request_key(
+        get_core().settings.secret_key, step_id, seq, params.digits, params.speech
+    )
     token = params.idempotency_token
     is_current = step_id == call.step and seq == call.seq
     already_done = request_key == call.last_request_key or (
@@ -265,7 +268,7 @@ def _queue_position(call: Call) -> int:
     else:
         ahead_of_me = and_(Call.is_test.is_(False), ahead_of_me)
     ahead = select(func.count(Call.id)).where(
-        Call.status == "queued", Call.line == call.line, Call.id != call.id, ahead_of_me
+        Call.status == CallStatus.QUEUED, Call.line == call.line, Call.id != call.id, ahead_of_me
     )
     return int(get_session().scalar(ahead) or 0) + 1
 
@@ -295,12 +298,12 @@ def _queue_left(params: TwilioParams) -> VoiceResponse:
     flow = runtime.flows.for_line(call.line)
     result = params.queue_result
     call.queue_seconds = params.queue_time
-    if result == "leave" and call.outcome != staffing.NOBODY:
-        call.outcome = "left_for_online"
-    elif result == "hangup" and call.status == "queued":
-        call.outcome = "left_queue"
+    if result == "leave" and call.outcome != CallOutcome.NO_HANDLER:
+        call.outcome = CallOutcome.LEFT_FOR_ONLINE
+    elif result == "hangup" and call.status == CallStatus.QUEUED:
+        call.outcome = CallOutcome.LEFT_QUEUE
     elif result == "bridged":
-        call.outcome = "answered"
+        call.outcome = CallOutcome.ANSWERED
     get_session().commit()
     if result == "leave":
         return runtime.renderer.render_leaving(call, flow)
@@ -321,29 +324,26 @@ def _status(params: TwilioParams) -> VoiceResponse:
     now = utcnow()
     call.ended_at = now
     call.duration_seconds = params.call_duration
-    if call.status == "in_flow" and call.outcome is None:  # not turned away: hung up
-        call.outcome = "abandoned"
+    if call.status == CallStatus.IN_FLOW and call.outcome is None:  # not turned away: hung up
+        call.outcome = CallOutcome.ABANDONED
         call.abandoned_step = call.step
-    elif call.status == "queued":
-        call.outcome = call.outcome or "left_queue"
+    elif call.status == CallStatus.QUEUED:
+        call.outcome = call.outcome or CallOutcome.LEFT_QUEUE
         if call.queue_seconds is None and call.queued_at is not None:
-            queued_at = call.queued_at
-            if queued_at.tzinfo is None:
-                queued_at = queued_at.replace(tzinfo=now.tzinfo)
-            call.queue_seconds = int((now - queued_at) / timedelta(seconds=1))
-    elif call.status == "answered":
-        call.outcome = call.outcome or "answered"
+            call.queue_seconds = int((now - call.queued_at) / timedelta(seconds=1))
+    elif call.status == CallStatus.ANSWERED:
+        call.outcome = call.outcome or CallOutcome.ANSWERED
     if params.call_status == "failed":
-        call.outcome = call.outcome or "failed"
-    call.status = "ended"
-    # The CallSid could join our record to Twilio's log of the calling number: gone
-    # from the call, kept only encrypted until Twilio has deleted its own record.
-    runtime = get_voice()
-    if runtime.settings.twilio_erase_calls and not call.is_test and params.call_sid:
+        call.outcome = call.outcome or CallOutcome.FAILED
+    call.status = CallStatus.ENDED
+    # Twilio's own record of the call (the From number in its call log) is deleted by
+    # `ivr erase-calls`; until then the CallSid is kept only encrypted, in the outbox.
+    if get_voice().settings.twilio_erase_calls and not call.is_test and params.call_sid:
         twilio_erasure.enqueue(get_session(), get_core().cipher, params.call_sid, now)
-    call.live_call_sid = None
     if not (call.answers or {}).get("contact_confirmed"):
         call.contact_number_enc = None
+    # Nothing kept may match Twilio's record of the call: key, CallSid, fine times.
+    call_end.forget(get_session(), call)
     get_session().commit()
     return VoiceResponse()
 

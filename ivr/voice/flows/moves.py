@@ -13,7 +13,7 @@ from typing import Any
 
 from ivr.core.contact import ContactCipher, parse_phone
 from ivr.core.forces import ForceCatalogue
-from ivr.models import Call, utcnow
+from ivr.models import Call, CallStatus, utcnow
 from ivr.voice.flows.catalogue import Flow, Step
 
 PENDING = "_pending"  # answers key of a value waiting to be confirmed
@@ -178,8 +178,8 @@ class FlowMoves:
             step = flow.steps[step_id]
             call.step = step.id
             call.tries = 0
-            if step.kind == "queue" and call.status == "in_flow":
-                call.status = "queued"
+            if step.kind == "queue" and call.status == CallStatus.IN_FLOW:
+                call.status = CallStatus.QUEUED
                 call.queued_at = utcnow()
             if step.kind != "message":
                 return
