@@ -24,7 +24,7 @@ from ivr.core.categories import load_categories
 from ivr.core.db import get_session
 from ivr.core.permissions import Action
 from ivr.core.runtime import get_core
-from ivr.models import Call, utcnow
+from ivr.models import Call, Report, utcnow
 from ivr.records.record import open_report_for_call
 from ivr.voice.gateway import CallGateway, GatewayError, connect_twiml
 from ivr.voice.runtime import get_voice
@@ -110,6 +110,16 @@ def _take(call_id: int) -> Response:
         release(db, call.id, user.id)
         flash(f"{exc} The caller is still in the queue.", "error")
         return redirect(url_for("console.queue"))
+    followed_up = (call.answers or {}).get("followup_report")
+    if followed_up is not None:
+        # A reporter who came back with their reference and code: their report opens,
+        # with its questions, instead of a new one.
+        report = db.get(Report, int(followed_up))
+        if report is not None:
+            audit(db, user, "take", "call", call.id, reason="follow-up call")
+            audit(db, user, "view", "report", report.reference, reason="follow-up call")
+            db.commit()
+            return redirect(url_for("console.report_followup", reference=report.reference))
     report = open_report_for_call(
         db, call, user, get_core().cipher, load_categories(settings.config_dir)
     )

@@ -32,7 +32,8 @@ ROLL_UP_EVERY = timedelta(hours=1)
 def deliver(once: bool, interval: int | None) -> None:
     """Send approved reports to their forces until acknowledged (the outbox worker).
 
-    Several may run at once on PostgreSQL; on SQLite run one.
+    Several may run at once, on PostgreSQL or SQLite. It also ends calls whose end
+    was never recorded (`ivr sweep`).
     """
     settings = load_settings()
     with open_database(settings) as sessions:
@@ -46,6 +47,8 @@ def _deliver(
     from ivr.insight.roll_up import roll_up_settled
     from ivr.models import utcnow
     from ivr.records.delivery import Deliverer, DeliverySettings, failing_deliveries
+    from ivr.records.update_delivery import UpdateDeliverer
+    from ivr.voice.sweep import sweep
 
     worker = Deliverer(
         sessions,
@@ -53,6 +56,8 @@ def _deliver(
         ContactCipher(settings.contact_key),
         DeliverySettings.from_settings(settings),
     )
+    # Follow-up messages go by the same worker, after the reports due this round.
+    updates = UpdateDeliverer(worker.sessions, worker.routes, worker.cipher, worker.settings)
     alert_after = timedelta(seconds=settings.delivery_alert_after_seconds)
     reported_late = 0
     rolled_up_at = None
@@ -62,10 +67,15 @@ def _deliver(
     while not stop.is_set():
         try:
             done = worker.run_once(stop=stop)
+            sent = updates.run_once(stop=stop)
+            done.delivered += sent.delivered
+            done.failed += sent.failed
             with sessions() as session:
                 late = len(failing_deliveries(session, older_than=alert_after))
                 if rolled_up_at is None or utcnow() - rolled_up_at >= ROLL_UP_EVERY:
                     roll_up_settled(session)
+                    # Calls whose status callback failed (ivr/voice/sweep.py).
+                    sweep(session)
                     rolled_up_at = utcnow()
         except SQLAlchemyError as exc:
             # The database is away (restart, network): say so in one line, try again later.

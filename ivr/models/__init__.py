@@ -21,7 +21,7 @@ from ivr.models.enums import (
 )
 from ivr.models.erasure import TwilioErasure
 from ivr.models.figures import CountedDay, FigureDay
-from ivr.models.online import OnlineDraft, RateBucket, ReportMessage
+from ivr.models.online import OnlineDraft, RateBucket, ReportMessage, UpdateDelivery
 from ivr.models.reports import Report, ReportSubject
 from ivr.models.staff import AuditEntry, RecoveryCode, User
 from ivr.models.types import UTCDateTime
@@ -56,6 +56,7 @@ __all__ = [
     "SubjectRole",
     "TwilioErasure",
     "UTCDateTime",
+    "UpdateDelivery",
     "User",
     "utcnow",
 ]
