@@ -39,7 +39,7 @@ FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 # Built once: SQLAlchemy caches a statement's compiled form by the statement object,
 # and building and keying a 30-column INSERT anew costs more than running it. Inline:
 # no RETURNING of the new id, which nothing here reads.
-_INSERT_CALL = insert(Call.__table__).inline()
+_INSERT_CALL = insert(Call.__table__).inline()  # type: ignore[arg-type]  # a mapped class's table is a Table
 
 
 def make_blueprint() -> Blueprint:
@@ -146,9 +146,10 @@ def _incoming(params: TwilioParams) -> VoiceResponse | str:
     except IntegrityError:
         # The call is known already (a Twilio retry, or the same call twice at once):
         # change nothing, answer from its stored state.
-        call = _load_call(params)
-        if call is None:
+        stored = _load_call(params)
+        if stored is None:
             raise
+        call = stored
     return runtime.renderer.render_text(call, runtime.flows.for_line(call.line))
 
 
