@@ -51,7 +51,9 @@ def figures_page() -> str | tuple[str, int]:
         announced = announcement_figures(db, period, force=form.force.data or None)
     else:  # the same period and every line: the calls are counted already
         announced = announcement_figures(db, period, force=form.force.data or None, counted=result)
-    csv_args = {k: v for k, v in request.args.items() if k in ("since", "until", "line", "force")}
+    csv_args: dict[str, Any] = {
+        k: v for k, v in request.args.items() if k in ("since", "until", "line", "force")
+    }
     csv_args.update(since=first.isoformat(), until=last.isoformat())
     by_week = (last - first).days > 62
     return render_template(

@@ -180,7 +180,7 @@ def call_log(
     """One page of the log, newest first; `older_than` is a cursor from a previous page."""
     filters = filters or CallFilters()
     page_size = page_size or PAGE_SIZE
-    stmt = select(
+    stmt: Select = select(
         Call.id,
         Call.started_at,
         Call.line,

@@ -391,7 +391,7 @@ def _disseminations(session: Session, period: Period, result: Figures) -> None:
     result.awaiting_by_force = {force_id: int(count) for force_id, count in awaiting}
 
 
-def _in(column, period: Period):  # type: ignore[no-untyped-def]
+def _in(column, period: Period):
     return within(column, period.start, period.end)
 
 
@@ -403,7 +403,7 @@ def _whole_days(period: Period, now: datetime) -> tuple[date, date]:
     return first, max(first, end)
 
 
-def _not_from_test_call():  # type: ignore[no-untyped-def]
+def _not_from_test_call():
     """For a statement over Report: not made from a test call. Test calls are
     few and have a partial index (ix_calls_test), so this is one small lookup."""
     # `WHERE is_test`, word for word the partial index's predicate, so it is used.

@@ -37,7 +37,7 @@ FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 # Built once: SQLAlchemy caches a statement's compiled form by the statement object,
 # and building and keying a 30-column INSERT anew costs more than running it. Inline:
 # no RETURNING of the new id, which nothing here reads.
-_INSERT_CALL = insert(Call.__table__).inline()
+_INSERT_CALL = insert(Call.__table__).inline()  # type: ignore[arg-type]  # a mapped class's table is a Table
 
 
 def make_blueprint() -> Blueprint:
@@ -157,9 +157,10 @@ def _incoming(params: TwilioParams) -> VoiceResponse | str:
     except IntegrityError:
         # The call is known already (a Twilio retry, or the same call twice at once):
         # change nothing, answer from its stored state.
-        call = _load_call(params)
-        if call is None:
+        stored = _load_call(params)
+        if stored is None:
             raise
+        call = stored
     if call.outcome in (staffing.CLOSED, staffing.NOBODY):
         entry = flow.entry(params.to)
         # The main number has not asked for a language yet: say it in each.
