@@ -38,7 +38,7 @@ def claim(session: Session, call_id: int, handler_id: int) -> bool:
         .execution_options(synchronize_session=False)
     )
     session.commit()
-    return result.rowcount == 1
+    return result.rowcount == 1  # type: ignore[attr-defined]  # an UPDATE/DELETE's result is a CursorResult
 
 
 def release(session: Session, call_id: int, handler_id: int) -> None:

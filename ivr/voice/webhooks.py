@@ -24,7 +24,7 @@ from ivr.core.db import autocommit_connection, get_session
 from ivr.core.rate_limit import take
 from ivr.core.runtime import get_core
 from ivr.models import Call, CallEvent, CallOutcome, CallStatus, utcnow
-from ivr.voice import call_end, outage, urls
+from ivr.voice import call_end, outage, staffing, twilio_erasure, urls
 from ivr.voice.door import MAX_BODY_BYTES, TwilioParams, call_key, signature_is_valid
 from ivr.voice.flows.moves import CallerInput
 from ivr.voice.marked_calls import is_test_call_sid
@@ -37,7 +37,7 @@ FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 # Built once: SQLAlchemy caches a statement's compiled form by the statement object,
 # and building and keying a 30-column INSERT anew costs more than running it. Inline:
 # no RETURNING of the new id, which nothing here reads.
-_INSERT_CALL = insert(Call.__table__).inline()
+_INSERT_CALL = insert(Call.__table__).inline()  # type: ignore[arg-type]  # a mapped class's table is a Table
 
 
 def make_blueprint() -> Blueprint:
@@ -142,6 +142,10 @@ def _incoming(params: TwilioParams) -> VoiceResponse | str:
         seq=1,
     )
     runtime.moves.begin(call, flow, params.to)
+    # Nobody to answer (closed, or no handler available): said at once, before the menus.
+    why = staffing.why_nobody_answers(get_session(), flow, runtime.settings)
+    if why:
+        call.outcome = why
     try:
         # Nearly every request here is a new call, so insert at once: one Core INSERT
         # instead of a SELECT to look for the call, then the ORM's unit of work to add
@@ -153,9 +157,17 @@ def _incoming(params: TwilioParams) -> VoiceResponse | str:
     except IntegrityError:
         # The call is known already (a Twilio retry, or the same call twice at once):
         # change nothing, answer from its stored state.
-        call = _load_call(params)
-        if call is None:
+        stored = _load_call(params)
+        if stored is None:
             raise
+        call = stored
+    if call.outcome in (staffing.CLOSED, staffing.NOBODY):
+        entry = flow.entry(params.to)
+        # The main number has not asked for a language yet: say it in each.
+        languages = [entry.language] if entry.language != flow.languages[0] else flow.languages
+        return runtime.renderer.render_turned_away(
+            flow, list(languages), call.outcome, staffing.now()
+        )
     return runtime.renderer.render_text(call, runtime.flows.for_line(call.line))
 
 
@@ -247,6 +259,12 @@ def _wait(params: TwilioParams) -> VoiceResponse:
     if call is None:
         raise LookupError("a wait request for a call we do not know")
     flow = runtime.flows.for_line(call.line)
+    if staffing.why_nobody_answers(get_session(), flow, runtime.settings):
+        # The last handler has gone (or the line has closed): say so now, then out of
+        # the queue, with the online address, rather than holding for nobody.
+        call.outcome = staffing.NOBODY
+        get_session().commit()
+        return runtime.renderer.render_nobody_left(call, flow)
     position = _queue_position(call)
     offer_after = runtime.settings.queue_offer_after_seconds
     last_offer = int((call.answers or {}).get("_offered_at_queue_time", 0))
@@ -255,7 +273,8 @@ def _wait(params: TwilioParams) -> VoiceResponse:
     if waited_since_offer >= offer_after:
         call.set_answer("_offered_at_queue_time", params.queue_time)
         get_session().commit()
-    return runtime.renderer.render_wait(call, flow, position, waited_since_offer)
+    recent = staffing.recent_wait_seconds(get_session())
+    return runtime.renderer.render_wait(call, flow, position, waited_since_offer, recent)
 
 
 def _queue_position(call: Call) -> int:
@@ -302,7 +321,7 @@ def _queue_left(params: TwilioParams) -> VoiceResponse:
     flow = runtime.flows.for_line(call.line)
     result = params.queue_result
     call.queue_seconds = call_end.queue_wait(call, params.queue_time, utcnow())
-    if result == "leave":
+    if result == "leave" and call.outcome != CallOutcome.NO_HANDLER:
         call.outcome = CallOutcome.LEFT_FOR_ONLINE
     elif result == "hangup" and call.status == CallStatus.QUEUED:
         call.outcome = CallOutcome.LEFT_QUEUE
@@ -327,6 +346,10 @@ def _status(params: TwilioParams) -> VoiceResponse:
     if call is None or params.call_status not in FINAL_STATUSES or call.ended_at is not None:
         # Unknown, not final, or already recorded: status callbacks come late and twice.
         return VoiceResponse()
+    # Twilio's own record of the call (the From number in its call log) is deleted by
+    # `ivr erase-calls`; until then the CallSid is kept only encrypted, in the outbox.
+    if get_voice().settings.twilio_erase_calls and not call.is_test and params.call_sid:
+        twilio_erasure.enqueue(get_session(), get_core().cipher, params.call_sid, utcnow())
     call_end.end(get_session(), call, params.call_status, params.call_duration)
     get_session().commit()
     return VoiceResponse()

@@ -22,7 +22,7 @@ def _queue(new_call, stored_call, app, waited: int):  # type: ignore[no-untyped-
     """A caller walked to the queue, who joined it `waited` seconds ago."""
     call = new_call()
     start_in_english(call)
-    for key in ("1", "1", "1", "1", "2", "1"):  # Met, officer, bribery, not urgent, anonymous
+    for key in ("1", "1", "2", "1"):  # the Met, not urgent, anonymous
         twiml = call.press(key)
     assert twiml.find("Enqueue") is not None
     row = stored_call(call)
