@@ -11,27 +11,25 @@ import contextlib
 import logging
 import traceback
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, request
-from sqlalchemy import and_, func, insert, inspect, or_, select
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.core.db import autocommit_connection, get_session
 from ivr.core.runtime import get_core
-from ivr.models import Call, CallEvent, utcnow
-from ivr.voice import urls
+from ivr.models import Call, CallEvent
+from ivr.voice import call_life, urls
 from ivr.voice.door import TwilioParams, call_key, signature_is_valid
 from ivr.voice.flows.moves import CallerInput
 from ivr.voice.marked_calls import is_test_call_sid
 from ivr.voice.runtime import get_voice
+from ivr.voice.taking import queue_position
 
 log = logging.getLogger("ivr.voice.webhooks")
-
-FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 
 # Built once: SQLAlchemy caches a statement's compiled form by the statement object,
 # and building and keying a 30-column INSERT anew costs more than running it. Inline:
@@ -118,11 +116,11 @@ def _incoming(params: TwilioParams) -> VoiceResponse | str:
         # Only a CallSid minted by this server (the console's test-call page) is a test.
         is_test=is_test_call_sid(runtime.settings.secret_key, params.call_sid),
         step=flow.start,
-        status="in_flow",
         last_idempotency_token=params.idempotency_token or None,
         # What the ORM would give the version column on its first insert.
         seq=1,
     )
+    call_life.start(call)
     runtime.moves.begin(call, flow, params.to)
     try:
         # Nearly every request here is a new call, so insert at once: one Core INSERT
@@ -213,7 +211,7 @@ def _wait(params: TwilioParams) -> VoiceResponse:
     if call is None:
         raise LookupError("a wait request for a call we do not know")
     flow = runtime.flows.for_line(call.line)
-    position = _queue_position(call)
+    position = queue_position(get_session(), call)
     offer_after = runtime.settings.queue_offer_after_seconds
     last_offer = int((call.answers or {}).get("_offered_at_queue_time", 0))
     # Offer to leave once per `offer_after` seconds of waiting, not at every wait message.
@@ -222,25 +220,6 @@ def _wait(params: TwilioParams) -> VoiceResponse:
         call.set_answer("_offered_at_queue_time", params.queue_time)
         get_session().commit()
     return runtime.renderer.render_wait(call, flow, position, waited_since_offer)
-
-
-def _queue_position(call: Call) -> int:
-    """Real callers before test calls, urgent first, then the longest waiting: the order
-    handlers take them in."""
-    if call.queued_at is None:
-        return 1
-    ahead_of_me = and_(Call.urgent == call.urgent, Call.queued_at < call.queued_at)
-    if not call.urgent:
-        ahead_of_me = or_(Call.urgent.is_(True), ahead_of_me)
-    # Test calls wait behind every real caller (ivr/voice/taking.py QUEUE_ORDER).
-    if call.is_test:
-        ahead_of_me = or_(Call.is_test.is_(False), ahead_of_me)
-    else:
-        ahead_of_me = and_(Call.is_test.is_(False), ahead_of_me)
-    ahead = select(func.count(Call.id)).where(
-        Call.status == "queued", Call.line == call.line, Call.id != call.id, ahead_of_me
-    )
-    return int(get_session().scalar(ahead) or 0) + 1
 
 
 def queue_choice() -> Response:
@@ -267,13 +246,7 @@ def _queue_left(params: TwilioParams) -> VoiceResponse:
         raise LookupError("a queue result for a call we do not know")
     flow = runtime.flows.for_line(call.line)
     result = params.queue_result
-    call.queue_seconds = params.queue_time
-    if result == "leave":
-        call.outcome = "left_for_online"
-    elif result == "hangup" and call.status == "queued":
-        call.outcome = "left_queue"
-    elif result == "bridged":
-        call.outcome = "answered"
+    call_life.leave_queue(call, result, params.queue_time)
     get_session().commit()
     if result == "leave":
         return runtime.renderer.render_leaving(call, flow)
@@ -288,32 +261,9 @@ def status() -> Response:
 
 def _status(params: TwilioParams) -> VoiceResponse:
     call = _load_call(params)
-    if call is None or params.call_status not in FINAL_STATUSES or call.ended_at is not None:
-        # Unknown, not final, or already recorded: status callbacks come late and twice.
-        return VoiceResponse()
-    now = utcnow()
-    call.ended_at = now
-    call.duration_seconds = params.call_duration
-    if call.status == "in_flow":
-        call.outcome = "abandoned"
-        call.abandoned_step = call.step
-    elif call.status == "queued":
-        call.outcome = call.outcome or "left_queue"
-        if call.queue_seconds is None and call.queued_at is not None:
-            queued_at = call.queued_at
-            if queued_at.tzinfo is None:
-                queued_at = queued_at.replace(tzinfo=now.tzinfo)
-            call.queue_seconds = int((now - queued_at) / timedelta(seconds=1))
-    elif call.status == "answered":
-        call.outcome = call.outcome or "answered"
-    if params.call_status == "failed":
-        call.outcome = call.outcome or "failed"
-    call.status = "ended"
-    # The CallSid could join our record to Twilio's log of the calling number.
-    call.live_call_sid = None
-    if not (call.answers or {}).get("contact_confirmed"):
-        call.contact_number_enc = None
-    get_session().commit()
+    # Unknown, not final, or already recorded: status callbacks come late and twice.
+    if call is not None and call_life.end(call, params.call_status, params.call_duration):
+        get_session().commit()
     return VoiceResponse()
 
 

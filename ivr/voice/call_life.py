@@ -1,0 +1,111 @@
+"""A call's life: every move of its status, and nowhere else.
+
+    in_flow --(reaches a queue step)--> queued --(a handler takes it)--> answered
+                                          ^                                 |
+                                          +---(the handler's phone failed)--+
+    any status --(Twilio's final status callback)--> ended
+
+The moves between queued and answered are conditional UPDATEs (only if the call is
+still where the move starts), so the database decides between two workers or two
+handlers acting at once, on SQLite and PostgreSQL alike. Callers: the call flow's
+moves (queued), taking (answered, back to queued), the handler's leg (back to queued)
+and the webhooks (leaving the queue, ended).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from ivr.models import Call, utcnow
+
+# Twilio's CallStatus values that say the call is over.
+FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+
+
+def start(call: Call) -> None:
+    """A new call: in the flow (the call flow's moves put it at its first step)."""
+    call.status = "in_flow"
+
+
+def enqueue(call: Call) -> None:
+    """The caller reached the queue: from now on they wait for a handler. A call that
+    is queued or answered already keeps its place (queued_at) and its status."""
+    if call.status == "in_flow":
+        call.status = "queued"
+        call.queued_at = utcnow()
+
+
+def answer(session: Session, call_id: int, handler_id: int) -> bool:
+    """True if this handler now has the call; False if someone else took it (or it ended).
+    Commits, so the claim is visible to every other worker at once."""
+    result = session.execute(
+        update(Call)
+        .where(Call.id == call_id, Call.status == "queued")
+        .values(status="answered", handler_id=handler_id, answered_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return result.rowcount == 1  # type: ignore[attr-defined]  # a CursorResult for an UPDATE
+
+
+def release(session: Session, call_id: int, handler_id: int) -> bool:
+    """Give a call back to the queue, ahead of later callers (queued_at is kept): the
+    handler's phone could not be rung, or did not answer. Only the handler who has the
+    call releases it: a late or repeated report about an earlier handler's phone must not
+    take the call away from the handler who has it now. True if the call went back.
+    Commits."""
+    result = session.execute(
+        update(Call)
+        .where(Call.id == call_id, Call.status == "answered", Call.handler_id == handler_id)
+        .values(status="queued", handler_id=None, answered_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return result.rowcount == 1  # type: ignore[attr-defined]  # a CursorResult for an UPDATE
+
+
+def leave_queue(call: Call, queue_result: str, queue_seconds: int) -> None:
+    """What Twilio says happened to the caller's place in the queue (the Enqueue action):
+    how the wait ended, recorded as the call's outcome. The status moves when the call
+    ends (`end`)."""
+    call.queue_seconds = queue_seconds
+    if queue_result == "leave":
+        call.outcome = "left_for_online"
+    elif queue_result == "hangup" and call.status == "queued":
+        call.outcome = "left_queue"
+    elif queue_result == "bridged":
+        call.outcome = "answered"
+
+
+def end(call: Call, twilio_status: str, duration_seconds: int | None) -> bool:
+    """The call is over: its outcome as it stood, and nothing left that could join our
+    record to the phone company's. False (and nothing changed) for a status that is not
+    final, or a call already ended: status callbacks come late and twice."""
+    if twilio_status not in FINAL_STATUSES or call.ended_at is not None:
+        return False
+    now = utcnow()
+    call.ended_at = now
+    call.duration_seconds = duration_seconds
+    if call.status == "in_flow":
+        call.outcome = "abandoned"
+        call.abandoned_step = call.step
+    elif call.status == "queued":
+        call.outcome = call.outcome or "left_queue"
+        if call.queue_seconds is None and call.queued_at is not None:
+            queued_at = call.queued_at
+            if queued_at.tzinfo is None:
+                queued_at = queued_at.replace(tzinfo=now.tzinfo)
+            call.queue_seconds = int((now - queued_at) / timedelta(seconds=1))
+    elif call.status == "answered":
+        call.outcome = call.outcome or "answered"
+    if twilio_status == "failed":
+        call.outcome = call.outcome or "failed"
+    call.status = "ended"
+    # The CallSid could join our record to Twilio's log of the calling number.
+    call.live_call_sid = None
+    if not (call.answers or {}).get("contact_confirmed"):
+        call.contact_number_enc = None
+    return True
