@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-# Twilio waits 15 s in all for an answer; a worker stuck longer is killed and
-# replaced, and the call's state is in the database, so no call is lost.
-timeout = 20
+# Twilio waits 15 s in all for an answer, and every webhook answers within 10 s
+# (ivr/voice/deadline.py); a worker stuck past that is killed and replaced before
+# Twilio gives up, and the call's state is in the database, so no call is lost.
+timeout = 12
 graceful_timeout = 20
 keepalive = 5
 accesslog = "-"

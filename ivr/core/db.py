@@ -20,18 +20,53 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> Engine:
+# Twilio waits 15 s in all for a webhook's answer, and every webhook answers within
+# WEBHOOK_DEADLINE (ivr/voice/deadline.py). The database's own limits are shorter, so
+# a slow or locked database ends in an error the webhook can turn into words in time.
+CONNECT_TIMEOUT_SECONDS = 3
+STATEMENT_TIMEOUT_MS = 5000
+LOCK_TIMEOUT_MS = 3000
+SQLITE_BUSY_TIMEOUT_MS = 5000
+# How long a request waits for a free pooled connection before giving up.
+POOL_TIMEOUT_SECONDS = 3
+
+
+def make_engine(url: str, statement_timeout_ms: int = STATEMENT_TIMEOUT_MS) -> Engine:
+    """The engine, with the time limits above. `statement_timeout_ms` 0 is no limit (for
+    commands that may rightly run long, like a purge)."""
     url = normalise_url(url)
-    # Statement parameters never reach an exception message or a log line.
-    kwargs: dict[str, Any] = {"hide_parameters": True}
+    # Statement parameters never reach an exception message or a log line. Pre-ping: a
+    # pooled connection is checked before use, so after a database restart the first
+    # request on each worker gets a fresh connection instead of an error.
+    kwargs: dict[str, Any] = {
+        "hide_parameters": True,
+        "pool_pre_ping": True,
+        "pool_timeout": POOL_TIMEOUT_SECONDS,
+    }
     if url.startswith("sqlite"):
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        kwargs["connect_args"] = {"timeout": 15}
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     else:
-        # Fail fast when the server is away: Twilio waits 15 s in all for our answer.
-        kwargs["connect_args"] = {"connect_timeout": 3}
+        kwargs["connect_args"] = {
+            # Fail fast when the server is away.
+            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+            # A server (or the network to it) that vanishes without closing the
+            # connection is noticed within about 20 s rather than the kernel's 2 hours.
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 3,
+            "keepalives_count": 3,
+            "tcp_user_timeout": 20000,
+            # A statement or a lock wait that outlives a caller's patience is ended
+            # by the server; so is a transaction left open by a stuck client.
+            "options": (
+                f"-c statement_timeout={statement_timeout_ms} "
+                f"-c lock_timeout={min(LOCK_TIMEOUT_MS, statement_timeout_ms or LOCK_TIMEOUT_MS)} "
+                "-c idle_in_transaction_session_timeout=60000"
+            ),
+        }
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -45,7 +80,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=15000")
+    # Well under Twilio's 15 s: a writer kept waiting gives up in time to apologise.
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     # Deleted rows are overwritten on disk, so erased data (retention) is gone from the file.
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()

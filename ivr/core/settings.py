@@ -17,6 +17,10 @@ from typing import Any
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
+# What a delivery's lease allows beyond its attempt's deadline: reading and recording it.
+LEASE_MARGIN_SECONDS = 10
+
+
 class SettingsError(Exception):
     """A setting is missing or malformed; the message is one line for a human."""
 
@@ -45,6 +49,7 @@ class Settings:
     delivery_lease_seconds: int = 300
     delivery_alert_after_seconds: int = 86400
     delivery_interval_seconds: int = 15
+    delivery_concurrency: int = 4
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_username: str = ""
@@ -93,6 +98,7 @@ _SOURCES: dict[str, tuple[str, str, str]] = {
     "delivery_lease_seconds": ("delivery", "lease_seconds", "IVR_DELIVERY_LEASE"),
     "delivery_alert_after_seconds": ("delivery", "alert_after_seconds", "IVR_DELIVERY_ALERT_AFTER"),
     "delivery_interval_seconds": ("delivery", "interval_seconds", "IVR_DELIVERY_INTERVAL"),
+    "delivery_concurrency": ("delivery", "concurrency", "IVR_DELIVERY_CONCURRENCY"),
     "smtp_host": ("smtp", "host", "IVR_SMTP_HOST"),
     "smtp_port": ("smtp", "port", "IVR_SMTP_PORT"),
     "smtp_username": ("smtp", "username", "IVR_SMTP_USERNAME"),
@@ -244,9 +250,24 @@ def check_settings(settings: Settings) -> None:
         )
     if settings.max_tries < 1:
         raise SettingsError("setting max_tries (IVR_CALLS_MAX_TRIES) must be at least 1")
-    for name in ("delivery_retry_base_seconds", "delivery_lease_seconds", "smtp_port"):
+    for name in (
+        "delivery_timeout_seconds",
+        "delivery_retry_base_seconds",
+        "delivery_retry_max_seconds",
+        "delivery_lease_seconds",
+        "delivery_concurrency",
+        "smtp_port",
+    ):
         if getattr(settings, name) < 1:
             raise SettingsError(f"setting {name} ({_SOURCES[name][2]}) must be at least 1")
+    # A lease that ends before its attempt's deadline lets a second worker send the same
+    # report while the first is still waiting for the force (then both record it).
+    if settings.delivery_lease_seconds < settings.delivery_timeout_seconds + LEASE_MARGIN_SECONDS:
+        raise SettingsError(
+            "setting delivery_lease_seconds (IVR_DELIVERY_LEASE) must be at least "
+            f"delivery_timeout_seconds (IVR_DELIVERY_TIMEOUT) + {LEASE_MARGIN_SECONDS}, "
+            f"not {settings.delivery_lease_seconds}"
+        )
     for name in ("retention_call_days", "retention_contact_days"):
         if getattr(settings, name) < 1:
             raise SettingsError(f"setting {name} ({_SOURCES[name][2]}) must be at least 1 day")

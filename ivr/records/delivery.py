@@ -1,10 +1,20 @@
 """The delivery worker: sends each approved report to its force until acknowledged.
 
 The outbox is the `disseminations` table, written by approval (ivr/records/review.py).
-A worker claims one due row at a time (PostgreSQL: `FOR UPDATE SKIP LOCKED`,
-so several workers never claim the same row; SQLite: run one worker) and
-leases it by moving its next attempt `lease` into the future, commits, then
-sends without holding a transaction open:
+A worker claims one due row at a time and leases it by moving its next attempt
+`lease` into the future, commits, then sends without holding a transaction open.
+The claim is a compare-and-set (the row is leased only if its next attempt is
+still the one the worker read), so two workers never claim the same row, on
+PostgreSQL (where `FOR UPDATE SKIP LOCKED` also keeps them from queueing on one
+row) and on SQLite alike. The lease's end is the worker's ticket: the outcome of
+a send is recorded only while the row is pending with that same lease, so a
+worker whose lease ran out records nothing (the worker that took over does).
+
+Each attempt has an overall deadline (ivr/records/sending.py), shorter than the
+lease (the settings refuse otherwise), and a worker sends up to `concurrency`
+deliveries at once, never two to one force: a force that hangs holds one sender
+until its deadline, never the reports due to other forces.
+
 
 - HTTPS: POST of the report's JSON (ivr/records/export.py) with an
   `Idempotency-Key` header, fixed for the life of the delivery, and
@@ -22,22 +32,14 @@ delivery of a report is done the report becomes "disseminated".
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import http.client
 import logging
-import smtplib
-import ssl
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from email.message import EmailMessage
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.core.audit import audit
@@ -46,19 +48,25 @@ from ivr.core.routing import Route, Routes
 from ivr.core.settings import Settings
 from ivr.models import Dissemination, Report, User, utcnow
 from ivr.records.export import ExportError, export_report, to_body
+from ivr.records.sending import (
+    IDEMPOTENCY_HEADER,
+    SIGNATURE_HEADER,
+    DeliveryFailed,
+    send_email,
+    send_https,
+    sign,
+    verify,
+)
+
+# Where they were before ivr/records/sending.py held them.
+__all__ = ["IDEMPOTENCY_HEADER", "SIGNATURE_HEADER", "DeliveryFailed", "sign", "verify"]
 
 log = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "X-Helpline-Signature"
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_ERROR_LENGTH = 500
 
 Clock = Callable[[], datetime]
 _Row = TypeVar("_Row", Report, Dissemination)
-
-
-class DeliveryFailed(Exception):
-    """One attempt failed; the message (no report content) is kept as last_error."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,7 @@ class DeliverySettings:
     smtp_password: str = ""
     smtp_starttls: bool = False
     smtp_sender: str = "helpline@localhost"
+    concurrency: int = 4
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DeliverySettings:
@@ -89,18 +98,8 @@ class DeliverySettings:
             smtp_password=settings.smtp_password,
             smtp_starttls=settings.smtp_starttls,
             smtp_sender=settings.smtp_sender,
+            concurrency=settings.delivery_concurrency,
         )
-
-
-def sign(secret: str, body: bytes) -> str:
-    """The signature header's value; a force recomputes it over the raw body it received."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def verify(secret: str, body: bytes, header: str | None) -> bool:
-    """What a force does on receipt (constant-time comparison). Surrounding white space
-    is ignored: a mail system may fold the long header onto a second line."""
-    return header is not None and hmac.compare_digest(sign(secret, body), header.strip())
 
 
 def backoff(attempts: int, settings: DeliverySettings) -> timedelta:
@@ -110,72 +109,22 @@ def backoff(attempts: int, settings: DeliverySettings) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None  # the 3xx then surfaces as an HTTPError: a failed attempt
-
-
-def send_https(route: Route, key: str, body: bytes, timeout: float) -> None:
-    request = urllib.request.Request(  # noqa: S310 (the scheme is checked in ivr/core/routing.py)
-        route.target,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json; charset=utf-8",
-            IDEMPOTENCY_HEADER: key,
-            SIGNATURE_HEADER: sign(route.secret, body),
-            "User-Agent": "helpline-delivery/1",
-        },
-    )
-    opener = urllib.request.build_opener(_NoRedirects)
-    try:
-        with opener.open(request, timeout=timeout) as response:
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        raise DeliveryFailed(f"HTTP {exc.code} from {route.force_id}") from None
-    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
-        reason = getattr(exc, "reason", None) or type(exc).__name__
-        raise DeliveryFailed(f"cannot reach {route.force_id}: {reason}") from None
-    if not 200 <= status < 300:
-        raise DeliveryFailed(f"HTTP {status} from {route.force_id}")
-
-
-def send_email(
-    route: Route, key: str, body: bytes, reference: str, settings: DeliverySettings
-) -> None:
-    message = EmailMessage()
-    message["From"] = settings.smtp_sender
-    message["To"] = route.target
-    message["Subject"] = f"Helpline report {reference} for {route.description}"
-    message["Message-ID"] = f"<{key}@helpline>"
-    message[IDEMPOTENCY_HEADER] = key
-    if route.secret:
-        message[SIGNATURE_HEADER] = sign(route.secret, body)
-    message.set_content(
-        f"Report {reference} from the helpline, for {route.description}.\n\n"
-        f"The report is attached as {reference}.json (schema: report.schema.json).\n"
-        f"If this message arrives twice, keep one: both carry {IDEMPOTENCY_HEADER} {key}.\n"
-    )
-    message.add_attachment(
-        body, maintype="application", subtype="json", filename=f"{reference}.json"
-    )
-    try:
-        with smtplib.SMTP(
-            settings.smtp_host, settings.smtp_port, timeout=settings.timeout_seconds
-        ) as smtp:
-            if settings.smtp_starttls:
-                smtp.starttls(context=ssl.create_default_context())
-            if settings.smtp_username:
-                smtp.login(settings.smtp_username, settings.smtp_password)
-            smtp.send_message(message)
-    except (smtplib.SMTPException, OSError) as exc:
-        raise DeliveryFailed(f"e-mail to {route.force_id} not accepted: {exc}") from None
-
-
 @dataclass
 class Round:
     delivered: int = 0
     failed: int = 0
+    # Forces that failed in this round are not tried again in it: their other reports
+    # wait for the next round rather than each costing another deadline now.
+    failed_forces: set[str] = field(default_factory=set, repr=False, compare=False)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count(self, force: str, acknowledged: bool) -> None:
+        with self.lock:
+            if acknowledged:
+                self.delivered += 1
+            else:
+                self.failed += 1
+                self.failed_forces.add(force)
 
 
 class Deliverer:
@@ -194,42 +143,97 @@ class Deliverer:
         self.cipher = cipher
         self.settings = settings
         self.clock = clock
+        # What this worker holds: delivery id -> (force, the end of its lease).
+        self._held: dict[int, tuple[str, datetime]] = {}
+        self._held_lock = threading.Lock()
+        # One claim at a time in this worker: each sees the forces the others hold.
+        self._claim_lock = threading.Lock()
 
     def run_once(self, limit: int = 100, stop: threading.Event | None = None) -> Round:
-        """Deliver what is due now, up to `limit` attempts (fewer if `stop` is set)."""
+        """Deliver what is due now, up to `limit` attempts (fewer if `stop` is set), up
+        to `concurrency` at once and never two at once to one force."""
         done = Round()
-        for _ in range(limit):
-            if stop is not None and stop.is_set():
-                break
-            claimed = self.claim()
-            if claimed is None:
-                break
-            if self.deliver(claimed):
-                done.delivered += 1
-            else:
-                done.failed += 1
+        budget = iter(range(limit))
+        budget_lock = threading.Lock()
+
+        def sender() -> None:
+            while stop is None or not stop.is_set():
+                with budget_lock:
+                    if next(budget, None) is None:
+                        return
+                with done.lock:
+                    skip = set(done.failed_forces)
+                claimed = self.claim(skip)
+                if claimed is None:
+                    return
+                force = self._held[claimed][0]
+                done.count(force, self.deliver(claimed))
+
+        threads = [
+            threading.Thread(target=sender, name=f"delivery-{n}", daemon=True)
+            for n in range(max(1, self.settings.concurrency) - 1)
+        ]
+        for thread in threads:
+            thread.start()
+        sender()
+        for thread in threads:
+            thread.join()
         return done
 
-    def claim(self) -> int | None:
-        """Lease the next due delivery to this worker; its id, or None when none is due."""
-        now = self.clock()
-        with self.sessions() as session, session.begin():
-            stmt = (
-                select(Dissemination)
-                .where(Dissemination.state == "pending", Dissemination.next_attempt_at <= now)
-                .order_by(Dissemination.next_attempt_at, Dissemination.id)
-                .limit(1)
-            )
-            if session.get_bind().dialect.name == "postgresql":
-                stmt = stmt.with_for_update(skip_locked=True)
-            row = session.scalar(stmt)
-            if row is None:
-                return None
-            row.next_attempt_at = now + timedelta(seconds=self.settings.lease_seconds)
-            return row.id
+    def claim(self, skip: set[str] | None = None) -> int | None:
+        """Lease the next due delivery to this worker; its id, or None when none is due
+        (or when only forces in `skip`, or that this worker is sending to, have any)."""
+        with self._claim_lock:
+            return self._claim(skip or set())
+
+    def _claim(self, skip: set[str]) -> int | None:
+        for _ in range(5):  # another worker may take the row between our read and write
+            now = self.clock()
+            lease_until = now + timedelta(seconds=self.settings.lease_seconds)
+            with self._held_lock:
+                busy = {force for force, _ in self._held.values()} | skip
+            with self.sessions() as session, session.begin():
+                stmt = (
+                    select(Dissemination.id, Dissemination.force_id, Dissemination.next_attempt_at)
+                    .where(Dissemination.state == "pending", Dissemination.next_attempt_at <= now)
+                    .order_by(Dissemination.next_attempt_at, Dissemination.id)
+                    .limit(1)
+                )
+                if busy:
+                    stmt = stmt.where(Dissemination.force_id.not_in(busy))
+                if session.get_bind().dialect.name == "postgresql":
+                    stmt = stmt.with_for_update(skip_locked=True)
+                row = session.execute(stmt).one_or_none()
+                if row is None:
+                    return None
+                taken = session.execute(
+                    update(Dissemination)
+                    .where(
+                        Dissemination.id == row.id,
+                        Dissemination.state == "pending",
+                        Dissemination.next_attempt_at == row.next_attempt_at,
+                    )
+                    .values(next_attempt_at=lease_until)
+                    .execution_options(synchronize_session=False)
+                )
+                if taken.rowcount == 1:
+                    with self._held_lock:
+                        self._held[row.id] = (row.force_id, lease_until)
+                    return int(row.id)
+        return None
 
     def deliver(self, dissemination_id: int) -> bool:
         """Attempt one claimed delivery and record the outcome; True when acknowledged."""
+        with self._held_lock:
+            held = self._held.get(dissemination_id)
+        lease_until = held[1] if held else None
+        try:
+            return self._attempt(dissemination_id, lease_until)
+        finally:
+            with self._held_lock:
+                self._held.pop(dissemination_id, None)
+
+    def _attempt(self, dissemination_id: int, lease_until: datetime | None) -> bool:
         with self.sessions() as session:
             row = session.get_one(Dissemination, dissemination_id)
             report = session.get_one(Report, row.report_id)
@@ -250,7 +254,14 @@ class Deliverer:
                 log.exception("delivery %s: unexpected error", dissemination_id)
                 error = f"unexpected error: {type(exc).__name__}"
             session.rollback()
-            self._record(session, dissemination_id, route, error)
+            recorded = self._record(session, dissemination_id, route, error, lease_until)
+        if not recorded:
+            log.warning(
+                "delivery %s: this worker's lease ran out during the attempt; the worker "
+                "holding it now records the delivery",
+                dissemination_id,
+            )
+            return False
         if error:
             log.warning("delivery %s failed: %s", dissemination_id, error)
         return error is None
@@ -262,8 +273,14 @@ class Deliverer:
             send_email(route, key, body, reference, self.settings)
 
     def _record(
-        self, session: Session, dissemination_id: int, route: Route | None, error: str | None
-    ) -> None:
+        self,
+        session: Session,
+        dissemination_id: int,
+        route: Route | None,
+        error: str | None,
+        lease_until: datetime | None,
+    ) -> bool:
+        """Record the attempt, if this worker still holds the delivery; False if not."""
         now = self.clock()
         with session.begin():
             # The report first, then its delivery: the same lock order as approval and
@@ -272,12 +289,16 @@ class Deliverer:
             row = session.get_one(Dissemination, dissemination_id)
             report = _locked(session, Report, row.report_id)
             row = _locked(session, Dissemination, dissemination_id)
+            if row.state != "pending" or (
+                lease_until is not None and not _same_instant(row.next_attempt_at, lease_until)
+            ):
+                return False
             row.attempts += 1
             if error is not None:
                 row.last_error = error
                 row.first_failed_at = row.first_failed_at or now
                 row.next_attempt_at = now + backoff(row.attempts, self.settings)
-                return
+                return True
             assert route is not None
             row.state = "delivered"
             row.delivered_at = now
@@ -312,6 +333,7 @@ class Deliverer:
             if outstanding == 0 and report.status == "approved":
                 report.status = "disseminated"
                 audit(session, None, "disseminated", "report", report.reference, at=now)
+        return True
 
 
 def deliveries_of(session: Session, report: Report) -> list[Dissemination]:
@@ -359,6 +381,13 @@ def failing_deliveries(
         .order_by(Dissemination.first_failed_at, Dissemination.id)
     )
     return list(session.scalars(stmt))
+
+
+def _same_instant(stored: datetime, expected: datetime) -> bool:
+    """SQLite gives datetimes back without their zone; all are stored in UTC."""
+    if stored.tzinfo is None:
+        stored = stored.replace(tzinfo=UTC)
+    return stored == expected
 
 
 def _locked(session: Session, model: type[_Row], ident: int) -> _Row:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -48,10 +49,37 @@ def signature_is_valid(request: Request, validator: RequestValidator, public_bas
     return validator.validate(url, request.form, signature)
 
 
+# Control characters (NUL among them) have no place in anything a caller sends: PostgreSQL
+# refuses a NUL in text outright, and the rest would forge lines in a log.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Twilio's durations and queue times are seconds of one call: anything longer than a day
+# is not a real value, and past PostgreSQL's integer range it would fail the write.
+_MAX_SECONDS = 86_400
+
+
+def clean_text(value: str, limit: int) -> str:
+    """A caller-sent value with control characters removed, cut to `limit` characters."""
+    return _CONTROL.sub("", value[: limit * 2])[:limit]
+
+
+def _seconds(value: str | None) -> int | None:
+    """A count of seconds from Twilio, or None when it is missing or not a sane number."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value.isdigit() or len(value) > 6:  # isdigit: no sign, no spaces, no "1e9"
+        return None
+    number = int(value)
+    return number if number <= _MAX_SECONDS else None
+
+
 @dataclass(frozen=True)
 class TwilioParams:
     """The parameters the helpline uses. From, Caller and every From*/Caller*
-    parameter (number, city, state, postcode, country) are deliberately absent."""
+    parameter (number, city, state, postcode, country) are deliberately absent.
+    Every value is cleaned here, at the door: no control characters, bounded lengths,
+    numbers within a call's range, so nothing behind it can fail on what a request
+    carried."""
 
     call_sid: str
     to: str
@@ -67,15 +95,17 @@ class TwilioParams:
     def from_request(cls, request: Request) -> TwilioParams:
         form = request.form
         return cls(
-            call_sid=form.get("CallSid", "")[:64],
-            to=form.get("To", "") or form.get("Called", ""),
-            call_status=form.get("CallStatus", ""),
-            digits=form.get("Digits", "")[:32],
-            speech=form.get("SpeechResult", "")[:200],
-            call_duration=form.get("CallDuration", type=int),
-            queue_result=form.get("QueueResult", ""),
-            queue_time=form.get("QueueTime", 0, type=int),
-            idempotency_token=request.headers.get("I-Twilio-Idempotency-Token", "")[:200],
+            call_sid=clean_text(form.get("CallSid", ""), 64),
+            to=clean_text(form.get("To", "") or form.get("Called", ""), 32),
+            call_status=clean_text(form.get("CallStatus", ""), 32),
+            digits=clean_text(form.get("Digits", ""), 32),
+            speech=clean_text(form.get("SpeechResult", ""), 200),
+            call_duration=_seconds(form.get("CallDuration")),
+            queue_result=clean_text(form.get("QueueResult", ""), 32),
+            queue_time=_seconds(form.get("QueueTime")) or 0,
+            idempotency_token=clean_text(
+                request.headers.get("I-Twilio-Idempotency-Token", ""), 200
+            ),
         )
 
 

@@ -30,7 +30,10 @@ def make_blueprint() -> Blueprint:
 
 def _call() -> Call | None:
     call_id = request.args.get("call", type=int)
-    return get_session().get(Call, call_id) if call_id else None
+    # An id past the column's range is no call of ours (and PostgreSQL would refuse it).
+    if not call_id or not 0 < call_id < 2**31:
+        return None
+    return get_session().get(Call, call_id)
 
 
 def whisper_text(call: Call) -> str:
