@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 from ivr import create_app
 from ivr.core.db import get_engine, normalise_url
 from ivr.core.migrate import upgrade
-from ivr.sim.twilio import SimulatedCall
+from ivr.sim.twilio import SimulatedCall, flask_transport
 
 # Real-browser fixtures (live_server, browser, browser_page), for any test file to use.
 from tests.browser import browser, browser_page, live_server  # noqa: E402, F401
@@ -109,21 +109,13 @@ def client(app: Flask):  # type: ignore[no-untyped-def]
     return app.test_client()
 
 
-def client_transport(client):  # type: ignore[no-untyped-def]
-    def post(url: str, form: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
-        response = client.post(url, data=form, headers=headers)
-        return response.status_code, response.get_data(as_text=True)
-
-    return post
-
-
 @pytest.fixture
 def new_call(client):  # type: ignore[no-untyped-def]
     """Make a simulated call (not yet started) through the app's test client."""
 
     def make(**kwargs: object) -> SimulatedCall:
         return SimulatedCall(
-            transport=client_transport(client),
+            transport=flask_transport(client),
             auth_token=AUTH_TOKEN,
             base_url="http://localhost/",
             **kwargs,  # type: ignore[arg-type]

@@ -25,8 +25,8 @@ def public_url(request: Request, public_base_url: str) -> str:
     """The URL Twilio requested, which is what it signed (behind a TLS proxy too).
 
     Built as a URI, escaped as it was sent, not from `request.url`: that is an IRI,
-    with escapes decoded (so not what Twilio signed), and three times as costly to
-    build (12 us against 4)."""
+    with escapes decoded (so not what Twilio signed), and costlier to build
+    (docs/benchmarks.md)."""
     base = public_base_url.rstrip("/") or f"{request.scheme}://{request.host}"
     path = quote(request.script_root + request.path, safe=_PATH_SAFE)
     query = request.query_string.decode("latin-1")
@@ -39,10 +39,10 @@ def signature_is_valid(request: Request, validator: RequestValidator, public_bas
         return False
     url = public_url(request, public_base_url)
     # RequestValidator.validate always computes two signatures (the URL with and without
-    # its port), about 0.4 ms. Twilio signs the URL it requested, which is `url` as we
-    # received it, so one computation settles nearly every request; validate() remains
-    # for the rest (a proxy that dropped or added the port). It accepts nothing that
-    # validate() would refuse, at a third of the cost.
+    # its port). Twilio signs the URL it requested, which is `url` as we received it, so
+    # one computation settles nearly every request; validate() remains for the rest (a
+    # proxy that dropped or added the port). It accepts nothing that validate() would
+    # refuse, for less work (docs/benchmarks.md).
     expected = validator.compute_signature(url, request.form)
     if hmac.compare_digest(expected.encode(), signature.encode()):
         return True

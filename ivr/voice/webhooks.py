@@ -125,7 +125,7 @@ def _incoming(params: TwilioParams) -> VoiceResponse | str:
     try:
         # Nearly every request here is a new call, so insert at once: one Core INSERT
         # instead of a SELECT to look for the call, then the ORM's unit of work to add
-        # it (together two thirds of this webhook's time). `call` stays unsaved; it is
+        # it (most of this webhook's time, docs/benchmarks.md). `call` stays unsaved; it is
         # only rendered, and the next webhook loads the stored row. In autocommit the
         # INSERT is the whole transaction: one round trip, not BEGIN, INSERT, COMMIT.
         with autocommit_connection() as connection:

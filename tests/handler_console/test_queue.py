@@ -201,7 +201,7 @@ def test_the_whisper_tells_the_handler_the_context(app, client, new_call):
     caller = queue_a_caller(new_call)
     with Session(get_engine(app)) as session:
         call_id = session.scalars(select(Call.id)).one()
-    twiml = caller._follow(f"/voice/handler/whisper?call={call_id}")
+    twiml = caller.follow(f"/voice/handler/whisper?call={call_id}")
     said = " ".join(s.text or "" for s in twiml.iter("Say"))
     assert "Metropolitan" in said and "anonymous" in said
     # Unsigned: refused like every webhook.
@@ -218,7 +218,7 @@ def test_a_handler_who_does_not_answer_puts_the_caller_back(app, client, new_cal
     )
     with Session(get_engine(app)) as session:
         call_id = session.scalars(select(Call.id)).one()
-    twiml = caller._follow(_after_dial_url(app), {"DialCallStatus": "no-answer"})
+    twiml = caller.follow(_after_dial_url(app), {"DialCallStatus": "no-answer"})
     assert twiml.find("Enqueue") is not None
     with Session(get_engine(app)) as session:
         assert session.get(Call, call_id).status == "queued"
@@ -231,7 +231,7 @@ def test_a_caller_taken_again_brings_the_draft_to_the_new_handler(app, client, n
     sign_in(client, "hana")
     token = csrf_token(client, "/console/queue")
     first = client.post("/console/queue/take-next", data={"csrf_token": token}).location
-    caller._follow(_after_dial_url(app), {"DialCallStatus": "busy"})
+    caller.follow(_after_dial_url(app), {"DialCallStatus": "busy"})
     other = app.test_client()
     sign_in(other, "ivo")
     token = csrf_token(other, "/console/queue")
@@ -272,11 +272,11 @@ def test_a_late_after_dial_for_an_earlier_handler_leaves_the_caller_with_the_new
         "/console/queue/take-next", data={"csrf_token": csrf_token(client, "/console/queue")}
     )
     hanas_phone = _after_dial_url(app)
-    caller._follow(hanas_phone, {"DialCallStatus": "no-answer"})
+    caller.follow(hanas_phone, {"DialCallStatus": "no-answer"})
     other = app.test_client()
     sign_in(other, "ivo")
     other.post("/console/queue/take-next", data={"csrf_token": csrf_token(other, "/console/queue")})
-    caller._follow(hanas_phone, {"DialCallStatus": "no-answer"})  # Twilio asks again
+    caller.follow(hanas_phone, {"DialCallStatus": "no-answer"})  # Twilio asks again
     with Session(get_engine(app)) as session:
         call = session.scalars(select(Call)).one()
         assert call.status == "answered" and call.handler_id == ivo
