@@ -11,10 +11,10 @@ import contextlib
 import logging
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from flask import Blueprint, Response, request
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import Table, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from twilio.twiml.voice_response import VoiceResponse
@@ -34,7 +34,7 @@ log = logging.getLogger("ivr.voice.webhooks")
 # Built once: SQLAlchemy caches a statement's compiled form by the statement object,
 # and building and keying a 30-column INSERT anew costs more than running it. Inline:
 # no RETURNING of the new id, which nothing here reads.
-_INSERT_CALL = insert(Call.__table__).inline()
+_INSERT_CALL = insert(cast(Table, Call.__table__)).inline()
 
 
 def make_blueprint() -> Blueprint:
@@ -133,9 +133,10 @@ def _incoming(params: TwilioParams) -> VoiceResponse | str:
     except IntegrityError:
         # The call is known already (a Twilio retry, or the same call twice at once):
         # change nothing, answer from its stored state.
-        call = _load_call(params)
-        if call is None:
+        stored = _load_call(params)
+        if stored is None:
             raise
+        call = stored
     return runtime.renderer.render_text(call, runtime.flows.for_line(call.line))
 
 

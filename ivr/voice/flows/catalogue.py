@@ -248,7 +248,7 @@ class FlowCatalogue:
         return self._default
 
     def for_number(self, dialled: str | None) -> Flow:
-        return self._by_number.get(_cached_e164(dialled or ""), self._default)
+        return self._by_number.get(_cached_e164(dialled or "") or "", self._default)
 
     def for_line(self, line: str | None) -> Flow:
         """A call's flow, by the line it was stored with; the default flow if that
