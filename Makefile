@@ -4,13 +4,21 @@ PORT ?= 8000
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: run test lint format browser clean flows
+.PHONY: run test lint format browser nginx clean flows lock
 
-$(BIN)/.installed: pyproject.toml
+# Exactly the versions in requirements.lock, each file checked against its hash; then
+# the helpline itself, which adds nothing (--no-deps): what runs is what was tested.
+$(BIN)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --require-hashes -r requirements.lock
+	$(BIN)/pip install -q --no-deps -e .
 	touch $@
+
+## Upgrade the dependencies: the newest versions pyproject.toml allows (its lower bounds),
+## with the dev extras, pinned with their hashes in requirements.lock. Then `make test`.
+lock: $(BIN)/.installed
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --universal \
+	  --python-version 3.11 --upgrade --quiet -o requirements.lock
 
 ## Create .venv, the database (instance/), and serve on 127.0.0.1:$(PORT) (8000 unless
 ## `make run PORT=N`) with gunicorn, with the delivery worker (`ivr deliver`) beside it,
@@ -26,7 +34,7 @@ run: $(BIN)/.installed
 
 ## Lint, the house's import rules, check every call flow, then the whole suite
 ## (PostgreSQL too when TEST_POSTGRES_URL is set).
-test: $(BIN)/.installed browser
+test: $(BIN)/.installed browser nginx
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
@@ -39,6 +47,13 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; \
 	  else echo "chromium is not installed: the browser tests will be skipped"; fi; }
+
+## Debian's nginx, for tests/production/ (the shipped site in front of `ivr serve`).
+nginx:
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx) >/dev/null; \
+	  else echo "nginx is not installed: the production tests will be skipped"; fi; }
 
 ## Check every call flow in call_flows/ (also part of `make test`).
 flows: $(BIN)/.installed

@@ -133,7 +133,10 @@ def end_session() -> None:
 def security_headers(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    # same-origin, not no-referrer: over HTTPS Flask-WTF refuses a form whose Referer
+    # is missing or from another origin (its defence when a token leaks). The Referer
+    # still never leaves the console: no other origin is told where staff came from.
+    response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"

@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ivr.cookie_sessions import SessionsByFace
 from ivr.core import db, redaction
+from ivr.core.private_files import private_folder
 from ivr.core.runtime import EXTENSION as CORE
 from ivr.core.runtime import Core
 from ivr.core.settings import load_settings
@@ -34,11 +35,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=not settings.is_development,
+        # The console's forms; Twilio's webhooks get far less (ivr/voice/door.py). The
+        # proxy refuses the same sizes first (deploy/nginx/helpline.conf).
+        MAX_CONTENT_LENGTH=1024 * 1024,
     )
     if settings.trusted_proxies and not settings.public_base_url:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
 
+    if settings.instance_dir.exists():
+        # Its files (local.toml with the keys, a SQLite database) are ours alone.
+        private_folder(settings.instance_dir)
     db.init_app(app, settings.database_url)
     core = Core.build(settings)
     app.extensions[CORE] = core
@@ -63,7 +70,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def _voice_http_error(exc: HTTPException) -> Response | HTTPException:
     """Under /voice/ even a 404 or 405 is answered with spoken TwiML, never an error page."""
-    if not is_webhook_path(request.path) or exc.code == 403:
+    # A refused signature or an oversized body is no call of Twilio's: answered plainly.
+    if not is_webhook_path(request.path) or exc.code in (403, 413):
         return exc
     runtime = get_voice()
     flow = next(iter(runtime.flows.flows.values()))

@@ -8,6 +8,14 @@ from typing import Any
 # (ivr/voice/deadline.py); a worker stuck past that is killed and replaced before
 # Twilio gives up, and the call's state is in the database, so no call is lost.
 timeout = 12
+# Plain sync workers: one request at a time each, the cheapest per request. They are
+# safe only behind a buffering proxy (deploy/nginx/helpline.conf): nginx reads a slow
+# client's whole request before handing it over, so no worker waits on a client.
+worker_class = "sync"
+# The proxy on this machine tells us the request came over HTTPS (X-Forwarded-Proto);
+# nobody else may. Nothing else is taken from it: not the client's address.
+forwarded_allow_ips = "127.0.0.1,::1"
+secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
 graceful_timeout = 20
 keepalive = 5
 accesslog = "-"

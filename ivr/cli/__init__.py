@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.cli.demo import DEMO_FORCE_PORT
 from ivr.core.contact import parse_phone
+from ivr.core.private_files import private_folder, write_private_file
 from ivr.core.routing import Routes
 from ivr.core.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
 from ivr.models.staff import ROLES
@@ -77,8 +78,10 @@ def init_instance(demo_force_port: int) -> None:
     from ivr.cli.demo import routing_toml
     from ivr.core.forces import ForceCatalogue
 
-    instance.mkdir(parents=True, exist_ok=True)
-    target.write_text(
+    private_folder(instance)
+    # 0600 from the moment it exists: the secrets are never readable by others, even briefly.
+    write_private_file(
+        target,
         "# Local development settings, made by `ivr init-instance`. Never commit this file.\n"
         "[web]\n"
         'environment = "development"\n'
@@ -93,9 +96,8 @@ def init_instance(demo_force_port: int) -> None:
         "# No Twilio account here: taking a caller records the request instead of making it.\n"
         'call_gateway = "fake"\n\n'
         "# Every force's reports go to the local test force (`ivr demo-force`), never a real one.\n"
-        + routing_toml(ForceCatalogue.load(_forces_file()), demo_force_port)
+        + routing_toml(ForceCatalogue.load(_forces_file()), demo_force_port),
     )
-    target.chmod(0o600)
     click.echo(f"wrote {target}")
 
 

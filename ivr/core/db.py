@@ -10,6 +10,9 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.core.private_files import private_database
+from ivr.core.settings import SettingsError
+
 
 def normalise_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL whatever the URL says (postgres://, postgresql://)."""
@@ -18,6 +21,22 @@ def normalise_url(url: str) -> str:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
+
+
+def prepare_sqlite_file(url: str) -> None:
+    """A SQLite database file (and its folder, if we make it) private before SQLite
+    first opens it: 0600, and so are its -wal and -shm (ivr/core/private_files.py)."""
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            try:
+                private_database(Path(database))
+            except OSError as exc:
+                raise SettingsError(
+                    f"setting database_url (DATABASE_URL): cannot create the SQLite file "
+                    f"{database}: {exc.strerror or exc}"
+                ) from None
 
 
 # Twilio waits 15 s in all for a webhook's answer, and every webhook answers within
@@ -44,9 +63,7 @@ def make_engine(url: str, statement_timeout_ms: int = STATEMENT_TIMEOUT_MS) -> E
         "pool_timeout": POOL_TIMEOUT_SECONDS,
     }
     if url.startswith("sqlite"):
-        database = make_url(url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        prepare_sqlite_file(url)
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     else:
         kwargs["connect_args"] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from ivr.core.db import normalise_url
+from ivr.core.db import normalise_url, prepare_sqlite_file
 from ivr.models import Base
 
 config = context.config
@@ -30,6 +30,7 @@ def run_migrations_online() -> None:
         return
     section = config.get_section(config.config_ini_section) or {}
     section["sqlalchemy.url"] = normalise_url(section.get("sqlalchemy.url", ""))
+    prepare_sqlite_file(section["sqlalchemy.url"])
     engine = engine_from_config(section, prefix="sqlalchemy.", poolclass=pool.NullPool)
     with engine.connect() as conn:
         _run(conn)

@@ -16,24 +16,38 @@ from twilio.request_validator import RequestValidator
 log = logging.getLogger("ivr.voice.door")
 
 
+# Twilio's parameters are a few dozen short fields (a SpeechResult is a sentence or
+# two): far under this. The proxy refuses more at the same size (deploy/nginx).
+MAX_BODY_BYTES = 16 * 1024
+
+
 # Werkzeug's quoting of a path: what stays as it is (the URL spec's path characters, and
-# % for what is already escaped).
+# % for what is already escaped). Only for a server that does not say what it received.
 _PATH_SAFE = "!$&'()*+,/:;=@%"
 
 
 def public_url(request: Request, public_base_url: str) -> str:
     """The URL Twilio requested, which is what it signed (behind a TLS proxy too).
 
-    Built as a URI, escaped as it was sent, not from `request.url`: that is an IRI,
-    with escapes decoded (so not what Twilio signed), and costlier to build
-    (docs/benchmarks.md)."""
+    The path and query string exactly as they arrived: the request line's own target,
+    which gunicorn (RAW_URI) and Werkzeug's servers (REQUEST_URI) keep. Twilio escapes
+    some characters that we would not (`%21` for `!`, `%27` for `'`) and may write an
+    escape in lower case (`%c3%b4`); decoding and re-escaping, as `request.url` or
+    `quote()` do, gives another URL, and a genuine request would be refused. Only a
+    server that keeps neither gets the re-escaped path (correct for the common case)."""
     base = public_base_url.rstrip("/") or f"{request.scheme}://{request.host}"
+    environ = request.environ
+    target = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
+    if target.startswith("/"):
+        return base + target
     path = quote(request.script_root + request.path, safe=_PATH_SAFE)
     query = request.query_string.decode("latin-1")
     return base + path + (f"?{query}" if query else "")
 
 
 def signature_is_valid(request: Request, validator: RequestValidator, public_base_url: str) -> bool:
+    """Whether Twilio signed this request. An unsigned request is refused on its
+    headers alone: its body is never read."""
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature:
         return False

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, cast
 
 from flask import Blueprint, Response, request
@@ -23,7 +24,7 @@ from ivr.core.db import autocommit_connection, get_session
 from ivr.core.runtime import get_core
 from ivr.models import Call, CallEvent
 from ivr.voice import call_life, urls
-from ivr.voice.door import TwilioParams, call_key, signature_is_valid
+from ivr.voice.door import MAX_BODY_BYTES, TwilioParams, call_key, signature_is_valid
 from ivr.voice.flows.moves import CallerInput
 from ivr.voice.marked_calls import is_test_call_sid
 from ivr.voice.runtime import get_voice
@@ -51,6 +52,9 @@ def make_blueprint() -> Blueprint:
 
 
 def require_twilio_signature() -> Response | None:
+    # Before anything reads the body: a bigger one is never parsed (reading the form
+    # raises RequestEntityTooLarge, answered 413 by ivr.voice_http_error).
+    request.max_content_length = MAX_BODY_BYTES
     runtime = get_voice()
     settings = runtime.settings
     if not settings.check_signatures and settings.is_development:
@@ -77,11 +81,16 @@ def answer_twiml(build: Callable[[TwilioParams], VoiceResponse | str]) -> Respon
         return _twiml(build(params))
     except Exception as exc:
         # Where it failed, never the exception's message: that may quote a caller's input.
+        # One line (the log escapes line breaks): the frames, innermost last.
+        where = " > ".join(
+            f"{Path(frame.filename).name}:{frame.lineno} {frame.name}"
+            for frame in traceback.extract_tb(exc.__traceback__)
+        )
         log.error(
-            "webhook %s failed with %s; the caller heard the apology\n%s",
+            "webhook %s failed with %s; the caller heard the apology; at %s",
             request.path,
             type(exc).__name__,
-            "".join(traceback.format_tb(exc.__traceback__)).rstrip(),
+            where,
         )
         with contextlib.suppress(Exception):  # the database may be the thing that is down
             get_session().rollback()

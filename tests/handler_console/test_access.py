@@ -118,5 +118,5 @@ def _check_headers(response):
     assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
     assert response.headers["X-Frame-Options"] == "DENY"
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
     assert response.headers["Cache-Control"] == "no-store"
