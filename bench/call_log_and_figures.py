@@ -22,13 +22,13 @@ The database is dropped at the end. Prints figures; never a pass/fail.
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
+from console_sign_in import sign_in  # beside this file (run as a script)
 from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
@@ -46,10 +46,9 @@ from ivr.insight.figures import (
     announcement_figures,
     call_counts,
     figures,
-    roll_up,
-    settled_days_end,
 )
-from ivr.models import Base, User, utcnow
+from ivr.insight.roll_up import roll_up_settled
+from ivr.models import Base, User
 from ivr.staff.accounts import create_user
 
 END = datetime(2026, 11, 28, tzinfo=UTC)
@@ -312,10 +311,10 @@ def bench_queries(url: str, repeat: int) -> None:
 
         print("Figures, query functions:")
         started = time.perf_counter()
-        days = roll_up(session, date.min, settled_days_end(utcnow()))
+        days = roll_up_settled(session)
         print(
             f"  first count of the settled days into figure_days ({days} days; once, then "
-            f"daily by ivr purge or the first figures): {time.perf_counter() - started:.1f} s"
+            f"hourly by ivr deliver, and by ivr purge): {time.perf_counter() - started:.1f} s"
         )
         for label, period in (("last year", year), ("both years (every call)", both_years)):
             timed(
@@ -360,13 +359,7 @@ def bench_pages(url: str, repeat: int, calls: int) -> None:
             create_user(session, "bench-sue", "supervisor", PASSWORD)
             session.commit()
     client = app.test_client()
-    page = client.get("/console/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    signed_in = client.post(
-        "/console/login",
-        data={"username": "bench-sue", "password": PASSWORD, "csrf_token": token},
-    )
-    assert signed_in.status_code == 302, signed_in.status_code
+    sign_in(app, client, "bench-sue", PASSWORD)
     year_back = encode_cursor(END.replace(year=END.year - 1), 10**9)
     last_year = f"since={(END.date().replace(year=END.year - 1))}&until={END.date()}"
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
 import statistics
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from console_sign_in import sign_in  # beside this file (run as a script)
 from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.orm import Session
@@ -216,11 +216,7 @@ def main() -> None:
     )
 
     client = app.test_client()
-    page = client.get("/console/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    client.post(
-        "/console/login", data={"username": "bench", "password": PASSWORD, "csrf_token": token}
-    )
+    sign_in(app, client, "bench", PASSWORD)
     for name, path in (
         ("queue page", "/console/queue"),
         ("queue refresh fragment", "/console/queue/rows"),

@@ -1,7 +1,7 @@
 """The staff console: call handlers, supervisors and admins (SecureDrop's journalist_app).
 
 Access is deny-by-default: every view must name the roles it is for with
-`@roles(...)` (see access.py), or it answers 403 even to a signed-in admin.
+`@allowed(Action...)` (see access.py), or it answers 403 even to a signed-in admin.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from handler_console import (
     reports,
     review_pages,
     sanitise,
+    sign_in,
     test_call,
     users,
 )
@@ -37,6 +38,7 @@ def make_blueprint() -> Blueprint:
     bp.before_request(access.guard)
     bp.after_request(access.security_headers)
     bp.register_error_handler(403, access.forbidden)
+    sign_in.register(bp)
     account.register(bp)
     queue.register(bp)
     reports.register(bp)

@@ -2,7 +2,8 @@
 
 Deny by default: `guard` runs before every console request and lets a request
 through only to a public endpoint (sign-in, static files) or, for a signed-in
-user, to a view marked with `@roles(...)` that includes the user's role.
+user, to a view marked with `@allowed(Action...)` whose action the user's role
+may perform (the one table of who may do what: ivr/core/permissions.py).
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ from flask_login import LoginManager, UserMixin, current_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from ivr.core.db import get_session
+from ivr.core.permissions import MAY, Action, may
 from ivr.core.runtime import get_core
-from ivr.models import User
+from ivr.models import StaffRole, User
 
-PUBLIC_ENDPOINTS = {"console.login", "console.static"}
+# The sign-in steps: the second two check for themselves that the first was passed.
+PUBLIC_ENDPOINTS = {"console.login", "console.login_code", "console.login_enrol", "console.static"}
 # Requests the page makes by itself (auto-refresh) do not count as activity.
 PASSIVE_ENDPOINTS = {"console.queue_rows"}
 
@@ -60,7 +63,7 @@ class Staff(UserMixin):
         return f"{self.record.id}:{self.record.session_version}"
 
     @property
-    def role(self) -> str:
+    def role(self) -> StaffRole:
         return self.record.role
 
     @property
@@ -88,16 +91,32 @@ def init_app(state: BlueprintSetupState) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     app.register_error_handler(CSRFError, _csrf_error)
+    # Pages show a link or a control only to those the guard would let through.
+    app.jinja_env.globals.update(
+        may_open=may_open, may=lambda action: current_user_may(Action(action))
+    )
 
 
-def roles(*allowed: str) -> Callable[[F], F]:
-    """Mark a view as open to these roles; `guard` enforces it."""
+def allowed(action: Action) -> Callable[[F], F]:
+    """Mark a view as doing `action`: open to the roles that may (`guard` enforces it)."""
 
     def mark(view: F) -> F:
-        view.allowed_roles = frozenset(allowed)  # type: ignore[attr-defined]
+        view.allowed_roles = MAY[action]  # type: ignore[attr-defined]
         return view
 
     return mark
+
+
+def may_open(endpoint: str) -> bool:
+    """Whether the signed-in user's role opens this console endpoint (for links)."""
+    view = current_app.view_functions.get(endpoint)
+    roles = getattr(view, "allowed_roles", frozenset())
+    return bool(current_user.is_authenticated) and current_user.role in roles
+
+
+def current_user_may(action: Action) -> bool:
+    """For a page that shows more to some roles (what it shows, not whether it opens)."""
+    return bool(current_user.is_authenticated) and may(current_user.role, action)
 
 
 def guard() -> Response | None:

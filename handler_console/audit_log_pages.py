@@ -8,20 +8,19 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request, url_for
 
-from handler_console.access import roles
+from handler_console.access import allowed
 from handler_console.staff_filters import AuditLogForm
 from ivr.core.db import get_session
+from ivr.core.permissions import Action
 from ivr.insight.audit_log import AuditFilters, AuditPage, audit_log
 from ivr.insight.call_log import BadCursor
-
-STAFF = ("supervisor", "admin")
 
 
 def register(bp: Blueprint) -> None:
     bp.add_url_rule("/audit", view_func=audit_page, methods=["GET"])
 
 
-@roles(*STAFF)
+@allowed(Action.SEE_AUDIT_LOG)
 def audit_page() -> tuple[str, int]:
     form = AuditLogForm(formdata=request.args)
     page, problem = AuditPage([], None), None

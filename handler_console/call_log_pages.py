@@ -10,24 +10,24 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request, url_for
 from sqlalchemy import select
 
-from handler_console.access import roles
+from handler_console.access import allowed
 from handler_console.staff_filters import (
     CallLogForm,
     category_choices,
     step_label,
 )
 from ivr.core.db import get_session
+from ivr.core.permissions import Action
 from ivr.core.runtime import get_core
 from ivr.insight.call_log import OUTCOMES, BadCursor, CallLogPage, call_log, timeline
-from ivr.models import Call, Report
+from ivr.models import Call, CallOutcome, Report
 
-STAFF = ("supervisor", "admin")
 OUTCOME_LABELS = {
-    "abandoned": "Hung up in the flow",
-    "left_queue": "Left the queue",
-    "left_for_online": "Left to report online",
-    "answered": "Answered",
-    "failed": "Failed",
+    CallOutcome.ABANDONED: "Hung up in the flow",
+    CallOutcome.LEFT_QUEUE: "Left the queue",
+    CallOutcome.LEFT_FOR_ONLINE: "Left to report online",
+    CallOutcome.ANSWERED: "Answered",
+    CallOutcome.FAILED: "Failed",
 }
 
 
@@ -36,7 +36,7 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/calls/<int:call_id>", view_func=call, methods=["GET"])
 
 
-@roles(*STAFF)
+@allowed(Action.SEE_CALL_LOG)
 def calls() -> tuple[str, int]:
     form = CallLogForm(formdata=request.args)
     page, problem = CallLogPage([], None), None
@@ -65,7 +65,7 @@ def calls() -> tuple[str, int]:
     ), (200 if valid else 400)
 
 
-@roles(*STAFF)
+@allowed(Action.SEE_CALL_LOG)
 def call(call_id: int) -> str:
     db = get_session()
     found = db.get(Call, call_id)

@@ -12,20 +12,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Blueprint
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import Length
 
+from handler_console.access import current_user_may
 from handler_console.choices import choices
 from ivr.core.db import get_session
 from ivr.core.forces import ForceCatalogue
+from ivr.core.permissions import Action
 from ivr.core.runtime import get_core
-from ivr.models import Dissemination, Report, utcnow
+from ivr.models import Dissemination, DisseminationState, Report, utcnow
 from ivr.records.delivery import deliveries_of, failing_deliveries, state_label
-from ivr.staff.accounts import aware
 
 CHANNELS = {"https": "Signed JSON (HTTPS)", "email": "E-mail"}
 # Alerts named one by one on every supervisor page; the rest are counted.
@@ -49,7 +49,7 @@ class DeliveryRow:
 
     @property
     def active(self) -> bool:
-        return self.state != "redirected"
+        return self.state != DisseminationState.REDIRECTED
 
 
 def delivery_rows(session: Session, report: Report) -> list[DeliveryRow]:
@@ -63,9 +63,9 @@ def delivery_rows(session: Session, report: Report) -> list[DeliveryRow]:
             channel=CHANNELS.get(d.channel, d.channel),
             state=state_label(d, now=now, alert_after=alert_after),
             attempts=d.attempts,
-            delivered_at=aware(d.delivered_at),
-            first_failed_at=aware(d.first_failed_at),
-            next_attempt_at=aware(d.next_attempt_at),
+            delivered_at=d.delivered_at,
+            first_failed_at=d.first_failed_at,
+            next_attempt_at=d.next_attempt_at,
             last_error=d.last_error,
             redirect_reason=d.redirect_reason,
         )
@@ -125,7 +125,7 @@ def late_deliveries() -> tuple[list[LateDelivery], int]:
             reference=reports[d.report_id].reference,
             urgent=bool(reports[d.report_id].urgent),
             force_name=runtime.forces.name(d.force_id),
-            since=aware(d.first_failed_at) or utcnow(),
+            since=d.first_failed_at or utcnow(),
             last_error=d.last_error,
         )
         for d in failing
@@ -139,7 +139,7 @@ def _alert_for_supervisors() -> dict[str, Callable[[], tuple[list[LateDelivery],
     supervisor: no query for fragments, other roles or pages that do not extend it."""
 
     def delivery_alert() -> tuple[list[LateDelivery], int]:
-        if not current_user.is_authenticated or current_user.role != "supervisor":
+        if not current_user_may(Action.REVIEW_REPORTS):
             return [], 0
         return late_deliveries()
 

@@ -8,23 +8,22 @@ from datetime import timedelta
 from flask import Blueprint, Response, render_template, request, url_for
 from flask_login import current_user
 
-from handler_console.access import roles
+from handler_console.access import allowed
 from handler_console.charts import bar_chart, funnel_chart
 from handler_console.staff_filters import FiguresForm, category_choices, step_label, step_order
 from ivr.core.audit import audit
 from ivr.core.db import get_session
+from ivr.core.permissions import Action
 from ivr.core.runtime import get_core
 from ivr.insight.figures import (
     FORCE_OUTCOMES,
     Figures,
     Period,
     announcement_figures,
-    csv_text,
     figures,
 )
+from ivr.insight.figures_csv import csv_text
 from ivr.models import utcnow
-
-STAFF = ("supervisor", "admin")
 
 
 def register(bp: Blueprint) -> None:
@@ -32,7 +31,7 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/figures.csv", view_func=figures_csv, methods=["GET"])
 
 
-@roles(*STAFF)
+@allowed(Action.SEE_FIGURES)
 def figures_page() -> str | tuple[str, int]:
     form = FiguresForm(formdata=request.args)
     if not form.validate():
@@ -61,7 +60,7 @@ def figures_page() -> str | tuple[str, int]:
     )
 
 
-@roles(*STAFF)
+@allowed(Action.SEE_FIGURES)
 def figures_csv() -> Response | tuple[str, int]:
     form = FiguresForm(formdata=request.args)
     if not form.validate():

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request
 from markupsafe import Markup
 
-from handler_console.access import roles
+from handler_console.access import allowed
+from ivr.core.permissions import Action
 from ivr.voice.flows.diagram import flow_svg
 from ivr.voice.runtime import get_voice
 
@@ -14,7 +15,7 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/flows", view_func=flows, methods=["GET"])
 
 
-@roles("supervisor", "admin")
+@allowed(Action.SEE_FLOWS)
 def flows() -> str:
     catalogue = get_voice().flows.flows
     line = request.args.get("line") or next(iter(catalogue))

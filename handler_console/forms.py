@@ -12,13 +12,28 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from handler_console.choices import choices
-from ivr.models.staff import ROLES
+from ivr.models import StaffRole
 from ivr.staff.accounts import MIN_PASSWORD_LENGTH
 
 
 class SignInForm(FlaskForm):
     username = StringField("Username", validators=[DataRequired("Enter your username.")])
     password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        "Code",
+        validators=[DataRequired("Enter the code from your authenticator app."), Length(max=40)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "text", "spellcheck": "false"},
+    )
+
+
+class TwoFactorResetForm(FlaskForm):
+    reason = StringField(
+        "Why (kept in the audit log)",
+        validators=[DataRequired("Say why, for the audit log."), Length(max=200)],
+    )
 
 
 def _new_password(label: str) -> PasswordField:
@@ -53,13 +68,13 @@ class NewUserForm(FlaskForm):
     username = StringField(
         "Username", validators=[DataRequired("Enter a username."), Length(max=64)]
     )
-    role = SelectField("Role", choices=choices((r, r.capitalize()) for r in ROLES))
+    role = SelectField("Role", choices=choices((r, r.capitalize()) for r in StaffRole))
     phone = StringField("Phone (handlers)", validators=[Length(max=40)])
     password = _new_password("Password")
 
 
 class UserEditForm(FlaskForm):
-    role = SelectField("Role", choices=choices((r, r.capitalize()) for r in ROLES))
+    role = SelectField("Role", choices=choices((r, r.capitalize()) for r in StaffRole))
     phone = StringField("Phone", validators=[Length(max=40)])
     active = BooleanField("Can sign in")
     password = PasswordField("New password (leave empty to keep)", validators=[Length(max=200)])

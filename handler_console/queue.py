@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import (
     Blueprint,
@@ -15,16 +15,15 @@ from flask import (
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from handler_console.access import roles
+from handler_console.access import allowed
 from ivr.core.audit import audit
 from ivr.core.categories import load_categories
 from ivr.core.db import get_session
+from ivr.core.permissions import Action
 from ivr.core.runtime import get_core
 from ivr.models import utcnow
 from ivr.records.record import open_report_for_call
 from ivr.voice.taking import NotTaken, next_waiting_id, take_call, waiting_calls
-
-TAKERS = ("handler", "supervisor")
 
 
 def register(bp: Blueprint) -> None:
@@ -45,7 +44,7 @@ def _rows_context() -> dict[str, object]:
     }
 
 
-@roles(*TAKERS)
+@allowed(Action.TAKE_CALLS)
 def queue() -> str:
     return render_template(
         "console/queue.html",
@@ -55,13 +54,13 @@ def queue() -> str:
     )
 
 
-@roles(*TAKERS)
+@allowed(Action.TAKE_CALLS)
 def queue_rows() -> str:
     """The queue's table body alone, for the page's self-refresh."""
     return render_template("console/queue_rows.html", **_rows_context())
 
 
-@roles(*TAKERS)
+@allowed(Action.TAKE_CALLS)
 def take_next() -> Response:
     call_id = next_waiting_id(get_session())
     if call_id is None:
@@ -70,7 +69,7 @@ def take_next() -> Response:
     return _take(call_id)
 
 
-@roles(*TAKERS)
+@allowed(Action.TAKE_CALLS)
 def take(call_id: int) -> Response:
     return _take(call_id)
 
@@ -101,8 +100,6 @@ def waited(since: datetime | None, now: datetime) -> str:
     """How long a caller has waited, as a handler reads it: "4:07" or "1:02:30"."""
     if since is None:
         return "—"
-    if since.tzinfo is None:
-        since = since.replace(tzinfo=UTC)
     seconds = max(0, int((now - since).total_seconds()))
     hours, rest = divmod(seconds, 3600)
     minutes, seconds = divmod(rest, 60)

@@ -25,25 +25,17 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from handler_console.choices import choices
 from ivr.core.categories import Category
 from ivr.core.forces import ForceCatalogue
-from ivr.models import Report, ReportSubject
-from ivr.records.record import HOW_KNOWN, SUBJECT_ROLES
+from ivr.models import Report, SubjectRole
+from ivr.records.drafts import MAX_SUBJECTS, DraftEdit, SubjectEdit
+from ivr.records.record import CONTACT_FIELDS, HOW_KNOWN
 
-MAX_SUBJECTS = 20
 ROLE_LABELS = {
-    "officer": "Officer",
-    "staff": "Staff",
-    "volunteer": "Volunteer",
-    "unknown": "Not known",
+    SubjectRole.OFFICER: "Officer",
+    SubjectRole.STAFF: "Staff",
+    SubjectRole.VOLUNTEER: "Volunteer",
+    SubjectRole.UNKNOWN: "Not known",
 }
-# Columns the form writes, and how long each may be (the database's limits).
-TEXT_LIMITS = {"what": 20000, "when_text": 200, "where": 5000, "risk_who": 5000, "evidence": 10000}
-SUBJECT_LIMITS = {
-    "name": 200,
-    "description": 5000,
-    "rank": 100,
-    "collar_number": 50,
-    "station": 200,
-}
+SUBJECT_FIELDS = ("name", "description", "rank", "collar_number", "station")
 
 
 class SubjectForm(Form):
@@ -135,30 +127,28 @@ def _data_of(report: Report, contact: dict[str, str]) -> dict[str, Any]:
     return data
 
 
-def apply_form(report: Report, form: ReportForm) -> dict[str, str]:
-    """Write everything typed into the record, as typed (clipped to the column sizes).
-    Returns the contact fields typed (the caller stores them encrypted, or drops them)."""
-    report.categories = [c for c in (form.categories.data or []) if isinstance(c, str)][:10]
-    for name, limit in TEXT_LIMITS.items():
-        setattr(report, name, (getattr(form, name).data or "")[:limit])
-    report.when_approximate = bool(form.when_approximate.data)
-    report.how_known = form.how_known.data if form.how_known.data in HOW_KNOWN else None
-    report.risk_now = {"yes": True, "no": False}.get(form.risk_now.data or "")
-    subjects = []
-    for position, entry in enumerate(form.subjects):
-        values = entry.form
-        subject = ReportSubject(position=position)
-        for name, limit in SUBJECT_LIMITS.items():
-            setattr(subject, name, (getattr(values, name).data or "").strip()[:limit])
-        role = values.role.data or "unknown"
-        subject.role = role if role in SUBJECT_ROLES else "unknown"
-        subject.force = (values.force.data or "unknown")[:64]
-        subjects.append(subject)
-    report.subjects = subjects
-    return {
-        key: (getattr(form, f"contact_{key}").data or "")[:500]
-        for key in ("name", "phone", "phone_other", "email", "safe_times", "safe_ways")
-    }
+def edit_of(form: ReportForm) -> DraftEdit:
+    """What the handler typed, as the records service takes it (it clips and checks)."""
+    return DraftEdit(
+        categories=[c for c in (form.categories.data or []) if isinstance(c, str)],
+        what=form.what.data or "",
+        when_text=form.when_text.data or "",
+        when_approximate=bool(form.when_approximate.data),
+        where=form.where.data or "",
+        how_known=form.how_known.data or None,
+        risk_now={"yes": True, "no": False}.get(form.risk_now.data or ""),
+        risk_who=form.risk_who.data or "",
+        evidence=form.evidence.data or "",
+        subjects=[
+            SubjectEdit(
+                **{name: getattr(entry.form, name).data or "" for name in SUBJECT_FIELDS},
+                role=entry.form.role.data or SubjectRole.UNKNOWN,
+                force=entry.form.force.data or "unknown",
+            )
+            for entry in form.subjects
+        ],
+        contact={key: getattr(form, f"contact_{key}").data or "" for key in CONTACT_FIELDS},
+    )
 
 
 def show_problems(form: ReportForm, problems: dict[str, str]) -> None:

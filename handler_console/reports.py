@@ -12,27 +12,17 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from handler_console.access import roles
-from handler_console.report_form import (
-    MAX_SUBJECTS,
-    ReportForm,
-    apply_form,
-    build_form,
-    show_problems,
-)
+from handler_console.access import allowed
+from handler_console.report_form import ReportForm, build_form, edit_of, show_problems
 from ivr.core.audit import audit
 from ivr.core.categories import load_categories
 from ivr.core.db import get_session
+from ivr.core.permissions import Action, may
 from ivr.core.runtime import get_core
-from ivr.models import Call, Report, ReportSubject, utcnow
-from ivr.records.record import (
-    get_contact,
-    normalised_contact,
-    set_contact,
-    submission_problems,
-)
+from ivr.models import Call, Report, utcnow
+from ivr.records.drafts import MAX_SUBJECTS, Change, may_edit, save_draft
+from ivr.records.record import get_contact
 
-EDITABLE = ("draft", "returned")
 # Why a report is being looked at, as the link that opens it says (DPA 2018 s.62).
 VIEW_REASONS = {
     "taking call": "taking call",
@@ -48,7 +38,7 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/reports/<reference>", view_func=save_report, methods=["POST"])
 
 
-@roles("handler", "supervisor")
+@allowed(Action.WRITE_REPORTS)
 def my_reports() -> str:
     mine = get_session().scalars(
         select(Report)
@@ -64,16 +54,16 @@ def _load(reference: str) -> Report:
     if found is None:
         abort(404)
     user = current_user.record
-    if user.role != "supervisor" and found.created_by_id != user.id:
+    if found.created_by_id != user.id and not may(user.role, Action.READ_ANY_REPORT):
         abort(403)
     return found
 
 
 def _may_edit(found: Report) -> bool:
-    return found.status in EDITABLE and found.created_by_id == current_user.record.id
+    return may_edit(found, current_user.record)
 
 
-@roles("handler", "supervisor")
+@allowed(Action.WRITE_REPORTS)
 def report(reference: str) -> str:
     found = _load(reference)
     reason = VIEW_REASONS.get(request.args.get("why", ""))
@@ -88,120 +78,61 @@ def report(reference: str) -> str:
     return _render(found, form)
 
 
-@roles("handler", "supervisor")
+@allowed(Action.WRITE_REPORTS)
 def save_report(reference: str) -> Response | str | tuple[str, int]:
     found = _load(reference)
     if not _may_edit(found):
         abort(403)
     runtime = get_core()
-    db = get_session()
-    action = request.form.get("action", "save")
-    before = _snapshot(found, runtime)
     form = build_form(runtime.forces, _categories())
     if not form.validate_on_submit():  # only the CSRF token can fail here
         abort(400)
-    contact = apply_form(found, form)
-    anchor = ""
-    if action == "add_subject" and len(found.subjects) < MAX_SUBJECTS:
-        found.subjects.append(ReportSubject(position=len(found.subjects)))
-        anchor = f"#subject-{len(found.subjects) - 1}"
-    elif action.startswith("remove_subject-"):
-        index = action.removeprefix("remove_subject-")
-        if index.isdigit() and int(index) < len(found.subjects):
-            del found.subjects[int(index)]
-            for position, subject in enumerate(found.subjects):
-                subject.position = position
-        anchor = "#subjects"
-    elif action == "make_anonymous":
-        found.anonymous = True
-    elif action == "make_contact":
-        found.anonymous = False
-    set_contact(found, runtime.cipher, contact)
-    changed = _changes(before, _snapshot(found, runtime))
-    if before.get("contact") and not found.contact_enc:
-        audit(
-            db,
-            current_user.record,
-            "erase",
-            "report",
-            found.reference,
-            detail={"erased": "contact"},
-        )
-
-    if action == "submit":
-        problems = submission_problems(found, contact, runtime.forces, _categories())
-        if problems:
-            audit(
-                db,
-                current_user.record,
-                "update",
-                "report",
-                found.reference,
-                detail={"changed": changed, "submit_refused": sorted(problems)},
-            )
-            db.commit()
-            form = build_form(runtime.forces, _categories(), found, contact)
-            show_problems(form, problems)
-            return _render(found, form, problems), 200
-        set_contact(found, runtime.cipher, normalised_contact(contact))
-        found.status = "submitted"
-        found.submitted_at = utcnow()
-        audit(
-            db,
-            current_user.record,
-            "submit",
-            "report",
-            found.reference,
-            detail={"changed": changed},
-        )
-        db.commit()
+    change, subject_index = _change_asked(request.form.get("action", "save"))
+    saved = save_draft(
+        get_session(),
+        found,
+        current_user.record,
+        edit_of(form),
+        change,
+        runtime.cipher,
+        runtime.forces,
+        _categories(),
+        subject_index=subject_index,
+    )
+    if saved.submitted:
         flash(f"Report {found.reference} submitted for review.", "info")
         return redirect(url_for("console.my_reports"))
-
-    if changed:
-        audit(
-            db,
-            current_user.record,
-            "update",
-            "report",
-            found.reference,
-            detail={"changed": changed},
-        )
-    db.commit()
+    if saved.problems:
+        form = build_form(runtime.forces, _categories(), found, saved.contact)
+        show_problems(form, saved.problems)
+        return _render(found, form, saved.problems), 200
     if request.headers.get("X-Autosave") == "1":
         return "", 204  # type: ignore[return-value]
-    if action == "save":
+    if change == Change.SAVE:
         flash(f"Draft saved at {utcnow().strftime('%H:%M:%S')} UTC.", "info")
+    anchor = ""
+    if change == Change.ADD_SUBJECT:
+        anchor = f"#subject-{len(found.subjects) - 1}"
+    elif change == Change.REMOVE_SUBJECT:
+        anchor = "#subjects"
     return redirect(
         url_for("console.report", reference=found.reference, why="editing draft") + anchor
     )
 
 
+def _change_asked(action: str) -> tuple[Change, int | None]:
+    """The form's button: "save", "submit", "add_subject", "remove_subject-<n>"…"""
+    if action.startswith("remove_subject-"):
+        index = action.removeprefix("remove_subject-")
+        return Change.REMOVE_SUBJECT, int(index) if index.isdigit() else None
+    try:
+        return Change(action), None
+    except ValueError:
+        return Change.SAVE, None
+
+
 def _categories() -> dict[str, Any]:
     return load_categories(get_core().settings.config_dir)
-
-
-def _snapshot(found: Report, runtime: Any) -> dict[str, Any]:
-    """The report's content, to name the fields a change touched (never their values)."""
-    return {
-        "categories": list(found.categories or []),
-        "what": found.what,
-        "when": (found.when_text, found.when_approximate),
-        "where": found.where,
-        "how_known": found.how_known,
-        "risk": (found.risk_now, found.risk_who),
-        "evidence": found.evidence,
-        "anonymous": found.anonymous,
-        "subjects": [
-            (s.name, s.description, s.rank, s.collar_number, s.role, s.force, s.station)
-            for s in found.subjects
-        ],
-        "contact": get_contact(found, runtime.cipher),
-    }
-
-
-def _changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    return [key for key in before if before[key] != after[key]]
 
 
 def _render(found: Report, form: ReportForm, problems: dict[str, str] | None = None) -> str:

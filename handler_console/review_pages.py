@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 from wtforms import TextAreaField
 from wtforms.validators import Length
 
-from handler_console.access import roles
+from handler_console.access import allowed
 from handler_console.dissemination import (
     RedirectForm,
     delivery_rows,
@@ -30,8 +30,9 @@ from handler_console.highlight import KIND_LABELS, by_field, highlight
 from ivr.core.audit import audit
 from ivr.core.categories import load_categories
 from ivr.core.db import get_session
+from ivr.core.permissions import Action
 from ivr.core.runtime import get_core
-from ivr.models import Dissemination, Report, User, utcnow
+from ivr.models import RELEASED, Dissemination, Report, ReportStatus, User, utcnow
 from ivr.records import pii
 from ivr.records import review as decisions
 from ivr.records.delivery import state_label
@@ -72,14 +73,14 @@ def urgent_first():  # type: ignore[no-untyped-def]
     return case((Report.urgent.is_(True), 0), else_=1)
 
 
-@roles("supervisor")
+@allowed(Action.REVIEW_REPORTS)
 def review() -> str:
     db = get_session()
     waiting = decisions.review_queue(db)
     returned = list(
         db.scalars(
             select(Report)
-            .where(Report.status == "returned")
+            .where(Report.status == ReportStatus.RETURNED)
             .order_by(urgent_first(), Report.reviewed_at.desc(), Report.id)
             .limit(RECENT)
         )
@@ -88,9 +89,9 @@ def review() -> str:
     sent = list(
         db.scalars(
             select(Report)
-            .where(Report.status.in_(("approved", "disseminated")))
+            .where(Report.status.in_(RELEASED))
             .order_by(
-                case((Report.status == "approved", 0), else_=1),
+                case((Report.status == ReportStatus.APPROVED, 0), else_=1),
                 urgent_first(),
                 Report.reviewed_at.desc(),
                 Report.id,
@@ -114,12 +115,12 @@ def review() -> str:
     )
 
 
-@roles("supervisor")
+@allowed(Action.REVIEW_REPORTS)
 def review_report(reference: str) -> str:
     return render_review(load_report(reference))
 
 
-@roles("supervisor")
+@allowed(Action.REVIEW_REPORTS)
 def approve_report(reference: str) -> Response | str:
     found = load_report(reference)
     db = get_session()
@@ -133,7 +134,7 @@ def approve_report(reference: str) -> Response | str:
     return redirect(url_for("console.review_report", reference=found.reference))
 
 
-@roles("supervisor")
+@allowed(Action.REVIEW_REPORTS)
 def return_report(reference: str) -> Response | str:
     found = load_report(reference)
     form = ReturnForm()
@@ -151,7 +152,7 @@ def return_report(reference: str) -> Response | str:
     return redirect(url_for("console.review"))
 
 
-@roles("supervisor")
+@allowed(Action.REVIEW_REPORTS)
 def redirect_delivery(reference: str) -> Response | str:
     found = load_report(reference)
     db = get_session()
@@ -194,7 +195,7 @@ def render_review(
     db.commit()
     findings = pii.find_in_report(found)
     routing_problem, going_to = None, []
-    if found.status == "submitted":
+    if found.status == ReportStatus.SUBMITTED:
         try:
             going_to = decisions.destinations(found, runtime.routes)
         except decisions.ReviewRefused as exc:
@@ -209,7 +210,9 @@ def render_review(
         mark=highlight,
         kind_labels=KIND_LABELS,
         field_label=field_label,
-        approval_refusal=pii.approval_refusal(found) if found.status == "submitted" else None,
+        approval_refusal=(
+            pii.approval_refusal(found) if found.status == ReportStatus.SUBMITTED else None
+        ),
         refusal=refusal,
         routing_problem=routing_problem,
         going_to=going_to,

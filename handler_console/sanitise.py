@@ -16,14 +16,15 @@ from werkzeug.wrappers import Response
 from wtforms import FieldList, Form, FormField, StringField, TextAreaField
 from wtforms.validators import Length
 
-from handler_console.access import roles
+from handler_console.access import allowed
 from handler_console.highlight import KIND_LABELS, by_field, highlight
-from handler_console.report_form import MAX_SUBJECTS, SUBJECT_LIMITS, TEXT_LIMITS
 from handler_console.review_pages import field_label, load_report
 from ivr.core.audit import audit
 from ivr.core.db import get_session
-from ivr.models import Report
+from ivr.core.permissions import Action
+from ivr.models import Report, ReportStatus
 from ivr.records import pii
+from ivr.records.drafts import MAX_SUBJECTS, SUBJECT_LIMITS, TEXT_LIMITS
 
 
 def _limit(size: int) -> Length:
@@ -53,11 +54,11 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/review/<reference>/edit", view_func=sanitise, methods=["GET", "POST"])
 
 
-@roles("supervisor")
+@allowed(Action.REVIEW_REPORTS)
 def sanitise(reference: str) -> Response | str:
     db = get_session()
     found = load_report(reference)
-    if found.status != "submitted":
+    if found.status != ReportStatus.SUBMITTED:
         flash(f"Only a submitted report can be edited; this one is {found.status}.", "error")
         return redirect(url_for("console.review_report", reference=found.reference))
     form = SanitiseForm(data=_data_of(found))
@@ -69,7 +70,7 @@ def sanitise(reference: str) -> Response | str:
             .with_for_update()
             .execution_options(populate_existing=True)
         ).scalar_one()
-        if found.status != "submitted":
+        if found.status != ReportStatus.SUBMITTED:
             db.rollback()
             flash(f"Not saved: the report is now {found.status}.", "error")
             return redirect(url_for("console.review_report", reference=found.reference))

@@ -20,10 +20,15 @@ from ivr.core.categories import load_categories
 from ivr.core.runtime import get_core
 from ivr.insight.call_log import OUTCOMES, CallFilters
 from ivr.insight.figures import Period
+from ivr.models import SubjectRole
 from ivr.voice.runtime import get_voice
 
 ANY = ("", "Any")
-ROLES = [("officer", "Officer or special"), ("staff", "Staff or PCSO"), ("volunteer", "Volunteer")]
+ROLES = [
+    (SubjectRole.OFFICER, "Officer or special"),
+    (SubjectRole.STAFF, "Staff or PCSO"),
+    (SubjectRole.VOLUNTEER, "Volunteer"),
+]
 
 
 def _yes_no(value: str) -> bool | None:
@@ -91,7 +96,7 @@ class CallLogForm(_DateRange):
         yes_no = [ANY, ("yes", "Yes"), ("no", "No")]
         self.line.choices = choices([ANY, *line_choices()])
         self.force.choices = choices([ANY, *force_choices()])
-        self.role.choices = choices([ANY, *ROLES, ("unknown", "Not known")])
+        self.role.choices = choices([ANY, *ROLES, (SubjectRole.UNKNOWN, "Not known")])
         self.category.choices = choices([ANY, *category_choices()])
         self.anonymous.choices = choices(yes_no)
         self.urgent.choices = choices(yes_no)

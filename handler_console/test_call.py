@@ -30,9 +30,10 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from handler_console.access import roles
+from handler_console.access import allowed
 from ivr.core.audit import audit
 from ivr.core.db import get_session
+from ivr.core.permissions import Action
 from ivr.core.runtime import get_core
 from ivr.models import Call
 from ivr.sim.twilio import (
@@ -48,7 +49,6 @@ from ivr.voice.door import call_key
 from ivr.voice.marked_calls import TEST_FROM, mint_call_sid
 from ivr.voice.runtime import get_voice
 
-TESTERS = ("supervisor", "admin")
 STATE = "test_call"
 # The transcript lives in the session cookie (browsers keep 4 KB): older turns are
 # dropped past this many characters; the call's record below the keypad keeps all.
@@ -76,7 +76,7 @@ def line_numbers() -> list[tuple[str, str]]:
     return numbers
 
 
-@roles(*TESTERS)
+@allowed(Action.MAKE_TEST_CALLS)
 def test_call() -> str:
     state = session.get(STATE)
     call = _stored_call(state["sid"]) if state else None
@@ -91,7 +91,7 @@ def test_call() -> str:
     )
 
 
-@roles(*TESTERS)
+@allowed(Action.MAKE_TEST_CALLS)
 def test_call_start() -> Response:
     dialled = request.form.get("number", "")
     if dialled not in dict(line_numbers()):
@@ -110,7 +110,7 @@ def test_call_start() -> Response:
     return redirect(url_for("console.test_call"))
 
 
-@roles(*TESTERS)
+@allowed(Action.MAKE_TEST_CALLS)
 def test_call_keys() -> Response:
     state = _waiting_state()
     if state is None:
@@ -128,7 +128,7 @@ def test_call_keys() -> Response:
     return redirect(url_for("console.test_call"))
 
 
-@roles(*TESTERS)
+@allowed(Action.MAKE_TEST_CALLS)
 def test_call_say() -> Response:
     state = _waiting_state()
     if state is None:
@@ -144,7 +144,7 @@ def test_call_say() -> Response:
     return redirect(url_for("console.test_call"))
 
 
-@roles(*TESTERS)
+@allowed(Action.MAKE_TEST_CALLS)
 def test_call_silence() -> Response:
     state = _waiting_state()
     if state is not None:
@@ -153,7 +153,7 @@ def test_call_silence() -> Response:
     return redirect(url_for("console.test_call"))
 
 
-@roles(*TESTERS)
+@allowed(Action.MAKE_TEST_CALLS)
 def test_call_hang_up() -> Response:
     state = session.pop(STATE, None)
     if state:

@@ -1,4 +1,5 @@
-"""Admins manage staff accounts: add, change role or phone, reset a password, disable."""
+"""Admins manage staff accounts: add, change role or phone, reset a password or the
+second sign-in step, disable. Nobody changes their own role; every change is audited."""
 
 from __future__ import annotations
 
@@ -7,14 +8,15 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from handler_console.access import roles
-from handler_console.forms import NewUserForm, UserEditForm
+from handler_console.access import allowed
+from handler_console.forms import NewUserForm, TwoFactorResetForm, UserEditForm
 from ivr.core.audit import audit
 from ivr.core.db import get_session
+from ivr.core.permissions import Action
 from ivr.models import User, utcnow
+from ivr.staff import two_factor
 from ivr.staff.accounts import (
     AccountError,
-    aware,
     create_user,
     normalise_phone,
     set_active,
@@ -25,9 +27,10 @@ from ivr.staff.accounts import (
 def register(bp: Blueprint) -> None:
     bp.add_url_rule("/users", view_func=users, methods=["GET", "POST"])
     bp.add_url_rule("/users/<int:user_id>", view_func=user_edit, methods=["GET", "POST"])
+    bp.add_url_rule("/users/<int:user_id>/two-factor", view_func=reset_two_factor, methods=["POST"])
 
 
-@roles("admin")
+@allowed(Action.MANAGE_USERS)
 def users() -> Response | str:
     db = get_session()
     form = NewUserForm()
@@ -49,11 +52,11 @@ def users() -> Response | str:
             return redirect(url_for("console.users"))
     everyone = db.scalars(select(User).order_by(User.active.desc(), User.username)).all()
     now = utcnow()
-    locked = {u.id for u in everyone if (aware(u.locked_until) or now) > now}
+    locked = {u.id for u in everyone if (u.locked_until or now) > now}
     return render_template("console/users.html", users=everyone, form=form, locked=locked)
 
 
-@roles("admin")
+@allowed(Action.MANAGE_USERS)
 def user_edit(user_id: int) -> Response | str:
     db = get_session()
     user = db.get(User, user_id)
@@ -70,12 +73,23 @@ def user_edit(user_id: int) -> Response | str:
             field = form.password if "password" in str(exc) else form.phone
             field.errors = [str(exc)[0].upper() + str(exc)[1:] + "."]
         else:
-            if user.id == current_user.record.id and not form.active.data:
+            yourself = user.id == current_user.record.id
+            if yourself and not form.active.data:
                 form.active.errors = ["You cannot disable your own account."]
+            elif yourself and form.role.data != user.role:
+                # Nobody widens (or narrows) their own access: another admin must.
+                form.role.errors = ["You cannot change your own role: ask another admin."]
             else:
-                changed = {}
+                changed: dict[str, object] = {}
                 if user.role != form.role.data:
-                    changed["role"] = [user.role, form.role.data]
+                    audit(
+                        db,
+                        current_user.record,
+                        "change_role",
+                        "user",
+                        user.id,
+                        detail={"from": user.role, "to": form.role.data},
+                    )
                     user.role = form.role.data or user.role
                     user.session_version += 1  # a new role takes effect at the next sign-in
                 if user.phone_e164 != phone:
@@ -88,4 +102,38 @@ def user_edit(user_id: int) -> Response | str:
                 db.commit()
                 flash(f"Saved {user.username}.", "info")
                 return redirect(url_for("console.users"))
-    return render_template("console/user_edit.html", user=user, form=form)
+    return _edit_page(user, form, TwoFactorResetForm())
+
+
+def _edit_page(user: User, form: UserEditForm, reset_form: TwoFactorResetForm) -> str:
+    return render_template(
+        "console/user_edit.html",
+        user=user,
+        form=form,
+        reset_form=reset_form,
+        enrolled=two_factor.is_enrolled(user),
+        yourself=user.id == current_user.record.id,
+    )
+
+
+@allowed(Action.MANAGE_USERS)
+def reset_two_factor(user_id: int) -> Response | str:
+    """For a user who lost their phone and their recovery codes: they set up again at
+    their next sign-in. Never one's own (another admin, or `ivr user reset-two-factor`)."""
+    db = get_session()
+    user = db.get(User, user_id)
+    if user is None:
+        abort(404)
+    form = TwoFactorResetForm()
+    if user.id == current_user.record.id:
+        flash("You cannot reset your own second step: ask another admin.", "error")
+    elif form.validate_on_submit():
+        two_factor.reset(db, user, current_user.record, reason=form.reason.data)
+        db.commit()
+        flash(
+            f"Reset {user.username}'s two-step sign-in: they set it up again when they next "
+            "sign in. Their open sessions have ended.",
+            "info",
+        )
+        return redirect(url_for("console.user_edit", user_id=user.id))
+    return _edit_page(user, UserEditForm(obj=user, phone=user.phone_e164 or ""), form)

@@ -13,8 +13,15 @@ import json
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
+import click
+
+from ivr.cli.common import load_routes
+from ivr.cli.demo import local_routes
 from ivr.core.routing import Routes
+from ivr.core.settings import load_settings
+from ivr.models import Channel
 from ivr.records.delivery import verify
 
 MAX_BODY = 1_000_000
@@ -32,13 +39,17 @@ def make_server(
             route = routes.routes.get(force_id)
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(min(length, MAX_BODY))
-            if route is None or route.channel != "https":
+            if route is None or route.channel != Channel.HTTPS:
                 say(f"REFUSED a delivery to /{force_id}: no such force routed here")
                 return self._answer(404, "unknown force")
-            if not verify(route.secret, body, self.headers.get("X-Helpline-Signature")):
-                say(f"REFUSED a delivery for {route.force_name}: the signature is wrong")
-                return self._answer(401, "bad signature")
             key = self.headers.get("Idempotency-Key", "")
+            stamp = self.headers.get("X-Helpline-Timestamp")
+            if not verify(route.secret, body, key, stamp, self.headers.get("X-Helpline-Signature")):
+                say(
+                    f"REFUSED a delivery for {route.force_name}: the signature is wrong "
+                    "or its timestamp is more than five minutes from this machine's clock"
+                )
+                return self._answer(401, "bad signature")
             with lock:
                 again = key in seen
                 seen.add(key)
@@ -69,3 +80,32 @@ def make_server(
             pass  # each delivery is said above, once
 
     return ThreadingHTTPServer((host, port), Force)
+
+
+@click.command("demo-force")
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help="Default: the port the settings route forces to.")  # fmt: skip
+def demo_force(port: int | None) -> None:
+    """A local test force: receives approved reports, checks their signatures, prints them."""
+    routes = load_routes(load_settings())
+    local = local_routes(routes)
+    if not local:
+        raise click.ClickException(
+            "no force's reports are routed to 127.0.0.1: `ivr demo` prints the settings to add"
+        )
+    if port is None:
+        port = urlsplit(local[0].target).port or 80
+    try:
+        server = make_server(routes, port, lambda line: click.echo(line))
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
+    click.echo(
+        f"Local test force on http://127.0.0.1:{server.server_port}/ for {len(local)} forces; "
+        "Ctrl-C stops it."
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopped")
+    finally:
+        server.server_close()

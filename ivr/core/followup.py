@@ -99,8 +99,6 @@ def check(
         _verify(_DECOY_HASH, code)
         return None
     locked_until = report.followup_locked_until
-    if locked_until is not None and locked_until.tzinfo is None:
-        locked_until = locked_until.replace(tzinfo=now.tzinfo)
     if locked_until is not None and locked_until > now:
         _verify(_DECOY_HASH, code)
         return None

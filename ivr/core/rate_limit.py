@@ -44,10 +44,7 @@ def take(session: Session, limit: Limit, now: datetime | None = None) -> bool:
             select(RateBucket).where(RateBucket.name == limit.name).with_for_update()
         )
         assert bucket is not None
-    then = bucket.updated_at
-    if then.tzinfo is None:
-        then = then.replace(tzinfo=now.tzinfo)
-    elapsed = max(0.0, (now - then).total_seconds())
+    elapsed = max(0.0, (now - bucket.updated_at).total_seconds())
     tokens = min(float(limit.capacity), bucket.tokens + elapsed * limit.per_minute / 60)
     bucket.updated_at = now
     if tokens < 1:

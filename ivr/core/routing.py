@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from ivr.core.forces import ForceCatalogue
 from ivr.core.settings import Settings, SettingsError
+from ivr.models import Channel
 
 MIN_SECRET_LENGTH = 32
 # Plain http is accepted only towards this machine: a test server standing in for a force.
@@ -32,7 +33,7 @@ class Route:
     force_id: str
     force_name: str
     destination_name: str  # e.g. "Professional Standards Department"
-    channel: str  # https | email
+    channel: Channel
     target: str  # the URL or the e-mail address
     secret: str  # HMAC-SHA256 key (required for https; signs e-mail when given)
 
@@ -122,9 +123,9 @@ def _route(force_id: str, name: str, destination: str, given: dict[str, Any]) ->
                 f"{where} needs a secret of at least {MIN_SECRET_LENGTH} characters "
                 "to sign what it sends"
             )
-        return Route(force_id, name, destination, "https", url, secret)
+        return Route(force_id, name, destination, Channel.HTTPS, url, secret)
     if email:
         if "@" not in email or any(ch.isspace() for ch in email):
             raise SettingsError(f"{where} email is not an e-mail address: {email!r}")
-        return Route(force_id, name, destination, "email", email, secret)
+        return Route(force_id, name, destination, Channel.EMAIL, email, secret)
     return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -23,6 +24,31 @@ LEASE_MARGIN_SECONDS = 10
 
 class SettingsError(Exception):
     """A setting is missing or malformed; the message is one line for a human."""
+
+
+@dataclass(frozen=True)
+class ConfigPaths:
+    """Where the settings, the call flows and the instance's files are: the one place
+    IVR_CONFIG_DIR, IVR_FLOWS_DIR and IVR_INSTANCE_DIR are read. Commands that need
+    only the files (checking flows, writing a new instance) use this without the
+    secrets a whole Settings requires."""
+
+    config_dir: Path
+    flows_dir: Path
+    instance_dir: Path
+
+    @classmethod
+    def from_environ(cls, environ: dict[str, str] | os._Environ[str] | None = None) -> ConfigPaths:
+        environ = os.environ if environ is None else environ
+        return cls(
+            config_dir=Path(environ.get("IVR_CONFIG_DIR", PROJECT_ROOT / "config")),
+            flows_dir=Path(environ.get("IVR_FLOWS_DIR", PROJECT_ROOT / "call_flows")),
+            instance_dir=Path(environ.get("IVR_INSTANCE_DIR", PROJECT_ROOT / "instance")),
+        )
+
+    @property
+    def forces_file(self) -> Path:
+        return self.config_dir / "forces.toml"
 
 
 @dataclass(frozen=True)
@@ -55,6 +81,7 @@ class Settings:
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_starttls: bool = False
+    smtp_ca_file: str = ""
     smtp_sender: str = "helpline@localhost"
     retention_call_days: int = 90
     retention_contact_days: int = 365
@@ -62,6 +89,7 @@ class Settings:
     login_max_failures: int = 5
     login_lock_minutes: int = 15
     login_failure_delay_ms: int = 400
+    two_factor: bool = True
     call_gateway: str = "twilio"
     queue_refresh_seconds: int = 5
     config_dir: Path = PROJECT_ROOT / "config"
@@ -72,6 +100,10 @@ class Settings:
     @property
     def is_development(self) -> bool:
         return self.environment == "development"
+
+    @property
+    def forces_file(self) -> Path:
+        return self.config_dir / "forces.toml"
 
 
 # setting name -> (TOML section, TOML key, environment variable)
@@ -104,6 +136,7 @@ _SOURCES: dict[str, tuple[str, str, str]] = {
     "smtp_username": ("smtp", "username", "IVR_SMTP_USERNAME"),
     "smtp_password": ("smtp", "password", "IVR_SMTP_PASSWORD"),
     "smtp_starttls": ("smtp", "starttls", "IVR_SMTP_STARTTLS"),
+    "smtp_ca_file": ("smtp", "ca_file", "IVR_SMTP_CA_FILE"),
     "smtp_sender": ("smtp", "sender", "IVR_SMTP_SENDER"),
     "retention_call_days": ("retention", "call_days", "IVR_RETENTION_CALL_DAYS"),
     "retention_contact_days": ("retention", "contact_days", "IVR_RETENTION_CONTACT_DAYS"),
@@ -115,6 +148,7 @@ _SOURCES: dict[str, tuple[str, str, str]] = {
         "login_failure_delay_ms",
         "IVR_CONSOLE_LOGIN_FAILURE_DELAY_MS",
     ),
+    "two_factor": ("console", "two_factor", "IVR_CONSOLE_TWO_FACTOR"),
     "call_gateway": ("console", "call_gateway", "IVR_CONSOLE_CALL_GATEWAY"),
     "queue_refresh_seconds": ("console", "queue_refresh_seconds", "IVR_CONSOLE_QUEUE_REFRESH"),
 }
@@ -170,10 +204,9 @@ def load_settings(
 ) -> Settings:
     """Read and check every setting. `overrides` (by setting name) win over all."""
     environ = os.environ if environ is None else environ
-    config_dir = Path(environ.get("IVR_CONFIG_DIR", PROJECT_ROOT / "config"))
-    instance_dir = Path(environ.get("IVR_INSTANCE_DIR", PROJECT_ROOT / "instance"))
-    data = _read_toml(config_dir / "default.toml")
-    _merge(data, _read_toml(instance_dir / "local.toml"))
+    paths = ConfigPaths.from_environ(environ)
+    data = _read_toml(paths.config_dir / "default.toml")
+    _merge(data, _read_toml(paths.instance_dir / "local.toml"))
 
     types = {f.name: f.type for f in fields(Settings)}
     kinds = {"str": str, "int": int, "bool": bool}
@@ -187,12 +220,12 @@ def load_settings(
         values[name] = value
 
     if not values["database_url"]:
-        values["database_url"] = f"sqlite:///{instance_dir / 'helpline.db'}"
+        values["database_url"] = f"sqlite:///{paths.instance_dir / 'helpline.db'}"
     settings = Settings(
         **values,
-        config_dir=config_dir,
-        flows_dir=Path(environ.get("IVR_FLOWS_DIR", PROJECT_ROOT / "call_flows")),
-        instance_dir=instance_dir,
+        config_dir=paths.config_dir,
+        flows_dir=paths.flows_dir,
+        instance_dir=paths.instance_dir,
         extra=data,
     )
     check_settings(settings)
@@ -215,6 +248,12 @@ def check_settings(settings: Settings) -> None:
         raise SettingsError(
             "setting check_signatures (IVR_TWILIO_CHECK_SIGNATURES) may be off only when "
             "environment (IVR_WEB_ENVIRONMENT) is development"
+        )
+    if not settings.two_factor and not settings.is_development:
+        raise SettingsError(
+            "setting two_factor (IVR_CONSOLE_TWO_FACTOR) may be off only when "
+            "environment (IVR_WEB_ENVIRONMENT) is development: staff sign in with a second "
+            "factor in production"
         )
     if len(settings.secret_key) < 32:
         raise SettingsError(
@@ -271,7 +310,26 @@ def check_settings(settings: Settings) -> None:
     for name in ("retention_call_days", "retention_contact_days"):
         if getattr(settings, name) < 1:
             raise SettingsError(f"setting {name} ({_SOURCES[name][2]}) must be at least 1 day")
+    if not settings.smtp_starttls and not is_this_machine(settings.smtp_host):
+        raise SettingsError(
+            "setting smtp_starttls (IVR_SMTP_STARTTLS) must be true: reports are e-mailed "
+            f"to {settings.smtp_host!r}, not a server on this machine, and never in clear"
+        )
+    if settings.smtp_ca_file and not Path(settings.smtp_ca_file).is_file():
+        raise SettingsError(
+            f"setting smtp_ca_file (IVR_SMTP_CA_FILE) names no file: {settings.smtp_ca_file!r}"
+        )
     if not settings.database_url.startswith(("sqlite", "postgresql")):
         raise SettingsError(
             "setting database_url (DATABASE_URL) must be a sqlite:/// or postgresql:// URL"
         )
+
+
+def is_this_machine(host: str) -> bool:
+    """A loopback name or address: traffic to it never leaves the machine."""
+    if host.strip().lower() in {"localhost", "localhost.localdomain"}:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False

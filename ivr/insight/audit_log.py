@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from ivr.insight.call_log import as_utc, decode_cursor, encode_cursor
+from ivr.insight.call_log import decode_cursor, encode_cursor
 from ivr.models import AuditEntry, User
 
 PAGE_SIZE = 50
@@ -79,9 +79,7 @@ def audit_log(
         at, entry_id = decode_cursor(older_than)
         stmt = stmt.where(tuple_(AuditEntry.at, AuditEntry.id) < tuple_(at, entry_id))
     stmt = stmt.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(page_size + 1)
-    rows = [
-        AuditRow(row[0], as_utc(row[1]), *row[2:7], row[7] or {}) for row in session.execute(stmt)
-    ]
+    rows = [AuditRow(*row[:7], row[7] or {}) for row in session.execute(stmt)]
     older = None
     if len(rows) > page_size:
         rows = rows[:page_size]

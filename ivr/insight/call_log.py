@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Select, exists, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
-from ivr.models import Call, CallEvent, Report
+from ivr.models import Call, CallEvent, CallOutcome, CallStatus, Report
 
 PAGE_SIZE = 50
 _MICROSECOND = timedelta(microseconds=1)
@@ -63,8 +63,8 @@ class CallRow:
     category: str | None
     urgent: bool
     anonymous: bool | None
-    status: str
-    outcome: str | None
+    status: CallStatus
+    outcome: CallOutcome | None
     abandoned_step: str | None
     queue_seconds: int | None
     duration_seconds: int | None
@@ -91,14 +91,8 @@ class BadCursor(ValueError):
     """A page cursor that this module did not make."""
 
 
-def as_utc(moment: datetime) -> datetime:
-    """SQLite gives back naive datetimes; every stored time is UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def encode_cursor(started_at: datetime, call_id: int) -> str:
-    moment = as_utc(started_at)
-    micros = (moment - datetime(1970, 1, 1, tzinfo=UTC)) // _MICROSECOND
+    micros = (started_at - datetime(1970, 1, 1, tzinfo=UTC)) // _MICROSECOND
     return f"{micros}.{call_id}"
 
 
@@ -135,18 +129,18 @@ def filtered(stmt: Select, filters: CallFilters) -> Select:
         stmt = stmt.where(Call.urgent.is_(filters.urgent))
     if filters.abandoned_step:
         step = filters.abandoned_step
-        stmt = stmt.where(Call.outcome == "abandoned", Call.abandoned_step == step)
+        stmt = stmt.where(Call.outcome == CallOutcome.ABANDONED, Call.abandoned_step == step)
     outcome = filters.outcome
     if outcome == "abandoned":
-        stmt = stmt.where(Call.outcome == "abandoned")
+        stmt = stmt.where(Call.outcome == CallOutcome.ABANDONED)
     elif outcome == "queued_and_left":
-        stmt = stmt.where(Call.outcome.in_(("left_queue", "left_for_online")))
+        stmt = stmt.where(Call.outcome.in_((CallOutcome.LEFT_QUEUE, CallOutcome.LEFT_FOR_ONLINE)))
     elif outcome == "answered":
-        stmt = stmt.where(Call.outcome == "answered")
+        stmt = stmt.where(Call.outcome == CallOutcome.ANSWERED)
     elif outcome == "failed":
-        stmt = stmt.where(Call.outcome == "failed")
+        stmt = stmt.where(Call.outcome == CallOutcome.FAILED)
     elif outcome == "in_progress":
-        stmt = stmt.where(Call.status != "ended")
+        stmt = stmt.where(Call.status != CallStatus.ENDED)
     elif outcome == "report":
         made = aliased(Report)
         stmt = stmt.where(exists().where(made.call_id == Call.id))
@@ -194,10 +188,7 @@ def call_log(
         started_at, call_id = decode_cursor(older_than)
         stmt = stmt.where(tuple_(Call.started_at, Call.id) < tuple_(started_at, call_id))
     stmt = stmt.order_by(Call.started_at.desc(), Call.id.desc()).limit(page_size + 1)
-    rows = [
-        CallRow(*row[:1], as_utc(row[1]), *row[2:])  # type: ignore[misc]
-        for row in session.execute(stmt)
-    ]
+    rows = [CallRow(*row) for row in session.execute(stmt)]
     older = None
     if len(rows) > page_size:
         rows = rows[:page_size]
@@ -211,19 +202,19 @@ def timeline(session: Session, call_id: int) -> list[TimelineEntry] | None:
     call = session.get(Call, call_id)
     if call is None:
         return None
-    entries = [TimelineEntry(as_utc(call.started_at), "", "started")]
+    entries = [TimelineEntry(call.started_at, "", "started")]
     events = session.scalars(
         select(CallEvent).where(CallEvent.call_id == call_id).order_by(CallEvent.seq)
     )
-    entries += [TimelineEntry(as_utc(e.at), e.step, e.outcome, e.value) for e in events]
+    entries += [TimelineEntry(e.at, e.step, e.outcome, e.value) for e in events]
     if call.queued_at is not None:
-        entries.append(TimelineEntry(as_utc(call.queued_at), "queue", "queued"))
+        entries.append(TimelineEntry(call.queued_at, "queue", "queued"))
     if call.answered_at is not None:
-        entries.append(TimelineEntry(as_utc(call.answered_at), "queue", "answered"))
+        entries.append(TimelineEntry(call.answered_at, "queue", "answered"))
     if call.ended_at is not None:
         how = call.outcome or "ended"
-        step = call.abandoned_step if call.outcome == "abandoned" else call.step
-        entries.append(TimelineEntry(as_utc(call.ended_at), step or call.step, how))
+        step = call.abandoned_step if call.outcome == CallOutcome.ABANDONED else call.step
+        entries.append(TimelineEntry(call.ended_at, step or call.step, how))
     # Stable: entries at the same moment keep the order they were made in.
     entries.sort(key=lambda entry: entry.at)
     return entries

@@ -3,24 +3,55 @@
 from ivr.models.base import Base, utcnow
 from ivr.models.calls import Call, CallEvent
 from ivr.models.delivery import Dissemination
+from ivr.models.enums import (
+    RELEASED,
+    CallOutcome,
+    CallStatus,
+    Channel,
+    DisseminationState,
+    ForceOutcome,
+    HowKnown,
+    MessageKind,
+    MessageStatus,
+    ReportOrigin,
+    ReportStatus,
+    StaffRole,
+    SubjectRole,
+)
 from ivr.models.figures import CountedDay, FigureDay
 from ivr.models.online import OnlineDraft, RateBucket, ReportMessage
 from ivr.models.reports import Report, ReportSubject
-from ivr.models.staff import AuditEntry, User
+from ivr.models.staff import AuditEntry, RecoveryCode, User
+from ivr.models.types import UTCDateTime
 
 __all__ = [
+    "RELEASED",
     "AuditEntry",
     "Base",
     "Call",
     "CallEvent",
+    "CallOutcome",
+    "CallStatus",
+    "Channel",
     "CountedDay",
     "Dissemination",
+    "DisseminationState",
     "FigureDay",
+    "ForceOutcome",
+    "HowKnown",
+    "MessageKind",
+    "MessageStatus",
     "OnlineDraft",
     "RateBucket",
+    "RecoveryCode",
     "Report",
     "ReportMessage",
+    "ReportOrigin",
+    "ReportStatus",
     "ReportSubject",
+    "StaffRole",
+    "SubjectRole",
+    "UTCDateTime",
     "User",
     "utcnow",
 ]

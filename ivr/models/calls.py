@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -27,6 +26,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.models.base import Base, utcnow
+from ivr.models.enums import CallOutcome, CallStatus, code_column
+from ivr.models.types import UTCDateTime
 
 # Answers the console filters and counts on get a column of their own as well
 # as their place in `answers`.
@@ -61,21 +62,22 @@ class Call(Base):
     contact_number_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     # in_flow -> queued -> answered; ended once Twilio says the call is over.
-    status: Mapped[str] = mapped_column(String(16), default="in_flow")
-    # abandoned | left_queue | left_for_online | answered | failed
-    outcome: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[CallStatus] = mapped_column(
+        code_column(CallStatus, "status", 16), default=CallStatus.IN_FLOW
+    )
+    outcome: Mapped[CallOutcome | None] = mapped_column(code_column(CallOutcome, "outcome", 32))
     abandoned_step: Mapped[str | None] = mapped_column(String(64))
     handler_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
     queue_seconds: Mapped[int | None] = mapped_column(Integer)
     # Set by `ivr purge` when a call that made no report has had its events and
     # answers erased; what stays is what the figures count.
-    details_erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    details_erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     events: Mapped[list[CallEvent]] = relationship(
         back_populates="call", order_by="CallEvent.seq", cascade="all, delete-orphan"
@@ -117,7 +119,7 @@ class CallEvent(Base):
     step: Mapped[str] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(32))
     value: Mapped[str | None] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     call: Mapped[Call] = relationship(back_populates="events")
 

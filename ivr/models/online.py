@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ivr.models.base import Base, utcnow
+from ivr.models.enums import MessageKind, MessageStatus, code_column
+from ivr.models.types import UTCDateTime
 
 
 class OnlineDraft(Base):
@@ -22,7 +24,7 @@ class OnlineDraft(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     answers_enc: Mapped[bytes] = mapped_column(LargeBinary)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class RateBucket(Base):
@@ -33,7 +35,7 @@ class RateBucket(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     tokens: Mapped[float] = mapped_column(Float)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ReportMessage(Base):
@@ -47,15 +49,14 @@ class ReportMessage(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(16))  # question | answer | addition
+    kind: Mapped[MessageKind] = mapped_column(code_column(MessageKind, "kind", 16))
     # The question an answer answers.
     reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("report_messages.id"))
     text: Mapped[str] = mapped_column(Text, default="")
-    # question: open | answered; answer/addition: submitted | approved | returned
-    status: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status: Mapped[MessageStatus] = mapped_column(code_column(MessageStatus, "status", 16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_report_messages_report", "report_id", "id"),)

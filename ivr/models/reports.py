@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -19,8 +18,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.models.base import Base, utcnow
-
-STATUSES = ("draft", "submitted", "returned", "approved", "disseminated")
+from ivr.models.enums import HowKnown, ReportOrigin, ReportStatus, SubjectRole, code_column
+from ivr.models.types import UTCDateTime
 
 
 class Report(Base):
@@ -28,19 +27,21 @@ class Report(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reference: Mapped[str] = mapped_column(String(16), unique=True)
-    origin: Mapped[str] = mapped_column(String(16), default="call")  # call | online
+    origin: Mapped[ReportOrigin] = mapped_column(
+        code_column(ReportOrigin, "origin", 16), default=ReportOrigin.CALL
+    )
     call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="draft")
+    status: Mapped[ReportStatus] = mapped_column(
+        code_column(ReportStatus, "status", 16), default=ReportStatus.DRAFT
+    )
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
 
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
-    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     return_comment: Mapped[str | None] = mapped_column(Text)
 
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -48,7 +49,7 @@ class Report(Base):
     when_text: Mapped[str] = mapped_column(String(200), default="")
     when_approximate: Mapped[bool] = mapped_column(Boolean, default=False)
     where: Mapped[str] = mapped_column(Text, default="")
-    how_known: Mapped[str | None] = mapped_column(String(16))  # saw | told | affected
+    how_known: Mapped[HowKnown | None] = mapped_column(code_column(HowKnown, "how_known", 16))
     risk_now: Mapped[bool | None] = mapped_column(Boolean)
     risk_who: Mapped[str] = mapped_column(Text, default="")
     evidence: Mapped[str] = mapped_column(Text, default="")
@@ -56,7 +57,7 @@ class Report(Base):
     anonymous: Mapped[bool] = mapped_column(Boolean, default=True)
     # Contact details (name, phones, e-mail, safe times and ways) as encrypted JSON.
     contact_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
-    contact_erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    contact_erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
@@ -65,7 +66,7 @@ class Report(Base):
     keypad_reference: Mapped[str | None] = mapped_column(String(16), unique=True)
     followup_code_hash: Mapped[str | None] = mapped_column(String(200))
     followup_failures: Mapped[int] = mapped_column(Integer, default=0)
-    followup_locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    followup_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     subjects: Mapped[list[ReportSubject]] = relationship(
         back_populates="report", order_by="ReportSubject.position", cascade="all, delete-orphan"
@@ -90,7 +91,9 @@ class ReportSubject(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     rank: Mapped[str] = mapped_column(String(100), default="")
     collar_number: Mapped[str] = mapped_column(String(50), default="")
-    role: Mapped[str] = mapped_column(String(16), default="unknown")
+    role: Mapped[SubjectRole] = mapped_column(
+        code_column(SubjectRole, "role", 16), default=SubjectRole.UNKNOWN
+    )
     force: Mapped[str] = mapped_column(String(64), default="unknown")
     station: Mapped[str] = mapped_column(String(200), default="")
 

@@ -17,13 +17,16 @@ until its deadline, never the reports due to other forces.
 
 
 - HTTPS: POST of the report's JSON (ivr/records/export.py) with an
-  `Idempotency-Key` header, fixed for the life of the delivery, and
-  `X-Helpline-Signature: sha256=<hex HMAC-SHA256 of the body under the
-  force's secret>`. A 2xx reply is the acknowledgement; redirects are not
-  followed (a 3xx is a failure).
-- E-mail: the same JSON as an attachment, the same two headers (the signature
+  `Idempotency-Key` header, fixed for the life of the delivery,
+  `X-Helpline-Timestamp` (Unix seconds, when this attempt was sent) and
+  `X-Helpline-Signature: sha256=<hex HMAC-SHA256 under the force's secret of
+  "<timestamp>.<Idempotency-Key>.<body>">`, so a force can refuse a delivery
+  recorded and replayed later (docs/forces.md). A 2xx reply is the
+  acknowledgement; redirects are not followed (a 3xx is a failure).
+- E-mail: the same JSON as an attachment, the same headers (timestamp and signature
   when the force has a secret), the idempotency key as the Message-ID; the SMTP
-  server accepting it is the acknowledgement.
+  server accepting it is the acknowledgement. STARTTLS (certificate checked) is
+  required unless the SMTP server is on this machine.
 
 A failure is recorded (attempts, first_failed_at, last_error) and retried
 after an exponential back-off with a cap; nothing is ever dropped. When every
@@ -36,7 +39,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import func, select, update
@@ -46,11 +49,20 @@ from ivr.core.audit import audit
 from ivr.core.contact import ContactCipher
 from ivr.core.routing import Route, Routes
 from ivr.core.settings import Settings
-from ivr.models import Dissemination, Report, User, utcnow
+from ivr.models import (
+    Channel,
+    Dissemination,
+    DisseminationState,
+    Report,
+    ReportStatus,
+    User,
+    utcnow,
+)
 from ivr.records.export import ExportError, export_report, to_body
 from ivr.records.sending import (
     IDEMPOTENCY_HEADER,
     SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
     DeliveryFailed,
     send_email,
     send_https,
@@ -59,10 +71,19 @@ from ivr.records.sending import (
 )
 
 # Where they were before ivr/records/sending.py held them.
-__all__ = ["IDEMPOTENCY_HEADER", "SIGNATURE_HEADER", "DeliveryFailed", "sign", "verify"]
+__all__ = [
+    "IDEMPOTENCY_HEADER",
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "DeliveryFailed",
+    "sign",
+    "verify",
+]
 
 log = logging.getLogger(__name__)
 
+# A delivery in one of these states will not be attempted again.
+FINISHED = (DisseminationState.DELIVERED, DisseminationState.REDIRECTED)
 MAX_ERROR_LENGTH = 500
 
 Clock = Callable[[], datetime]
@@ -81,6 +102,7 @@ class DeliverySettings:
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_starttls: bool = False
+    smtp_ca_file: str = ""
     smtp_sender: str = "helpline@localhost"
     concurrency: int = 4
 
@@ -97,6 +119,7 @@ class DeliverySettings:
             smtp_username=settings.smtp_username,
             smtp_password=settings.smtp_password,
             smtp_starttls=settings.smtp_starttls,
+            smtp_ca_file=settings.smtp_ca_file,
             smtp_sender=settings.smtp_sender,
             concurrency=settings.delivery_concurrency,
         )
@@ -195,7 +218,10 @@ class Deliverer:
             with self.sessions() as session, session.begin():
                 stmt = (
                     select(Dissemination.id, Dissemination.force_id, Dissemination.next_attempt_at)
-                    .where(Dissemination.state == "pending", Dissemination.next_attempt_at <= now)
+                    .where(
+                        Dissemination.state == DisseminationState.PENDING,
+                        Dissemination.next_attempt_at <= now,
+                    )
                     .order_by(Dissemination.next_attempt_at, Dissemination.id)
                     .limit(1)
                 )
@@ -210,7 +236,7 @@ class Deliverer:
                     update(Dissemination)
                     .where(
                         Dissemination.id == row.id,
-                        Dissemination.state == "pending",
+                        Dissemination.state == DisseminationState.PENDING,
                         Dissemination.next_attempt_at == row.next_attempt_at,
                     )
                     .values(next_attempt_at=lease_until)
@@ -267,7 +293,7 @@ class Deliverer:
         return error is None
 
     def _send(self, route: Route, key: str, body: bytes, reference: str) -> None:
-        if route.channel == "https":
+        if route.channel == Channel.HTTPS:
             send_https(route, key, body, self.settings.timeout_seconds)
         else:
             send_email(route, key, body, reference, self.settings)
@@ -289,8 +315,8 @@ class Deliverer:
             row = session.get_one(Dissemination, dissemination_id)
             report = _locked(session, Report, row.report_id)
             row = _locked(session, Dissemination, dissemination_id)
-            if row.state != "pending" or (
-                lease_until is not None and not _same_instant(row.next_attempt_at, lease_until)
+            if row.state != DisseminationState.PENDING or (
+                lease_until is not None and row.next_attempt_at != lease_until
             ):
                 return False
             row.attempts += 1
@@ -300,7 +326,7 @@ class Deliverer:
                 row.next_attempt_at = now + backoff(row.attempts, self.settings)
                 return True
             assert route is not None
-            row.state = "delivered"
+            row.state = DisseminationState.DELIVERED
             row.delivered_at = now
             row.channel, row.destination = route.channel, route.target
             authoriser = session.get(User, report.reviewed_by_id) if report.reviewed_by_id else None
@@ -327,11 +353,11 @@ class Deliverer:
                 .select_from(Dissemination)
                 .where(
                     Dissemination.report_id == report.id,
-                    Dissemination.state.not_in(("delivered", "redirected")),
+                    Dissemination.state.not_in(FINISHED),
                 )
             )
-            if outstanding == 0 and report.status == "approved":
-                report.status = "disseminated"
+            if outstanding == 0 and report.status == ReportStatus.APPROVED:
+                report.status = ReportStatus.DISSEMINATED
                 audit(session, None, "disseminated", "report", report.reference, at=now)
         return True
 
@@ -354,15 +380,12 @@ def state_label(
     """One word for the console: delivered, redirected, pending, failing or alert
     (failing for longer than `alert_after`); `first_failed_at` and `last_error` say
     since when and why."""
-    if dissemination.state in ("delivered", "redirected"):
+    if dissemination.state in FINISHED:
         return dissemination.state
     if dissemination.first_failed_at is None:
-        return "pending"
+        return DisseminationState.PENDING
     now = now or utcnow()
-    since = dissemination.first_failed_at
-    if since.tzinfo is None:  # SQLite gives back naive datetimes; all are stored in UTC
-        since = since.replace(tzinfo=now.tzinfo)
-    return "alert" if now - since > alert_after else "failing"
+    return "alert" if now - dissemination.first_failed_at > alert_after else "failing"
 
 
 def failing_deliveries(
@@ -374,20 +397,13 @@ def failing_deliveries(
     stmt = (
         select(Dissemination)
         .where(
-            Dissemination.state == "pending",
+            Dissemination.state == DisseminationState.PENDING,
             Dissemination.first_failed_at.is_not(None),
             Dissemination.first_failed_at <= now - older_than,
         )
         .order_by(Dissemination.first_failed_at, Dissemination.id)
     )
     return list(session.scalars(stmt))
-
-
-def _same_instant(stored: datetime, expected: datetime) -> bool:
-    """SQLite gives datetimes back without their zone; all are stored in UTC."""
-    if stored.tzinfo is None:
-        stored = stored.replace(tzinfo=UTC)
-    return stored == expected
 
 
 def _locked(session: Session, model: type[_Row], ident: int) -> _Row:

@@ -8,14 +8,12 @@ record, no phone number, nothing from Twilio.
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 from ivr.core.categories import load_categories
 from ivr.core.contact import ContactCipher
 from ivr.core.forces import ForceCatalogue
-from ivr.core.settings import PROJECT_ROOT
+from ivr.core.settings import ConfigPaths
 from ivr.models import Report
 from ivr.records.record import ExportError
 from ivr.records.record import export_report as _export_report
@@ -25,8 +23,8 @@ __all__ = ["ExportError", "export_report", "to_body"]
 
 def export_report(report: Report, forces: ForceCatalogue, cipher: ContactCipher) -> dict[str, Any]:
     """The report's JSON record, with the category wordings from the settings' config/."""
-    config_dir = os.environ.get("IVR_CONFIG_DIR", str(PROJECT_ROOT / "config"))
-    return _export_report(report, forces, load_categories(Path(config_dir)), cipher)
+    categories = load_categories(ConfigPaths.from_environ().config_dir)
+    return _export_report(report, forces, categories, cipher)
 
 
 def to_body(record: dict[str, Any]) -> bytes:

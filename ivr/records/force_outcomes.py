@@ -13,10 +13,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from ivr.core.audit import audit
-from ivr.insight.figures import FORCE_OUTCOMES
-from ivr.models import Dissemination, User, utcnow
-
-RECORDERS = ("supervisor", "admin")
+from ivr.core.permissions import Action, may
+from ivr.models import Dissemination, DisseminationState, ForceOutcome, User, utcnow
 
 
 class OutcomeRefused(Exception):
@@ -31,15 +29,15 @@ def record_force_outcome(
     note: str | None = None,
     now: datetime | None = None,
 ) -> None:
-    if user.role not in RECORDERS:
-        raise OutcomeRefused("Only a supervisor or an administrator records what a force did.")
-    if outcome not in FORCE_OUTCOMES:
-        raise OutcomeRefused(f"Choose one of: {', '.join(FORCE_OUTCOMES)}.")
-    if dissemination.state != "delivered":
+    if not may(user.role, Action.RECORD_FORCE_OUTCOMES):
+        raise OutcomeRefused("Only a supervisor records what a force did.")
+    if outcome not in tuple(ForceOutcome):
+        raise OutcomeRefused(f"Choose one of: {', '.join(ForceOutcome)}.")
+    if dissemination.state != DisseminationState.DELIVERED:
         raise OutcomeRefused("The force has not acknowledged this report yet.")
     now = now or utcnow()
     previous = dissemination.force_outcome
-    dissemination.force_outcome = outcome
+    dissemination.force_outcome = ForceOutcome(outcome)
     dissemination.force_outcome_at = now
     audit(
         session,

@@ -22,7 +22,16 @@ from ivr.core.categories import Category
 from ivr.core.contact import ContactCipher
 from ivr.core.followup import issue_code, keypad_form
 from ivr.core.forces import ForceCatalogue
-from ivr.models import OnlineDraft, Report, ReportSubject, utcnow
+from ivr.models import (
+    HowKnown,
+    OnlineDraft,
+    Report,
+    ReportOrigin,
+    ReportStatus,
+    ReportSubject,
+    SubjectRole,
+    utcnow,
+)
 from ivr.records import pii
 from ivr.records.record import SUBJECT_ROLES, new_reference, normalised_contact, set_contact
 
@@ -55,10 +64,7 @@ def load_draft(
     draft = session.scalar(select(OnlineDraft).where(OnlineDraft.token_hash == _token_hash(token)))
     if draft is None:
         return {}
-    expires = draft.expires_at
-    if expires.tzinfo is None:
-        expires = expires.replace(tzinfo=now.tzinfo)
-    if expires <= now:
+    if draft.expires_at <= now:
         return {}
     text = cipher.decrypt(draft.answers_enc)
     return json.loads(text) if text else {}
@@ -108,13 +114,14 @@ def create_online_report(
     anonymous = answers.get("anonymous") != "no"
     risk_now = answers.get("risk_now") == "yes"
     force = answers.get("force") or "unknown"
-    role = answers.get("role") or "unknown"
+    role = answers.get("role") or SubjectRole.UNKNOWN
+    known = answers.get("how_known")
     reference = new_reference(session)
     report = Report(
         reference=reference,
         keypad_reference=keypad_form(reference),
-        origin="online",
-        status="draft",
+        origin=ReportOrigin.ONLINE,
+        status=ReportStatus.DRAFT,
         urgent=risk_now,
         created_by_id=None,
         categories=[c for c in answers.get("categories", []) if c in categories],
@@ -122,7 +129,7 @@ def create_online_report(
         when_text=str(answers.get("when_text", "")).strip(),
         when_approximate=False,
         where=str(answers.get("where", "")).strip(),
-        how_known=answers.get("how_known") or None,
+        how_known=HowKnown(known) if known in tuple(HowKnown) else None,
         risk_now=risk_now,
         risk_who=str(answers.get("risk_who", "")).strip() if risk_now else "",
         anonymous=anonymous,
@@ -136,7 +143,7 @@ def create_online_report(
             collar_number=str(answers.get("subject_collar_number", "")).strip(),
             station=str(answers.get("subject_station", "")).strip(),
             description=str(answers.get("subject_description", "")).strip(),
-            role=role if role in SUBJECT_ROLES else "unknown",
+            role=SubjectRole(role) if role in SUBJECT_ROLES else SubjectRole.UNKNOWN,
             force=force if force in forces.forces else "unknown",
         )
     ]

@@ -17,16 +17,27 @@ from sqlalchemy.orm import Session
 
 from ivr.core.audit import audit
 from ivr.core.categories import Category
+from ivr.core.coarse_time import uk_date
 from ivr.core.contact import ContactCipher, parse_phone
 from ivr.core.followup import keypad_form
 from ivr.core.forces import ForceCatalogue
-from ivr.models import Call, Report, ReportSubject, User, utcnow
+from ivr.models import (
+    RELEASED,
+    Call,
+    HowKnown,
+    Report,
+    ReportOrigin,
+    ReportStatus,
+    ReportSubject,
+    SubjectRole,
+    User,
+)
 
 # Read out over the phone: no 0/O, 1/I/L, 5/S, 8/B or U/V pairs to confuse.
 REFERENCE_ALPHABET = "234679ACDEFGHJKMNPQRTWXYZ"
 REFERENCE_GROUPS = (4, 4)
-SUBJECT_ROLES = ("officer", "staff", "volunteer", "unknown")
-HOW_KNOWN = {"saw": "Saw it", "told": "Was told", "affected": "Was affected"}
+SUBJECT_ROLES = tuple(SubjectRole)
+HOW_KNOWN = {HowKnown.SAW: "Saw it", HowKnown.TOLD: "Was told", HowKnown.AFFECTED: "Was affected"}
 CONTACT_FIELDS = ("name", "phone", "phone_other", "email", "safe_times", "safe_ways")
 EXPORT_FORMAT = "helpline-report/1"
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "report.schema.json"
@@ -65,7 +76,7 @@ def open_report_for_call(
     if existing is not None:
         # The first handler's phone did not answer and the caller was taken again:
         # the draft follows the call to the handler now speaking to the caller.
-        if existing.status == "draft" and existing.created_by_id != user.id:
+        if existing.status == ReportStatus.DRAFT and existing.created_by_id != user.id:
             audit(
                 session,
                 user,
@@ -82,9 +93,9 @@ def open_report_for_call(
     report = Report(
         reference=reference,
         keypad_reference=keypad_form(reference),
-        origin="call",
+        origin=ReportOrigin.CALL,
         call_id=call.id,
-        status="draft",
+        status=ReportStatus.DRAFT,
         urgent=bool(call.urgent),
         created_by_id=user.id,
         categories=[call.category] if call.category in categories else [],
@@ -95,7 +106,7 @@ def open_report_for_call(
     report.subjects = [
         ReportSubject(
             position=0,
-            role=call.role if call.role in SUBJECT_ROLES else "unknown",
+            role=SubjectRole(call.role) if call.role in SUBJECT_ROLES else SubjectRole.UNKNOWN,
             force=call.force or "unknown",
         )
     ]
@@ -235,11 +246,12 @@ def export_report(
         "origin": report.origin,
         "status": report.status,
         "urgent": bool(report.urgent),
-        "created_at": _iso(report.created_at),
-        "submitted_at": _iso(report.submitted_at),
-        "approved_at": _iso(report.reviewed_at)
-        if report.status in ("approved", "disseminated")
-        else None,
+        # Dates, never times of day: a report's moments follow its call's within seconds,
+        # and the force being reported on could match them with phone records of calls
+        # to the line. For every report alike, so the form says nothing of the reporter.
+        "created_at": _day(report.created_at),
+        "submitted_at": _day(report.submitted_at),
+        "approved_at": _day(report.reviewed_at) if report.status in RELEASED else None,
         "categories": [
             {"key": key, "wording": categories[key].wording if key in categories else key}
             for key in report.categories
@@ -266,9 +278,7 @@ def export_report(
     }
 
 
-def _iso(moment: Any) -> str | None:
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=utcnow().tzinfo)
-    return moment.isoformat()
+def _day(moment: Any) -> str | None:
+    """The UK calendar day, e.g. "2026-12-01"."""
+    day = uk_date(moment)
+    return day.isoformat() if day is not None else None

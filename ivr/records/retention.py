@@ -19,13 +19,13 @@ log is checkpointed, so the erased bytes do not linger in the files either.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import String, cast, delete, exists, select, update
+from sqlalchemy import String, cast, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from ivr.core.audit import audit
-from ivr.insight.figures import roll_up, settled_days_end
+from ivr.insight.roll_up import roll_up_settled
 from ivr.models import Call, CallEvent, Report, utcnow
 
 BATCH = 1000
@@ -48,35 +48,27 @@ def purge(
     now: datetime | None = None,
     dry_run: bool = False,
 ) -> Purged:
-    """Erase what has outlived its retention period; commit per batch. Returns the counts."""
+    """Erase what has outlived its retention period; commit per batch. Returns the counts.
+
+    A dry run walks the very batches the real run would erase and counts their
+    calls and step events, erasing nothing: its counts are the real run's."""
     now = now or utcnow()
     purged = Purged()
     call_cutoff = now - timedelta(days=call_days)
     contact_cutoff = now - timedelta(days=contact_days)
     if not dry_run:
-        # Count the funnel of every settled day before its step events go (ivr/insight/figures.py).
-        roll_up(session, date.min, settled_days_end(now))
-    while True:
-        ids = list(
-            session.scalars(
-                select(Call.id)
-                .where(
-                    Call.started_at < call_cutoff,
-                    Call.details_erased_at.is_(None),
-                    ~exists().where(Report.call_id == Call.id),
-                )
-                .order_by(Call.id)
-                .limit(BATCH)
-            )
-        )
-        if not ids or dry_run:
-            purged.calls += len(ids)
-            purged.call_ids += ids
-            break
-        purged.events += _erase_calls(session, ids, call_days, now)
+        # Count the funnel of every settled day before its step events go (ivr/insight/roll_up.py).
+        roll_up_settled(session, now)
+    after_id = 0
+    while ids := _expired_calls(session, call_cutoff, after_id):
+        if dry_run:
+            purged.events += _count_events(session, ids)
+        else:
+            purged.events += _erase_calls(session, ids, call_days, now)
+            session.commit()
         purged.calls += len(ids)
         purged.call_ids += ids
-        session.commit()
+        after_id = ids[-1]
 
     reports = list(
         session.scalars(
@@ -114,6 +106,29 @@ def purge(
         with engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     return purged
+
+
+def _expired_calls(session: Session, cutoff: datetime, after_id: int) -> list[int]:
+    """The next batch (by id) of calls past their period that made no report and
+    still have their details."""
+    return list(
+        session.scalars(
+            select(Call.id)
+            .where(
+                Call.id > after_id,
+                Call.started_at < cutoff,
+                Call.details_erased_at.is_(None),
+                ~exists().where(Report.call_id == Call.id),
+            )
+            .order_by(Call.id)
+            .limit(BATCH)
+        )
+    )
+
+
+def _count_events(session: Session, ids: list[int]) -> int:
+    count = select(func.count()).select_from(CallEvent).where(CallEvent.call_id.in_(ids))
+    return int(session.scalar(count) or 0)
 
 
 def _erase_calls(session: Session, ids: list[int], call_days: int, now: datetime) -> int:

@@ -16,11 +16,20 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from ivr.core.audit import audit
+from ivr.core.permissions import Action, may
 from ivr.core.routing import Route, Routes, RoutingError
-from ivr.models import Call, Dissemination, Report, User, utcnow
+from ivr.models import (
+    RELEASED,
+    AuditEntry,
+    Call,
+    Dissemination,
+    DisseminationState,
+    Report,
+    ReportStatus,
+    User,
+    utcnow,
+)
 from ivr.records import pii
-
-REVIEWERS = ("supervisor", "admin")
 
 
 class ReviewRefused(Exception):
@@ -32,7 +41,7 @@ def review_queue(session: Session) -> list[Report]:
     urgent_first = case((Report.urgent.is_(True), 0), else_=1)
     stmt = (
         select(Report)
-        .where(Report.status == "submitted")
+        .where(Report.status == ReportStatus.SUBMITTED)
         .order_by(urgent_first, Report.submitted_at, Report.id)
     )
     return list(session.scalars(stmt))
@@ -64,11 +73,15 @@ def approve(
     _require_reviewer(supervisor)
     report = _locked_report(session, report)
     try:
-        if report.status != "submitted":
+        if report.status != ReportStatus.SUBMITTED:
             raise ReviewRefused(
                 f"Only a submitted report can be approved; this one is {report.status}."
             )
         _refuse_test_call(session, report)
+        if supervisor.id in authors(session, report):
+            raise ReviewRefused(
+                "You wrote this report, or part of it: another supervisor must approve it."
+            )
         refusal = pii.approval_refusal(report)
         if refusal:
             raise ReviewRefused(refusal)
@@ -78,7 +91,7 @@ def approve(
         raise
     outbox = [_dissemination(report, route, now) for route in chosen]
     session.add_all(outbox)
-    report.status = "approved"
+    report.status = ReportStatus.APPROVED
     report.reviewed_by_id = supervisor.id
     report.reviewed_at = now
     report.return_comment = None
@@ -97,6 +110,28 @@ def approve(
     )
     session.commit()
     return outbox
+
+
+# What a report's writers do to it (ivr/records/record.py, handler_console/reports.py);
+# a supervisor's sanitising is review, not writing.
+AUTHOR_ACTIONS = ("create", "reassign", "update", "submit", "erase")
+
+
+def authors(session: Session, report: Report) -> set[int]:
+    """Everyone who wrote any of the report: its owner and whoever the audit trail shows
+    creating, taking over, changing, submitting or erasing part of it."""
+    wrote = session.scalars(
+        select(AuditEntry.user_id).where(
+            AuditEntry.record_type == "report",
+            AuditEntry.record_id == report.reference,
+            AuditEntry.action.in_(AUTHOR_ACTIONS),
+            AuditEntry.user_id.is_not(None),
+        )
+    )
+    found = {user_id for user_id in wrote if user_id is not None}
+    if report.created_by_id is not None:
+        found.add(report.created_by_id)
+    return found
 
 
 def _refuse_test_call(session: Session, report: Report) -> None:
@@ -120,12 +155,12 @@ def return_to_handler(
     if not comment:
         raise ReviewRefused("Say what the handler should change before returning the report.")
     report = _locked_report(session, report)
-    if report.status != "submitted":
+    if report.status != ReportStatus.SUBMITTED:
         session.rollback()
         raise ReviewRefused(
             f"Only a submitted report can be returned; this one is {report.status}."
         )
-    report.status = "returned"
+    report.status = ReportStatus.RETURNED
     report.return_comment = comment
     report.reviewed_by_id = supervisor.id
     report.reviewed_at = now
@@ -159,9 +194,9 @@ def redirect(
     try:
         _refuse_test_call(session, report)
         old = _redirected_delivery(session, target, report)
-        if report.status not in ("approved", "disseminated"):
+        if report.status not in RELEASED:
             raise ReviewRefused("Only an approved report can be redirected.")
-        if old.state == "redirected":
+        if old.state == DisseminationState.REDIRECTED:
             raise ReviewRefused("This delivery has already been redirected.")
         if old.force_id == to_force:
             raise ReviewRefused(f"The report already goes to {routes.forces.name(to_force)}.")
@@ -179,14 +214,14 @@ def redirect(
     except ReviewRefused:
         session.rollback()
         raise
-    already_delivered = old.state == "delivered"
+    already_delivered = old.state == DisseminationState.DELIVERED
     if not already_delivered:
-        old.state = "redirected"
+        old.state = DisseminationState.REDIRECTED
     new = _dissemination(report, route, now)
     new.redirect_reason = reason
     session.add(new)
     # A delivery is outstanding again, so the report is no longer fully disseminated.
-    report.status = "approved"
+    report.status = ReportStatus.APPROVED
     session.flush()
     audit(
         session,
@@ -217,7 +252,7 @@ def _dissemination(report: Report, route: Route, now: datetime) -> Dissemination
         destination=route.target,
         # Fixed for the life of the delivery: the force drops any repeat it receives.
         idempotency_key=uuid.uuid4().hex,
-        state="pending",
+        state=DisseminationState.PENDING,
         attempts=0,
         next_attempt_at=now,
         created_at=now,
@@ -237,7 +272,10 @@ def _redirected_delivery(
     active = list(
         session.scalars(
             select(Dissemination)
-            .where(Dissemination.report_id == report.id, Dissemination.state != "redirected")
+            .where(
+                Dissemination.report_id == report.id,
+                Dissemination.state != DisseminationState.REDIRECTED,
+            )
             .with_for_update()
             .execution_options(populate_existing=True)
         )
@@ -250,7 +288,7 @@ def _redirected_delivery(
 
 
 def _require_reviewer(user: User) -> None:
-    if user is None or user.role not in REVIEWERS or not user.active:
+    if user is None or not user.active or not may(user.role, Action.REVIEW_REPORTS):
         raise ReviewRefused("Only a supervisor can do this.")
 
 

@@ -1,5 +1,7 @@
 """One delivery attempt over the network, HTTPS or SMTP, within an overall deadline,
-signed (`sign`, what a force checks with `verify`).
+signed (`sign`, what a force checks with `verify`) over a timestamp, the delivery's
+Idempotency-Key and the body. E-mail goes over STARTTLS unless the SMTP server is on
+this machine.
 
 A socket timeout bounds each read, not the attempt: a force answering one byte every
 few seconds would hold the worker for ever. Here a watchdog shuts the connection's
@@ -16,6 +18,7 @@ import smtplib
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from email.message import EmailMessage
@@ -23,12 +26,16 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ivr.core.routing import Route
+from ivr.core.settings import is_this_machine
 
 if TYPE_CHECKING:
     from ivr.records.delivery import DeliverySettings
 
 SIGNATURE_HEADER = "X-Helpline-Signature"
+TIMESTAMP_HEADER = "X-Helpline-Timestamp"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+# How far from its own clock a force accepts a delivery's timestamp (docs/forces.md).
+TOLERANCE_SECONDS = 300
 
 
 class DeliveryFailed(Exception):
@@ -133,6 +140,7 @@ def send_mail(
     starttls: bool,
     username: str,
     password: str,
+    ca_file: str = "",
     deadline_seconds: float,
     name: str,
 ) -> None:
@@ -144,9 +152,12 @@ def send_mail(
     try:
         with deadline.running():
             smtp.connect(host, port)
+            # STARTTLS checks the certificate against this name; smtplib sets it only
+            # when the host is given to the constructor, which would connect at once.
+            smtp._host = host  # type: ignore[attr-defined]
             smtp.ehlo_or_helo_if_needed()
-            if starttls:
-                smtp.starttls(context=ssl.create_default_context())
+            if starttls:  # the server's certificate checked, against ca_file if given
+                smtp.starttls(context=ssl.create_default_context(cafile=ca_file or None))
             if username:
                 smtp.login(username, password)
             smtp.send_message(message)
@@ -166,23 +177,52 @@ def _quit_quietly(smtp: Any) -> None:
         smtp.quit()
 
 
-def sign(secret: str, body: bytes) -> str:
-    """The signature header's value; a force recomputes it over the raw body it received."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def signed_bytes(timestamp: str, key: str, body: bytes) -> bytes:
+    """What the signature covers: when it was sent, which delivery, and the report."""
+    return f"{timestamp}.{key}.".encode() + body
 
 
-def verify(secret: str, body: bytes, header: str | None) -> bool:
-    """What a force does on receipt (constant-time comparison). Surrounding white space
-    is ignored: a mail system may fold the long header onto a second line."""
-    return header is not None and hmac.compare_digest(sign(secret, body), header.strip())
+def sign(secret: str, timestamp: str, key: str, body: bytes) -> str:
+    """The signature header's value: HMAC-SHA256 under the force's secret of
+    `<timestamp>.<Idempotency-Key>.<body>` (docs/forces.md shows a force checking it)."""
+    digest = hmac.new(secret.encode(), signed_bytes(timestamp, key, body), hashlib.sha256)
+    return "sha256=" + digest.hexdigest()
+
+
+def verify(
+    secret: str,
+    body: bytes,
+    key: str | None,
+    timestamp: str | None,
+    header: str | None,
+    now: float | None = None,
+    tolerance: int = TOLERANCE_SECONDS,
+) -> bool:
+    """What a force does on receipt: the signature (constant-time) and the timestamp's
+    age, so a delivery recorded and sent again later is refused. Surrounding white space
+    is ignored: a mail system may fold a long header onto a second line."""
+    if not (key and timestamp and header) or not timestamp.strip().isdigit():
+        return False
+    timestamp = timestamp.strip()
+    expected = sign(secret, timestamp, key.strip(), body)
+    if not hmac.compare_digest(expected, header.strip()):
+        return False
+    return abs((time.time() if now is None else now) - int(timestamp)) <= tolerance
+
+
+def _now_stamp() -> str:
+    # The wall clock, not the worker's schedule: it is what the force's clock is checked by.
+    return str(int(time.time()))
 
 
 def send_https(route: Route, key: str, body: bytes, timeout: float) -> None:
     """POST the report to the force; `timeout` bounds the whole attempt."""
+    stamp = _now_stamp()
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         IDEMPOTENCY_HEADER: key,
-        SIGNATURE_HEADER: sign(route.secret, body),
+        TIMESTAMP_HEADER: stamp,
+        SIGNATURE_HEADER: sign(route.secret, stamp, key, body),
         "User-Agent": "helpline-delivery/1",
     }
     post(route.target, body, headers, timeout, route.force_id)
@@ -198,7 +238,9 @@ def send_email(
     message["Message-ID"] = f"<{key}@helpline>"
     message[IDEMPOTENCY_HEADER] = key
     if route.secret:
-        message[SIGNATURE_HEADER] = sign(route.secret, body)
+        stamp = _now_stamp()
+        message[TIMESTAMP_HEADER] = stamp
+        message[SIGNATURE_HEADER] = sign(route.secret, stamp, key, body)
     message.set_content(
         f"Report {reference} from the helpline, for {route.description}.\n\n"
         f"The report is attached as {reference}.json (schema: report.schema.json).\n"
@@ -211,7 +253,11 @@ def send_email(
         message,
         host=settings.smtp_host,
         port=settings.smtp_port,
-        starttls=settings.smtp_starttls,
+        # A report never crosses a network in clear: STARTTLS unless the server is on
+        # this machine (and then if asked for). A server that does not offer it fails the
+        # attempt, which is retried: never sent plain.
+        starttls=settings.smtp_starttls or not is_this_machine(settings.smtp_host),
+        ca_file=settings.smtp_ca_file,
         username=settings.smtp_username,
         password=settings.smtp_password,
         deadline_seconds=settings.timeout_seconds,

@@ -1,4 +1,4 @@
-"""Staff accounts: argon2id password hashes, creating, disabling and signing in.
+"""Staff accounts: argon2id password hashes, creating, disabling (signing in: signing_in.py).
 
 Shared by the `ivr user` commands and the console, so both apply the same rules.
 """
@@ -6,8 +6,6 @@ Shared by the `ivr user` commands and the console, so both apply the same rules.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -16,8 +14,7 @@ from sqlalchemy.orm import Session
 
 from ivr.core.audit import audit
 from ivr.core.contact import parse_phone
-from ivr.models import User, utcnow
-from ivr.models.staff import ROLES
+from ivr.models import StaffRole, User
 
 MIN_PASSWORD_LENGTH = 12
 # argon2id with argon2-cffi's defaults (RFC 9106's low-memory profile: 64 MiB, 3 passes).
@@ -71,8 +68,8 @@ def create_user(
     name = username.strip().lower()
     if not name or len(name) > 64 or not all(c.isalnum() or c in "._-" for c in name):
         raise AccountError("a username is 1 to 64 letters, digits, dots, dashes or underscores")
-    if role not in ROLES:
-        raise AccountError(f"the role must be one of {', '.join(ROLES)}, not {role!r}")
+    if role not in tuple(StaffRole):
+        raise AccountError(f"the role must be one of {', '.join(StaffRole)}, not {role!r}")
     check_new_password(password)
     if find_user(session, name) is not None:
         raise AccountError(f"a user called {name!r} already exists")
@@ -108,60 +105,6 @@ def set_active(session: Session, user: User, active: bool, by: User | None = Non
     audit(session, by, "enable" if active else "disable", "user", user.id)
 
 
-@dataclass(frozen=True)
-class SignIn:
-    user: User | None
-    # ok | wrong | locked | disabled
-    result: str
-    failures_in_a_row: int = 0
-
-
-def sign_in(
-    session: Session,
-    username: str,
-    password: str,
-    *,
-    max_failures: int,
-    lock_minutes: int,
-    now: datetime | None = None,
-) -> SignIn:
-    """Check a password and count failures: `max_failures` in a row lock the account."""
-    now = now or utcnow()
-    user = find_user(session, username)
-    if user is None:
-        verify_password(_DUMMY_HASH, password)
-        return SignIn(None, "wrong", 1)
-    locked_until = aware(user.locked_until)
-    if locked_until is not None and locked_until > now:
-        verify_password(_DUMMY_HASH, password)
-        return SignIn(user, "locked", user.failed_logins)
-    if not verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= max_failures:
-            user.locked_until = now + timedelta(minutes=lock_minutes)
-            user.failed_logins = 0
-            audit(
-                session,
-                None,
-                "lock",
-                "user",
-                user.id,
-                reason=f"{max_failures} failed sign-ins in a row",
-                detail={"locked_minutes": lock_minutes},
-            )
-            return SignIn(user, "locked", max_failures)
-        return SignIn(user, "wrong", user.failed_logins)
-    if not user.active:
-        return SignIn(user, "disabled")
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    audit(session, user, "sign_in", "user", user.id)
-    return SignIn(user, "ok")
-
-
 def verify_password(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)
@@ -169,8 +112,10 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite gives back naive datetimes; every time we store is UTC."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=utcnow().tzinfo)
-    return moment
+def verify_against_nothing(password: str) -> None:
+    """The work of a real check, for when there is nothing to check against."""
+    verify_password(_DUMMY_HASH, password)
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _hasher.check_needs_rehash(password_hash)

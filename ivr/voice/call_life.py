@@ -9,7 +9,8 @@ The moves between queued and answered are conditional UPDATEs (only if the call 
 still where the move starts), so the database decides between two workers or two
 handlers acting at once, on SQLite and PostgreSQL alike. Callers: the call flow's
 moves (queued), taking (answered, back to queued), the handler's leg (back to queued)
-and the webhooks (leaving the queue, ended).
+and the webhooks (leaving the queue, ended). Ending a call also forgets what could
+match it to the phone company's record (ivr/voice/call_end.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from ivr.models import Call, utcnow
+from ivr.models import Call, CallOutcome, CallStatus, utcnow
+from ivr.voice import call_end
 
 # Twilio's CallStatus values that say the call is over.
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
@@ -27,14 +29,14 @@ FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "cancele
 
 def start(call: Call) -> None:
     """A new call: in the flow (the call flow's moves put it at its first step)."""
-    call.status = "in_flow"
+    call.status = CallStatus.IN_FLOW
 
 
 def enqueue(call: Call) -> None:
     """The caller reached the queue: from now on they wait for a handler. A call that
     is queued or answered already keeps its place (queued_at) and its status."""
-    if call.status == "in_flow":
-        call.status = "queued"
+    if call.status == CallStatus.IN_FLOW:
+        call.status = CallStatus.QUEUED
         call.queued_at = utcnow()
 
 
@@ -43,8 +45,8 @@ def answer(session: Session, call_id: int, handler_id: int) -> bool:
     Commits, so the claim is visible to every other worker at once."""
     result = session.execute(
         update(Call)
-        .where(Call.id == call_id, Call.status == "queued")
-        .values(status="answered", handler_id=handler_id, answered_at=utcnow())
+        .where(Call.id == call_id, Call.status == CallStatus.QUEUED)
+        .values(status=CallStatus.ANSWERED, handler_id=handler_id, answered_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     session.commit()
@@ -59,8 +61,10 @@ def release(session: Session, call_id: int, handler_id: int) -> bool:
     Commits."""
     result = session.execute(
         update(Call)
-        .where(Call.id == call_id, Call.status == "answered", Call.handler_id == handler_id)
-        .values(status="queued", handler_id=None, answered_at=None)
+        .where(
+            Call.id == call_id, Call.status == CallStatus.ANSWERED, Call.handler_id == handler_id
+        )
+        .values(status=CallStatus.QUEUED, handler_id=None, answered_at=None)
         .execution_options(synchronize_session=False)
     )
     session.commit()
@@ -73,39 +77,37 @@ def leave_queue(call: Call, queue_result: str, queue_seconds: int) -> None:
     ends (`end`)."""
     call.queue_seconds = queue_seconds
     if queue_result == "leave":
-        call.outcome = "left_for_online"
-    elif queue_result == "hangup" and call.status == "queued":
-        call.outcome = "left_queue"
+        call.outcome = CallOutcome.LEFT_FOR_ONLINE
+    elif queue_result == "hangup" and call.status == CallStatus.QUEUED:
+        call.outcome = CallOutcome.LEFT_QUEUE
     elif queue_result == "bridged":
-        call.outcome = "answered"
+        call.outcome = CallOutcome.ANSWERED
 
 
-def end(call: Call, twilio_status: str, duration_seconds: int | None) -> bool:
+def end(session: Session, call: Call, twilio_status: str, duration_seconds: int | None) -> bool:
     """The call is over: its outcome as it stood, and nothing left that could join our
     record to the phone company's. False (and nothing changed) for a status that is not
-    final, or a call already ended: status callbacks come late and twice."""
+    final, or a call already ended: status callbacks come late and twice. The caller
+    commits."""
     if twilio_status not in FINAL_STATUSES or call.ended_at is not None:
         return False
     now = utcnow()
     call.ended_at = now
     call.duration_seconds = duration_seconds
-    if call.status == "in_flow":
-        call.outcome = "abandoned"
+    if call.status == CallStatus.IN_FLOW:
+        call.outcome = CallOutcome.ABANDONED
         call.abandoned_step = call.step
-    elif call.status == "queued":
-        call.outcome = call.outcome or "left_queue"
+    elif call.status == CallStatus.QUEUED:
+        call.outcome = call.outcome or CallOutcome.LEFT_QUEUE
         if call.queue_seconds is None and call.queued_at is not None:
-            queued_at = call.queued_at
-            if queued_at.tzinfo is None:
-                queued_at = queued_at.replace(tzinfo=now.tzinfo)
-            call.queue_seconds = int((now - queued_at) / timedelta(seconds=1))
-    elif call.status == "answered":
-        call.outcome = call.outcome or "answered"
+            call.queue_seconds = int((now - call.queued_at) / timedelta(seconds=1))
+    elif call.status == CallStatus.ANSWERED:
+        call.outcome = call.outcome or CallOutcome.ANSWERED
     if twilio_status == "failed":
-        call.outcome = call.outcome or "failed"
-    call.status = "ended"
-    # The CallSid could join our record to Twilio's log of the calling number.
-    call.live_call_sid = None
+        call.outcome = call.outcome or CallOutcome.FAILED
+    call.status = CallStatus.ENDED
     if not (call.answers or {}).get("contact_confirmed"):
         call.contact_number_enc = None
+    # Nothing kept may match Twilio's record of the call: key, CallSid, fine times.
+    call_end.forget(session, call)
     return True

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, and_, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from ivr.core.runtime import get_core
-from ivr.models import Call
+from ivr.models import Call, CallStatus
 from ivr.voice import call_life
 from ivr.voice.gateway import GATEWAY, CallGateway, GatewayError, connect_twiml
 from ivr.voice.runtime import get_voice
@@ -40,12 +40,12 @@ class NotTaken(Exception):
 
 def waiting_calls(session: Session, limit: int = 200) -> list[Call]:
     """Callers waiting now, in the order handlers take them."""
-    query = select(Call).where(Call.status == "queued").order_by(*QUEUE_ORDER).limit(limit)
+    query = select(Call).where(Call.status == CallStatus.QUEUED).order_by(*QUEUE_ORDER).limit(limit)
     return list(session.scalars(query))
 
 
 def next_waiting_id(session: Session) -> int | None:
-    query = select(Call.id).where(Call.status == "queued").order_by(*QUEUE_ORDER).limit(1)
+    query = select(Call.id).where(Call.status == CallStatus.QUEUED).order_by(*QUEUE_ORDER).limit(1)
     return session.scalar(query)
 
 
@@ -68,7 +68,7 @@ def queue_position(session: Session, call: Call) -> int:
     if call.queued_at is None:
         return 1
     ahead = select(func.count(Call.id)).where(
-        Call.status == "queued", Call.line == call.line, ahead_of(call)
+        Call.status == CallStatus.QUEUED, Call.line == call.line, ahead_of(call)
     )
     return int(session.scalar(ahead) or 0) + 1
 

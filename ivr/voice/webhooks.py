@@ -23,7 +23,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from ivr.core.db import autocommit_connection, get_session
 from ivr.core.runtime import get_core
 from ivr.models import Call, CallEvent
-from ivr.voice import call_life, urls
+from ivr.voice import call_end, call_life, urls
 from ivr.voice.door import MAX_BODY_BYTES, TwilioParams, call_key, signature_is_valid
 from ivr.voice.flows.moves import CallerInput
 from ivr.voice.marked_calls import is_test_call_sid
@@ -169,7 +169,10 @@ def _step(params: TwilioParams, step_id: str) -> VoiceResponse | str:
         raise LookupError("a step for a call we do not know")
     flow = runtime.flows.for_line(call.line)
     seq = request.args.get("seq", type=int)
-    request_key = f"{step_id}:{seq}:{params.digits}:{params.speech}"[:200]
+    # A keyed hash: what the caller typed or said is not kept in clear (call_end.py).
+    request_key = call_end.request_key(
+        get_core().settings.secret_key, step_id, seq, params.digits, params.speech
+    )
     token = params.idempotency_token
     is_current = step_id == call.step and seq == call.seq
     already_done = request_key == call.last_request_key or (
@@ -272,8 +275,9 @@ def status() -> Response:
 def _status(params: TwilioParams) -> VoiceResponse:
     call = _load_call(params)
     # Unknown, not final, or already recorded: status callbacks come late and twice.
-    if call is not None and call_life.end(call, params.call_status, params.call_duration):
-        get_session().commit()
+    session = get_session()
+    if call is not None and call_life.end(session, call, params.call_status, params.call_duration):
+        session.commit()
     return VoiceResponse()
 
 

@@ -7,10 +7,13 @@ import re
 
 import pytest
 
-from ivr.models.staff import ROLES
+from ivr.models import StaffRole
 from tests.console_helpers import add_user, sign_in
 
-PUBLIC = {"console.login", "console.static"}
+ROLES = tuple(StaffRole)
+
+# The second sign-in step and enrolment check the first step themselves (test_two_factor).
+PUBLIC = {"console.login", "console.login_code", "console.login_enrol", "console.static"}
 # Which roles each console endpoint is for. A new endpoint must be added here.
 ALLOWED = {
     "console.home": set(ROLES),
@@ -18,6 +21,7 @@ ALLOWED = {
     "console.account": set(ROLES),
     "console.change_password": set(ROLES),
     "console.change_phone": set(ROLES),
+    "console.replace_recovery_codes": set(ROLES),
     "console.queue": {"handler", "supervisor"},
     "console.queue_rows": {"handler", "supervisor"},
     "console.take_next": {"handler", "supervisor"},
@@ -33,6 +37,7 @@ ALLOWED = {
     "console.sanitise": {"supervisor"},
     "console.users": {"admin"},
     "console.user_edit": {"admin"},
+    "console.reset_two_factor": {"admin"},
     "console.test_call": {"supervisor", "admin"},
     "console.test_call_start": {"supervisor", "admin"},
     "console.test_call_keys": {"supervisor", "admin"},
@@ -120,3 +125,29 @@ def _check_headers(response):
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["Referrer-Policy"] == "same-origin"
     assert response.headers["Cache-Control"] == "no-store"
+
+
+MENU = {
+    "/console/queue": "console.queue",
+    "/console/reports": "console.my_reports",
+    "/console/review": "console.review",
+    "/console/calls": "console.calls",
+    "/console/figures": "console.figures_page",
+    "/console/audit": "console.audit_page",
+    "/console/test-call": "console.test_call",
+    "/console/flows": "console.flows",
+    "/console/users": "console.users",
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_menu_shows_each_role_what_it_opens(app, role):
+    """The menu asks the same table as the guard: every link opens, none is missing."""
+    add_user(app, f"menu-{role}", role)
+    client = app.test_client()
+    sign_in(client, f"menu-{role}")
+    page = client.get("/console/account").get_data(as_text=True)
+    nav = page[page.index("<nav>") : page.index("</nav>")]
+    shown = set(re.findall(r'href="(/console/[^"?]*)"', nav))
+    expected = {url for url, endpoint in MENU.items() if role in ALLOWED[endpoint]}
+    assert shown == expected

@@ -15,7 +15,13 @@ from ivr.core.db import get_engine
 from ivr.models import Call, Report
 from tests.browser import screenshot
 from tests.conftest import start_in_english
-from tests.console_helpers import BROWSER_SETTINGS, PASSWORD, add_user, sign_in_browser
+from tests.console_helpers import (
+    BROWSER_SETTINGS,
+    PASSWORD,
+    add_user,
+    second_step_browser,
+    sign_in_browser,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -136,6 +142,7 @@ def test_an_admin_adds_a_handler_who_can_thensign_in_browser(live_server, browse
     page.get_by_label("Username").fill("root")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    second_step_browser(page, live_server.app, "root")
     expect(page).to_have_url(re.compile(r"/console/users$"))
     page.get_by_label("Username").fill("newbie")
     page.get_by_label("Role").select_option("handler")
@@ -155,6 +162,11 @@ def test_an_admin_adds_a_handler_who_can_thensign_in_browser(live_server, browse
     newbie.get_by_label("Username").fill("newbie")
     newbie.get_by_label("Password").fill("a good long passphrase")
     newbie.get_by_role("button", name="Sign in").click()
+    # A new account sets up its authenticator app at its first sign-in.
+    expect(newbie.get_by_role("heading", name="Set up two-step sign-in")).to_be_visible()
+    expect(newbie.locator(".qr svg")).to_be_visible()
+    screenshot(newbie, "console-two-step-enrol")
+    second_step_browser(newbie, live_server.app, "newbie")
     expect(newbie).to_have_url(re.compile(r"/console/queue$"))
     context.close()
 

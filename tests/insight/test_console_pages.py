@@ -9,9 +9,9 @@ import io
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from ivr.models import AuditEntry
+from ivr.models import AuditEntry, CountedDay, FigureDay
 from tests.console_helpers import add_user, sign_in
 
 pytestmark = pytest.mark.usefixtures("seeded")
@@ -106,6 +106,17 @@ def test_figures_page_shows_each_figure_and_chart(supervisor):
     assert page.count("<svg") == 4
     assert "Callers reaching each step" in page and "8 reached, 1 hung up" in page
     assert "90 s / 400 s" in page
+
+
+def test_the_figures_pages_only_read(supervisor, db):
+    """GET never writes figures: the settled November days used to be rolled up (and
+    committed) by whoever opened the page first; the roll-up runs in `ivr deliver` and
+    `ivr purge` now, and a day not rolled up is counted from the calls."""
+    for url in ("/console/figures", "/console/figures.csv"):
+        response = supervisor.get(f"{url}?since=2026-11-01&until=2026-11-30")
+        assert response.status_code == 200
+    for table in (FigureDay, CountedDay):
+        assert db.scalar(select(func.count()).select_from(table)) == 0
 
 
 def test_figures_for_one_force(supervisor):

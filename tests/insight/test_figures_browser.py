@@ -4,7 +4,6 @@ the funnel and the CSV a supervisor downloads."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from ivr.core.db import get_engine
 from ivr.models import AuditEntry
 from tests.browser import screenshot
 from tests.conftest import start_in_english
-from tests.console_helpers import BROWSER_SETTINGS, PASSWORD, add_user
+from tests.console_helpers import BROWSER_SETTINGS, add_user, sign_in_browser
 
 pytestmark = pytest.mark.browser
 
@@ -40,12 +39,7 @@ def test_the_figures_page_shows_simulated_calls(live_server, browser_page):
 
     add_user(live_server.app, "sue", "supervisor")
     page = browser_page
-    page.goto(live_server.url + "/console/figures")
-    expect(page).to_have_url(re.compile(r"/console/login"))
-    page.get_by_label("Username").fill("sue")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/console/figures"))
+    sign_in_browser(page, live_server, "sue", then="/console/figures")
 
     calls = page.locator("#calls")
     expect(calls.locator('[data-figure="calls"]')).to_have_text("2")

@@ -101,10 +101,12 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
 
 
 def render_site(
-    tmp: Path, https_port: int, http_port: int, app_port: int, cert: Path, key: Path
+    tmp: Path, https_port: int, http_port: int, app_ports: tuple[int, ...], cert: Path, key: Path
 ) -> str:
-    """The shipped site with this machine's ports, certificate and log folder."""
+    """The shipped site with this machine's ports, certificate and log folder; with more
+    than one app port, nginx balances between them (round-robin, its default)."""
     text = SITE.read_text()
+    servers = "\n    ".join(f"server 127.0.0.1:{port};" for port in app_ports)
     replacements = [
         ("    listen [::]:80;\n", ""),
         ("    listen [::]:443 ssl http2;\n", ""),
@@ -114,7 +116,7 @@ def render_site(
         ("/etc/letsencrypt/live/helpline.example.org/fullchain.pem", str(cert)),
         ("/etc/letsencrypt/live/helpline.example.org/privkey.pem", str(key)),
         ("/var/log/nginx/", f"{tmp}/"),
-        ("server 127.0.0.1:8000;", f"server 127.0.0.1:{app_port};"),
+        ("server 127.0.0.1:8000;", servers),
     ]
     for old, new in replacements:
         assert old in text, f"the shipped nginx site no longer has {old!r}"
@@ -176,12 +178,13 @@ class Proxy:
 
 
 @contextmanager
-def nginx(tmp: Path, https_port: int, app_port: int) -> Iterator[Proxy]:
-    """The shipped site on https://127.0.0.1:https_port, in front of 127.0.0.1:app_port."""
+def nginx(tmp: Path, https_port: int, *app_ports: int) -> Iterator[Proxy]:
+    """The shipped site on https://127.0.0.1:https_port, in front of 127.0.0.1:app_port
+    (or several app servers)."""
     tmp.mkdir(parents=True, exist_ok=True)
     cert, key = self_signed_certificate(tmp)
     http_port = free_port()
-    site = render_site(tmp, https_port, http_port, app_port, cert, key)
+    site = render_site(tmp, https_port, http_port, app_ports, cert, key)
     (tmp / "helpline.conf").write_text(site)
     (tmp / "nginx.conf").write_text(MAIN_CONF.format(tmp=tmp))
     log_path = tmp / "nginx-stderr.log"

@@ -24,7 +24,7 @@ from ivr.core.forces import ForceCatalogue
 from ivr.core.routing import Route, Routes
 from ivr.core.settings import PROJECT_ROOT
 from ivr.models import Report, ReportSubject, User
-from ivr.records.delivery import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
+from ivr.records.delivery import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from ivr.records.record import new_reference
 
 SECRET = "force-secret-0123456789abcdef-0123456789"
@@ -89,7 +89,14 @@ class ForceServer:
     def handle(self, headers: Any, body: bytes) -> int:
         request = {
             "key": headers.get(IDEMPOTENCY_HEADER),
-            "signature_ok": verify(self.secret, body, headers.get(SIGNATURE_HEADER)),
+            "signature_ok": verify(
+                self.secret,
+                body,
+                headers.get(IDEMPOTENCY_HEADER),
+                headers.get(TIMESTAMP_HEADER),
+                headers.get(SIGNATURE_HEADER),
+            ),
+            "headers": dict(headers.items()),
             "body": body,
             "content_type": headers.get("Content-Type"),
         }

@@ -209,7 +209,9 @@ def test_email_delivery_reaches_a_real_smtp_server_signed(
     assert message["Message-ID"] == f"<{key}@helpline>"
     (attachment,) = list(message.iter_attachments())
     body = attachment.get_content()
-    assert verify(SECRET, body, message["X-Helpline-Signature"])
+    assert verify(
+        SECRET, body, key, message["X-Helpline-Timestamp"], message["X-Helpline-Signature"]
+    )
     record = json.loads(body)
     jsonschema.validate(record, SCHEMA)
     assert record["subjects"][0]["force"]["name"] == "Metropolitan Police Service"

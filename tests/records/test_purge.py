@@ -6,11 +6,11 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import MetaData, func, select
+from sqlalchemy import MetaData, func, insert, select
 from sqlalchemy.engine import make_url
 
 from ivr.models import AuditEntry, Call, CallEvent, Report
-from ivr.records.retention import purge
+from ivr.records.retention import BATCH, purge
 from tests.records.conftest import make_report
 
 PHONE = "+447700900777"
@@ -172,3 +172,43 @@ def test_a_dry_run_erases_nothing(session, clock, cipher):
 def test_nothing_is_erased_before_its_period(session, clock, cipher):
     make_call(session, clock, "k3", 89, "e", cipher)
     assert purge(session, call_days=90, contact_days=365, now=clock()).calls == 0
+
+
+def test_a_dry_run_counts_what_the_run_then_erases_past_one_batch(session, clock):
+    """One more expired call than a batch, two events each: the dry run used to say
+    BATCH calls and 0 events, and the real run then erased BATCH + 1 calls and their events."""
+    started = clock() - timedelta(days=100)
+    session.execute(
+        insert(Call),
+        [
+            {
+                "call_key": f"batch-{n}",
+                "line": "anti-corruption",
+                "language": "en",
+                "step": "category",
+                "status": "ended",
+                "outcome": "abandoned",
+                "started_at": started,
+            }
+            for n in range(BATCH + 1)
+        ],
+    )
+    ids = session.scalars(select(Call.id)).all()
+    session.execute(
+        insert(CallEvent),
+        [
+            {"call_id": call_id, "seq": seq, "step": "category", "outcome": "chose"}
+            for call_id in ids
+            for seq in range(2)
+        ],
+    )
+    session.commit()
+
+    would = purge(session, call_days=90, contact_days=365, now=clock(), dry_run=True)
+    assert session.scalar(select(func.count()).select_from(CallEvent)) == 2 * (BATCH + 1)
+    done = purge(session, call_days=90, contact_days=365, now=clock())
+
+    assert (would.calls, would.events) == (BATCH + 1, 2 * (BATCH + 1))
+    assert (done.calls, done.events) == (would.calls, would.events)
+    assert sorted(would.call_ids) == sorted(done.call_ids)
+    assert session.scalar(select(func.count()).select_from(CallEvent)) == 0

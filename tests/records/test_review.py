@@ -208,3 +208,20 @@ def test_two_supervisors_approving_at_once_make_one_outbox(database_url, session
     ]
     with sessions() as check:
         assert check.scalar(select(func.count()).select_from(Dissemination)) == 2
+
+
+def test_an_admin_manages_accounts_and_does_not_review(session, routes):
+    """The console never let an admin review; the service used to (REVIEWERS had admin)."""
+    admin = make_user(session, "admin")
+    report = make_report(session)
+    with pytest.raises(ReviewRefused, match="Only a supervisor"):
+        approve(session, report, admin, routes)
+    with pytest.raises(ReviewRefused, match="Only a supervisor"):
+        return_to_handler(session, report, admin, "Remove the street name.")
+    approved = make_report(session)
+    approve(session, approved, make_user(session), routes)
+    with pytest.raises(ReviewRefused, match="Only a supervisor"):
+        redirect(session, approved, "essex", "Wrong force", admin, routes)
+    session.expire_all()
+    assert session.get(Report, report.id).status == "submitted"
+    assert audit_actions(session, report) == []

@@ -6,6 +6,7 @@ import dataclasses
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from sqlalchemy import select
 from ivr.cli import cli
 from ivr.core.routing import Routes
 from ivr.core.settings import SettingsError, load_settings
-from ivr.models import Report
+from ivr.models import Call, CountedDay, FigureDay, Report, utcnow
 from ivr.records.review import approve
 from tests.records.conftest import SECRET, make_report, make_user, routes_to
 
@@ -120,3 +121,35 @@ def test_bad_routing_settings_stop_the_worker_with_one_clear_line(env):
         "ivr: routing.forces.kent (IVR_ROUTE_KENT_*) url must start with https://, "
         "not 'ftp://psd.kent.example/'"
     ]
+
+
+def test_ivr_deliver_rolls_up_the_settled_days_figures(env, session):
+    """The figures pages only read; the worker is where each settled day gets counted."""
+    session.add(
+        Call(
+            call_key="rolled",
+            line="helpline",
+            language="en",
+            step="force",
+            status="ended",
+            outcome="abandoned",
+            abandoned_step="force",
+            started_at=utcnow() - timedelta(days=3),
+        )
+    )
+    session.commit()
+    result = CliRunner().invoke(cli, ["deliver", "--once"], env=env)
+    assert result.exit_code == 0, result.output
+    counted = session.scalars(select(CountedDay.day)).all()
+    assert (utcnow() - timedelta(days=3)).date() in counted
+    rows = session.scalars(select(FigureDay).where(FigureDay.figure == "outcome")).all()
+    assert [(row.key, row.count) for row in rows] == [("abandoned:force", 1)]
+
+
+def test_a_command_on_a_database_never_made_says_so_in_one_line(env, tmp_path):
+    env = {**env, "DATABASE_URL": f"sqlite:///{tmp_path / 'never-made.db'}"}
+    result = CliRunner().invoke(cli, ["user", "disable", "nobody"], env=env)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1].startswith("Error: database error: ")
+    assert "has `ivr db upgrade` been run?" in result.output
+    assert "Traceback" not in result.output

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from ivr.core.db import get_engine
-from ivr.models import Call, utcnow
+from ivr.models import Call, CallStatus, utcnow
 from ivr.voice.taking import next_waiting_id, queue_position, waiting_calls
 
 
@@ -27,7 +27,7 @@ def test_a_callers_place_is_their_place_in_the_handlers_list(app):
                     line="helpline",
                     language="en",
                     step="queue",
-                    status="queued",
+                    status=CallStatus.QUEUED,
                     is_test=is_test,
                     urgent=urgent,
                     queued_at=now - timedelta(minutes=minutes),

@@ -1,0 +1,56 @@
+"""What a call keeps of the caller's own input while it runs, and of itself once over.
+
+While it runs: a webhook retried by Twilio must be recognised, so each step request is
+remembered by a keyed hash (HMAC under the secret key) of what it carried, never by the
+digits or words themselves: a contact number typed and then abandoned, or a sentence
+with an address said at the force question, is not kept in clear outside the answer it
+was asked for.
+
+Once over, nothing we keep can be matched to the phone company's record of the call:
+- `call_key` (an HMAC of the CallSid, which would find the call again from Twilio's log)
+  is replaced by a random value; the CallSid, the last request's hash and Twilio's
+  idempotency token are erased;
+- its times are kept to the hour and its durations to the waiting-time histogram's
+  steps (ivr/core/coarse_time.py says why that is what the figures need); its step
+  events keep their order (`seq`) and the call's hour.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from ivr.core.coarse_time import to_the_hour, wait_step
+from ivr.models import Call, CallEvent
+
+ENDED_KEY_PREFIX = "ended-"
+
+
+def request_key(secret: str, step_id: str, seq: int | None, digits: str, speech: str) -> str:
+    """The same request gives the same key; the key gives back nothing of the input."""
+    carried = "\x1f".join((step_id, str(seq), digits, speech))
+    return hmac.new(secret.encode(), carried.encode(), hashlib.sha256).hexdigest()
+
+
+def forget(session: Session, call: Call) -> None:
+    """At the call's end: no key, identifier or fine time that Twilio's record could match."""
+    call.call_key = ENDED_KEY_PREFIX + secrets.token_hex(29)  # 64 characters, unguessable
+    call.live_call_sid = None
+    call.last_request_key = None
+    call.last_idempotency_token = None
+    for name in ("started_at", "queued_at", "answered_at", "ended_at"):
+        setattr(call, name, to_the_hour(getattr(call, name)))
+    if call.duration_seconds is not None:
+        call.duration_seconds = wait_step(call.duration_seconds)
+    if call.queue_seconds is not None:
+        call.queue_seconds = wait_step(call.queue_seconds)
+    session.execute(
+        update(CallEvent)
+        .where(CallEvent.call_id == call.id)
+        .values(at=call.started_at)
+        .execution_options(synchronize_session=False)
+    )
