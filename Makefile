@@ -12,6 +12,8 @@ $(BIN)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --require-hashes -r requirements.lock
 	$(BIN)/pip install -q --no-deps -e .
+	@# A dependency added to pyproject.toml but not to the lock fails here, by name.
+	$(BIN)/pip check || { echo 'requirements.lock lacks a dependency of pyproject.toml: run make lock'; exit 1; }
 	touch $@
 
 ## Upgrade the dependencies: the newest versions pyproject.toml allows (its lower bounds),

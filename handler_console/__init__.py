@@ -13,9 +13,12 @@ from handler_console import (
     account,
     audit_log_pages,
     call_log_pages,
+    clock,
     dissemination,
     figures_pages,
+    finding,
     flow_pages,
+    pii_check,
     queue,
     reports,
     review_pages,
@@ -23,7 +26,9 @@ from handler_console import (
     sign_in,
     test_call,
     users,
+    words,
 )
+from ivr.core.permissions import Action
 
 
 def make_blueprint() -> Blueprint:
@@ -38,10 +43,15 @@ def make_blueprint() -> Blueprint:
     bp.before_request(access.guard)
     bp.after_request(access.security_headers)
     bp.register_error_handler(403, access.forbidden)
+    bp.register_error_handler(404, access.not_found)
+    clock.register(bp)
+    words.register(bp)
     sign_in.register(bp)
     account.register(bp)
+    finding.register(bp)
     queue.register(bp)
     reports.register(bp)
+    pii_check.register(bp)
     review_pages.register(bp)
     sanitise.register(bp)
     dissemination.register(bp)
@@ -51,4 +61,9 @@ def make_blueprint() -> Blueprint:
     call_log_pages.register(bp)
     figures_pages.register(bp)
     audit_log_pages.register(bp)
+    bp.add_url_rule(
+        "/<path:anything>",
+        view_func=access.allowed(Action.USE_OWN_ACCOUNT)(access.unknown_page),
+        methods=["GET"],
+    )
     return bp

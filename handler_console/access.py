@@ -37,6 +37,8 @@ from ivr.models import StaffRole, User
 PUBLIC_ENDPOINTS = {"console.login", "console.login_code", "console.login_enrol", "console.static"}
 # Requests the page makes by itself (auto-refresh) do not count as activity.
 PASSIVE_ENDPOINTS = {"console.queue_rows"}
+# All a user whose password an admin set may do until they choose their own.
+FIRST_PASSWORD = {"console.account", "console.change_password", "console.logout"}
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -135,6 +137,10 @@ def guard() -> Response | None:
         return redirect(url_for("console.login", next=request.full_path))
     if request.endpoint not in PASSIVE_ENDPOINTS:
         session["seen"] = now
+    if current_user.record.must_change_password and request.endpoint not in FIRST_PASSWORD:
+        # A password an admin set (and so knows): the user's own comes first.
+        flash("Choose your own password before going on: an administrator set this one.", "info")
+        return redirect(url_for("console.account"))
     view = current_app.view_functions.get(request.endpoint or "")
     allowed = getattr(view, "allowed_roles", frozenset())
     if current_user.role not in allowed:
@@ -170,6 +176,22 @@ def forbidden(_exc: Exception) -> tuple[str, int]:
         message="This page is not part of what your role does. Nothing was shown or changed.",
     )
     return page, 403
+
+
+def not_found(_exc: Exception) -> tuple[str, int]:
+    page = render_template(
+        "console/error.html",
+        title="Page not found",
+        message="There is no such page in the console, or the record it names does not exist. "
+        "Check the address, or go back to the console.",
+    )
+    return page, 404
+
+
+def unknown_page(anything: str) -> None:
+    """Every console address that no view has: the console's own 404 page, with its
+    menu and a way back, not the web server's bare one."""
+    abort(404)
 
 
 def _csrf_error(_exc: CSRFError) -> Response:

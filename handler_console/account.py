@@ -80,6 +80,7 @@ def change_password() -> Response | str:
             form.current.errors = ["That is not your current password."]
         else:
             set_password(db, user, form.new.data or "")
+            user.must_change_password = False
             db.commit()
             # This session carries on with the new version; every other one has ended.
             login_user(Staff(user))

@@ -46,6 +46,9 @@ class DeliveryRow:
     next_attempt_at: datetime | None
     last_error: str | None
     redirect_reason: str | None
+    force_outcome: str | None = None
+    force_outcome_at: datetime | None = None
+    force_outcome_to: str | None = None
 
     @property
     def active(self) -> bool:
@@ -68,6 +71,9 @@ def delivery_rows(session: Session, report: Report) -> list[DeliveryRow]:
             next_attempt_at=d.next_attempt_at,
             last_error=d.last_error,
             redirect_reason=d.redirect_reason,
+            force_outcome=d.force_outcome,
+            force_outcome_at=d.force_outcome_at,
+            force_outcome_to=d.force_outcome_to,
         )
         for d in deliveries_of(session, report)
     ]
@@ -80,6 +86,49 @@ class RedirectForm(FlaskForm):
         "Reason (kept in the audit trail)",
         validators=[Length(max=2000, message="Keep the reason under 2,000 characters.")],
     )
+
+
+class OutcomeForm(FlaskForm):
+    """What the force said it did with one delivery (from its Professional Standards
+    Department's reply)."""
+
+    delivery = SelectField("Delivery", validate_choice=False)
+    outcome = SelectField("What the force did", validate_choice=False)
+    passed_to = SelectField("Passed to which force", validate_choice=False)
+    note = TextAreaField(
+        "Note (e.g. the force's letter and its date; kept in the audit trail)",
+        validators=[Length(max=2000, message="Keep the note under 2,000 characters.")],
+    )
+
+
+OUTCOME_CHOICES = [
+    ("not_known", "Not yet known"),
+    ("investigation", "Investigation opened"),
+    ("passed_to_other_force", "Passed to another force"),
+    ("no_further_action", "No further action"),
+]
+
+
+def outcome_form(
+    row: DeliveryRow, forces: ForceCatalogue, form: OutcomeForm | None = None
+) -> OutcomeForm:
+    form = form or OutcomeForm(
+        formdata=None,
+        delivery=str(row.id),
+        outcome=row.force_outcome or "not_known",
+        passed_to=row.force_outcome_to or "",
+    )
+    form.delivery.choices = choices([(str(row.id), row.force_name)])
+    form.outcome.choices = choices(OUTCOME_CHOICES)
+    form.passed_to.choices = choices(
+        [("", "Choose a force")]
+        + sorted(((f.id, f.name) for f in forces.forces.values()), key=lambda pair: pair[1])
+    )
+    for name in ("delivery", "outcome", "passed_to", "note"):
+        # One form per delivery on the page: ids (and their labels) must differ.
+        form[name].id = f"{name}-{row.id}"
+        form[name].label.field_id = form[name].id
+    return form
 
 
 def redirect_form(

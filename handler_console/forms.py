@@ -17,8 +17,16 @@ from ivr.staff.accounts import MIN_PASSWORD_LENGTH
 
 
 class SignInForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired("Enter your username.")])
-    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+    username = StringField(
+        "Username",
+        validators=[DataRequired("Enter your username.")],
+        render_kw={"autocomplete": "username", "spellcheck": "false"},
+    )
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired("Enter your password.")],
+        render_kw={"autocomplete": "current-password"},
+    )
 
 
 class CodeForm(FlaskForm):
@@ -46,17 +54,21 @@ def _new_password(label: str) -> PasswordField:
                 message=f"A password must be at least {MIN_PASSWORD_LENGTH} characters long.",
             ),
         ],
+        render_kw={"autocomplete": "new-password"},
     )
 
 
 class PasswordChangeForm(FlaskForm):
     current = PasswordField(
-        "Current password", validators=[DataRequired("Enter your current password.")]
+        "Current password",
+        validators=[DataRequired("Enter your current password.")],
+        render_kw={"autocomplete": "current-password"},
     )
     new = _new_password("New password")
     again = PasswordField(
         "New password again",
         validators=[EqualTo("new", message="The two new passwords are not the same.")],
+        render_kw={"autocomplete": "new-password"},
     )
 
 
@@ -70,11 +82,21 @@ class NewUserForm(FlaskForm):
     )
     role = SelectField("Role", choices=choices((r, r.capitalize()) for r in StaffRole))
     phone = StringField("Phone (handlers)", validators=[Length(max=40)])
-    password = _new_password("Password")
+    password = PasswordField(
+        "Password",
+        validators=[Length(max=200)],
+        render_kw={"autocomplete": "new-password"},
+    )
+    generate = BooleanField("Make one up for me (strong, shown once)")
 
 
 class UserEditForm(FlaskForm):
     role = SelectField("Role", choices=choices((r, r.capitalize()) for r in StaffRole))
     phone = StringField("Phone", validators=[Length(max=40)])
     active = BooleanField("Can sign in")
-    password = PasswordField("New password (leave empty to keep)", validators=[Length(max=200)])
+    password = PasswordField(
+        "New password (leave empty to keep)",
+        validators=[Length(max=200)],
+        render_kw={"autocomplete": "new-password"},
+    )
+    generate = BooleanField("Make a new one up (strong, shown once)")

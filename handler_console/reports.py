@@ -10,9 +10,13 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from handler_console.access import allowed
+from handler_console.clock import uk_now_words
+from handler_console.listing import is_test_report, list_context
+from handler_console.pii_check import findings_context, texts_of_report
 from handler_console.report_form import ReportForm, build_form, edit_of, show_problems
 from ivr.core.audit import audit
 from ivr.core.categories import load_categories
@@ -42,11 +46,13 @@ def register(bp: Blueprint) -> None:
 def my_reports() -> str:
     mine = get_session().scalars(
         select(Report)
+        .options(selectinload(Report.subjects))
         .where(Report.created_by_id == current_user.record.id)
         .order_by(Report.updated_at.desc())
         .limit(100)
     )
-    return render_template("console/my_reports.html", reports=list(mine))
+    reports = list(mine)
+    return render_template("console/my_reports.html", reports=reports, **list_context(reports))
 
 
 def _load(reference: str) -> Report:
@@ -87,7 +93,7 @@ def save_report(reference: str) -> Response | str | tuple[str, int]:
     form = build_form(runtime.forces, _categories())
     if not form.validate_on_submit():  # only the CSRF token can fail here
         abort(400)
-    change, subject_index = _change_asked(request.form.get("action", "save"))
+    change, subject_index, confirm = _change_asked(request.form.get("action", "save"))
     saved = save_draft(
         get_session(),
         found,
@@ -108,27 +114,47 @@ def save_report(reference: str) -> Response | str | tuple[str, int]:
         return _render(found, form, saved.problems), 200
     if request.headers.get("X-Autosave") == "1":
         return "", 204  # type: ignore[return-value]
-    if change == Change.SAVE:
-        flash(f"Draft saved at {utcnow().strftime('%H:%M:%S')} UTC.", "info")
+    if change == Change.SAVE and not confirm:
+        flash(f"Draft saved at {uk_now_words(utcnow())}.", "info")
     anchor = ""
     if change == Change.ADD_SUBJECT:
         anchor = f"#subject-{len(found.subjects) - 1}"
     elif change == Change.REMOVE_SUBJECT:
+        flash(f"Person {(subject_index or 0) + 1} removed from the report.", "info")
         anchor = "#subjects"
+    elif change == Change.MAKE_ANONYMOUS:
+        flash("The contact details are erased: the caller is anonymous now.", "info")
+    elif "confirm_remove" in confirm:
+        anchor = f"#subject-{confirm['confirm_remove']}"
+    elif confirm:
+        anchor = "#reporter"
     return redirect(
-        url_for("console.report", reference=found.reference, why="editing draft") + anchor
+        url_for("console.report", reference=found.reference, why="editing draft", **confirm)
+        + anchor
     )
 
 
-def _change_asked(action: str) -> tuple[Change, int | None]:
-    """The form's button: "save", "submit", "add_subject", "remove_subject-<n>"…"""
+def _change_asked(action: str) -> tuple[Change, int | None, dict[str, str]]:
+    """The form's button: "save", "submit", "add_subject", "remove_subject-<n>"…
+
+    Removing a person and erasing contact details ask first (safe forms): their
+    buttons save the draft and come back to the page with a question
+    (`confirm_remove=<n>`, `confirm_erase=1`); only the question's "Yes" button
+    (`confirm_remove_subject-<n>`, `confirm_make_anonymous`) changes anything."""
     if action.startswith("remove_subject-"):
         index = action.removeprefix("remove_subject-")
-        return Change.REMOVE_SUBJECT, int(index) if index.isdigit() else None
+        return Change.SAVE, None, ({"confirm_remove": index} if index.isdigit() else {})
+    if action.startswith("confirm_remove_subject-"):
+        index = action.removeprefix("confirm_remove_subject-")
+        return Change.REMOVE_SUBJECT, int(index) if index.isdigit() else None, {}
+    if action == "make_anonymous":
+        return Change.SAVE, None, {"confirm_erase": "1"}
+    if action == "confirm_make_anonymous":
+        return Change.MAKE_ANONYMOUS, None, {}
     try:
-        return Change(action), None
+        return Change(action), None, {}
     except ValueError:
-        return Change.SAVE, None
+        return Change.SAVE, None, {}
 
 
 def _categories() -> dict[str, Any]:
@@ -148,4 +174,8 @@ def _render(found: Report, form: ReportForm, problems: dict[str, str] | None = N
         forces=runtime.forces,
         categories=_categories(),
         max_subjects=MAX_SUBJECTS,
+        confirm_remove=request.args.get("confirm_remove", ""),
+        confirm_erase=request.args.get("confirm_erase") == "1",
+        is_test=is_test_report(found),
+        **findings_context(texts_of_report(found), bool(found.anonymous)),
     )

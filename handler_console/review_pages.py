@@ -21,19 +21,23 @@ from wtforms.validators import Length
 
 from handler_console.access import allowed
 from handler_console.dissemination import (
+    OUTCOME_CHOICES,
+    OutcomeForm,
     RedirectForm,
     delivery_rows,
     find_delivery,
+    outcome_form,
     redirect_form,
 )
 from handler_console.highlight import KIND_LABELS, by_field, highlight
+from handler_console.listing import list_context
 from ivr.core.audit import audit
 from ivr.core.categories import load_categories
 from ivr.core.db import get_session
 from ivr.core.permissions import Action
 from ivr.core.runtime import get_core
 from ivr.models import RELEASED, Dissemination, Report, ReportStatus, User, utcnow
-from ivr.records import pii
+from ivr.records import force_outcomes, pii, test_reports
 from ivr.records import review as decisions
 from ivr.records.delivery import state_label
 from ivr.records.record import HOW_KNOWN, get_contact
@@ -54,6 +58,16 @@ FIELD_LABELS = {
 }
 
 
+CONTACT_LABELS = {
+    "name": "Name",
+    "phone": "Phone",
+    "phone_other": "Other phone",
+    "email": "E-mail",
+    "safe_times": "Safe times to contact",
+    "safe_ways": "Safe ways to contact",
+}
+
+
 class ReturnForm(FlaskForm):
     comment = TextAreaField(
         "What the handler should change",
@@ -67,6 +81,8 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/review/<reference>/approve", view_func=approve_report, methods=["POST"])
     bp.add_url_rule("/review/<reference>/return", view_func=return_report, methods=["POST"])
     bp.add_url_rule("/review/<reference>/redirect", view_func=redirect_delivery, methods=["POST"])
+    bp.add_url_rule("/review/<reference>/close", view_func=close_test_report, methods=["POST"])
+    bp.add_url_rule("/review/<reference>/outcome", view_func=record_outcome, methods=["POST"])
 
 
 def urgent_first():  # type: ignore[no-untyped-def]
@@ -112,6 +128,7 @@ def review() -> str:
         sent=sent,
         states=states,
         handlers=_usernames(r.created_by_id for r in [*waiting, *returned, *sent]),
+        **list_context([*waiting, *returned, *sent]),
     )
 
 
@@ -152,6 +169,48 @@ def return_report(reference: str) -> Response | str:
     return redirect(url_for("console.review"))
 
 
+@allowed(Action.RECORD_FORCE_OUTCOMES)
+def record_outcome(reference: str) -> Response | str:
+    """What the force did with a delivery, from its reply: recorded and audited."""
+    found = load_report(reference)
+    db = get_session()
+    runtime = get_core()
+    form = OutcomeForm()
+    target = find_delivery(db, found, form.delivery.data or "")
+    if target is None or not form.validate():
+        return render_review(found, refusal="Not recorded: choose a delivery and what it did.")
+    try:
+        force_outcomes.record_force_outcome(
+            db,
+            target,
+            form.outcome.data or "",
+            current_user.record,
+            note=(form.note.data or "").strip() or None,
+            passed_to=form.passed_to.data or None,
+            forces=runtime.forces,
+        )
+    except force_outcomes.OutcomeRefused as exc:
+        db.rollback()
+        return render_review(found, refusal=f"Not recorded: {exc}", outcome_form_=form)
+    flash(
+        f"Recorded for {runtime.forces.name(target.force_id)}: "
+        f"{dict(OUTCOME_CHOICES).get(form.outcome.data or '', form.outcome.data)}.",
+        "info",
+    )
+    return redirect(url_for("console.review_report", reference=found.reference) + "#outcomes")
+
+
+@allowed(Action.REVIEW_REPORTS)
+def close_test_report(reference: str) -> Response | str:
+    found = load_report(reference)
+    try:
+        test_reports.close_test_report(get_session(), found, current_user.record)
+    except test_reports.CloseRefused as exc:
+        return render_review(found, refusal=f"Not closed: {exc}")
+    flash(f"Test report {found.reference} closed. Nothing was sent.", "info")
+    return redirect(url_for("console.review"))
+
+
 @allowed(Action.REVIEW_REPORTS)
 def redirect_delivery(reference: str) -> Response | str:
     found = load_report(reference)
@@ -186,6 +245,7 @@ def render_review(
     refusal: str | None = None,
     return_form: ReturnForm | None = None,
     redirect_form_: RedirectForm | None = None,
+    outcome_form_: OutcomeForm | None = None,
 ) -> str:
     """The review page. Showing it shows the report: audited with its reason."""
     db = get_session()
@@ -195,7 +255,8 @@ def render_review(
     db.commit()
     findings = pii.find_in_report(found)
     routing_problem, going_to = None, []
-    if found.status == ReportStatus.SUBMITTED:
+    is_test = test_reports.is_test_report(db, found)
+    if found.status == ReportStatus.SUBMITTED and not is_test:
         try:
             going_to = decisions.destinations(found, runtime.routes)
         except decisions.ReviewRefused as exc:
@@ -224,6 +285,22 @@ def render_review(
         categories=categories,
         how_known=HOW_KNOWN,
         contact=None if found.anonymous else get_contact(found, runtime.cipher),
+        contact_labels=CONTACT_LABELS,
+        outcome_forms=[
+            (
+                row,
+                outcome_form(
+                    row,
+                    runtime.forces,
+                    outcome_form_
+                    if outcome_form_ is not None and outcome_form_.delivery.data == str(row.id)
+                    else None,
+                ),
+            )
+            for row in rows
+            if row.state == "delivered"
+        ],
+        is_test=is_test,
     )
 
 

@@ -16,18 +16,21 @@ from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from handler_console.choices import choices
+from handler_console.clock import uk_day_bounds
+from handler_console.words import ACTIONS, LANGUAGES, RECORD_TYPES, ROLES, step_name
 from ivr.core.categories import load_categories
 from ivr.core.runtime import get_core
+from ivr.insight.audit_log import AuditFilters
 from ivr.insight.call_log import OUTCOMES, CallFilters
 from ivr.insight.figures import Period
 from ivr.models import SubjectRole
 from ivr.voice.runtime import get_voice
 
 ANY = ("", "Any")
-ROLES = [
-    (SubjectRole.OFFICER, "Officer or special"),
-    (SubjectRole.STAFF, "Staff or PCSO"),
-    (SubjectRole.VOLUNTEER, "Volunteer"),
+ROLE_CHOICES = [
+    (SubjectRole.OFFICER, ROLES["officer"]),
+    (SubjectRole.STAFF, ROLES["staff"]),
+    (SubjectRole.VOLUNTEER, ROLES["volunteer"]),
 ]
 
 
@@ -53,7 +56,14 @@ def _category_choices(config_dir: Path) -> list[tuple[str, str]]:
 
 
 def line_choices() -> list[tuple[str, str]]:
-    return [(line, line) for line in get_voice().flows.flows]
+    return [(line, flow.name) for line, flow in get_voice().flows.flows.items()]
+
+
+def language_choices() -> list[tuple[str, str]]:
+    seen: list[str] = []
+    for flow in get_voice().flows.flows.values():
+        seen += [code for code in flow.languages if code not in seen]
+    return [(code, LANGUAGES.get(code, code)) for code in seen]
 
 
 def step_order() -> list[str]:
@@ -65,7 +75,7 @@ def step_order() -> list[str]:
 
 
 def step_label(step: str | None) -> str:
-    return (step or "—").replace("_", " ")
+    return step_name(step)
 
 
 class _DateRange(FlaskForm):
@@ -82,6 +92,7 @@ class _DateRange(FlaskForm):
 
 class CallLogForm(_DateRange):
     line = SelectField("Line", validators=[Optional()])
+    language = SelectField("Language", validators=[Optional()])
     force = SelectField("Force", validators=[Optional()])
     role = SelectField("Role", validators=[Optional()])
     category = SelectField("Category", validators=[Optional()])
@@ -95,8 +106,9 @@ class CallLogForm(_DateRange):
         super().__init__(*args, **kwargs)
         yes_no = [ANY, ("yes", "Yes"), ("no", "No")]
         self.line.choices = choices([ANY, *line_choices()])
+        self.language.choices = choices([ANY, *language_choices()])
         self.force.choices = choices([ANY, *force_choices()])
-        self.role.choices = choices([ANY, *ROLES, (SubjectRole.UNKNOWN, "Not known")])
+        self.role.choices = choices([ANY, *ROLE_CHOICES, (SubjectRole.UNKNOWN, "Not known")])
         self.category.choices = choices([ANY, *category_choices()])
         self.anonymous.choices = choices(yes_no)
         self.urgent.choices = choices(yes_no)
@@ -110,6 +122,7 @@ class CallLogForm(_DateRange):
             since=period[0],
             until=period[1],
             line=self.line.data or None,
+            language=self.language.data or None,
             force=self.force.data or None,
             role=self.role.data or None,
             category=self.category.data or None,
@@ -130,24 +143,43 @@ class FiguresForm(_DateRange):
         self.line.choices = choices([("", "Every line"), *line_choices()])
         self.force.choices = choices([("", "Every force"), *force_choices()])
 
-    def period(self, today: date) -> Period:
-        """The chosen days; by default the twelve months to today."""
+    def days(self, today: date) -> tuple[date, date]:
+        """The chosen UK days, both included; by default the twelve months to today."""
         last = self.until.data or today
         first = self.since.data or (last - timedelta(days=364))
-        return Period.of_days(first, last)
+        return first, last
+
+    def period(self, today: date) -> Period:
+        """The chosen UK days as instants: midnight UK time to midnight UK time."""
+        first, last = self.days(today)
+        return Period(uk_day_bounds(first)[0], uk_day_bounds(last)[1])
 
 
-class AuditLogForm(FlaskForm):
-    class Meta:
-        csrf = False
-
+class AuditLogForm(_DateRange):
     user = StringField("User", validators=[Optional(), Length(max=64)])
-    action = StringField("Action", validators=[Optional(), Length(max=32)])
-    record_type = StringField("Record", validators=[Optional(), Length(max=32)])
-    record_id = StringField("Record id", validators=[Optional(), Length(max=64)])
+    action = SelectField("Action", validators=[Optional()])
+    record_type = SelectField("Record", validators=[Optional()])
+    record_id = StringField("Record id or reference", validators=[Optional(), Length(max=64)])
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.action.choices = choices([ANY, *sorted(ACTIONS.items(), key=lambda p: p[1])])
+        self.record_type.choices = choices([ANY, *RECORD_TYPES.items()])
+
+    def filters(self) -> AuditFilters:
+        since, until = _period(self.since.data, self.until.data)
+        return AuditFilters(
+            username=(self.user.data or "").strip() or None,
+            action=self.action.data or None,
+            record_type=self.record_type.data or None,
+            record_id=(self.record_id.data or "").strip() or None,
+            since=since,
+            until=until,
+        )
 
 
 def _period(first: date | None, last: date | None) -> tuple:
-    since = Period.of_days(first, first).start if first else None
-    until = Period.of_days(last, last).end if last else None
+    """UK days, both included: from the start of `first` to the end of `last`, UK time."""
+    since = uk_day_bounds(first)[0] if first else None
+    until = uk_day_bounds(last)[1] if last else None
     return since, until

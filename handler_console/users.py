@@ -18,6 +18,7 @@ from ivr.staff import two_factor
 from ivr.staff.accounts import (
     AccountError,
     create_user,
+    generate_password,
     normalise_phone,
     set_active,
     set_password,
@@ -34,26 +35,54 @@ def register(bp: Blueprint) -> None:
 def users() -> Response | str:
     db = get_session()
     form = NewUserForm()
+    shown_password = None
     if form.validate_on_submit():
+        password = generate_password() if form.generate.data else (form.password.data or "")
         try:
             created = create_user(
                 db,
                 form.username.data or "",
                 form.role.data or "",
-                form.password.data or "",
+                password,
                 form.phone.data or "",
                 by=current_user.record,
             )
         except AccountError as exc:
-            form.username.errors = [str(exc)[0].upper() + str(exc)[1:] + "."]
+            _place_error(form, exc)
         else:
+            # The user chooses their own at first sign-in: an admin knows this one.
+            created.must_change_password = True
             db.commit()
-            flash(f"Added {created.username}.", "info")
-            return redirect(url_for("console.users"))
+            if not form.generate.data:
+                flash(f"Added {created.username}.", "info")
+                return redirect(url_for("console.users"))
+            # Shown on this page once, never put in the (signed, not secret) session cookie.
+            shown_password = (created.username, password)
+            form = NewUserForm(formdata=None)
     everyone = db.scalars(select(User).order_by(User.active.desc(), User.username)).all()
     now = utcnow()
     locked = {u.id for u in everyone if (u.locked_until or now) > now}
-    return render_template("console/users.html", users=everyone, form=form, locked=locked)
+    return render_template(
+        "console/users.html",
+        users=everyone,
+        form=form,
+        locked=locked,
+        shown_password=shown_password,
+    )
+
+
+def _place_error(form: NewUserForm, exc: AccountError) -> None:
+    """Each refusal under the field it is about: a bad phone number under Phone."""
+    words = str(exc)
+    message = words[0].upper() + words[1:] + "."
+    if "phone" in words:
+        form.phone.errors = [message]
+    elif "password" in words:
+        form.password.errors = [message]
+    elif "role" in words:
+        form.role.errors = [message]
+    else:
+        form.username.errors = [message]
 
 
 @allowed(Action.MANAGE_USERS)
@@ -65,10 +94,12 @@ def user_edit(user_id: int) -> Response | str:
     # Posted values win over these (Flask-WTF reads the request's form first).
     form = UserEditForm(obj=user, phone=user.phone_e164 or "")
     if form.validate_on_submit():
+        new_password = generate_password() if form.generate.data else form.password.data
         try:
             phone = normalise_phone(form.phone.data or "")
-            if form.password.data:
-                set_password(db, user, form.password.data, by=current_user.record)
+            if new_password:
+                set_password(db, user, new_password, by=current_user.record)
+                user.must_change_password = True
         except AccountError as exc:
             field = form.password if "password" in str(exc) else form.phone
             field.errors = [str(exc)[0].upper() + str(exc)[1:] + "."]
@@ -100,16 +131,29 @@ def user_edit(user_id: int) -> Response | str:
                 if user.active != form.active.data:
                     set_active(db, user, bool(form.active.data), by=current_user.record)
                 db.commit()
+                if form.generate.data and new_password:
+                    return _edit_page(
+                        user,
+                        UserEditForm(formdata=None, obj=user, phone=user.phone_e164 or ""),
+                        TwoFactorResetForm(formdata=None),
+                        shown_password=(user.username, new_password),
+                    )
                 flash(f"Saved {user.username}.", "info")
                 return redirect(url_for("console.users"))
     return _edit_page(user, form, TwoFactorResetForm())
 
 
-def _edit_page(user: User, form: UserEditForm, reset_form: TwoFactorResetForm) -> str:
+def _edit_page(
+    user: User,
+    form: UserEditForm,
+    reset_form: TwoFactorResetForm,
+    shown_password: tuple[str, str] | None = None,
+) -> str:
     return render_template(
         "console/user_edit.html",
         user=user,
         form=form,
+        shown_password=shown_password,
         reset_form=reset_form,
         enrolled=two_factor.is_enrolled(user),
         yourself=user.id == current_user.record.id,

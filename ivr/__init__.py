@@ -12,6 +12,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from ivr import force_replies
 from ivr.cookie_sessions import SessionsByFace
 from ivr.core import db, redaction
 from ivr.core.private_files import private_folder
@@ -61,6 +62,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(handler_leg.make_blueprint())
     app.register_blueprint(make_console_blueprint())
     app.register_blueprint(make_online_blueprint())
+    app.register_blueprint(force_replies.make_blueprint())
     app.register_error_handler(HTTPException, _voice_http_error)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

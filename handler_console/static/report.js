@@ -24,7 +24,7 @@
       headers: { "X-Autosave": "1" }
     }).then(function (response) {
       if (response.status === 204) {
-        status.textContent = "Draft saved automatically at " + new Date().toLocaleTimeString("en-GB");
+        status.textContent = "Draft saved automatically at " + new Date().toLocaleTimeString("en-GB", { timeZone: "Europe/London", timeZoneName: "short" });
       } else {
         dirty = true;
         status.textContent = "Not saved automatically: press Save draft";
@@ -35,4 +35,27 @@
     });
   }
   window.setInterval(save, 20000);
+}());
+// What could identify the caller, checked by the server a moment after typing stops:
+// the same marks a supervisor sees at review. Nothing is saved by the check.
+(function () {
+  "use strict";
+  var form = document.getElementById("report-form");
+  var panel = document.getElementById("pii-check");
+  if (!form || !panel || !window.fetch) { return; }
+  var url = panel.getAttribute("data-check-url");
+  if (!url) { return; }
+  var timer = null;
+  function check() {
+    var data = new FormData(form);
+    data.delete("action");
+    fetch(url, { method: "POST", body: data, credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) { if (html !== null) { panel.innerHTML = html; } })
+      .catch(function () { /* the next keystroke tries again */ });
+  }
+  form.addEventListener("input", function () {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(check, 800);
+  });
 }());

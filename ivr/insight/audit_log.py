@@ -26,6 +26,8 @@ class AuditFilters:
     action: str | None = None
     record_type: str | None = None
     record_id: str | None = None
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,10 @@ def audit_log(
         stmt = stmt.where(AuditEntry.record_type == filters.record_type)
     if filters.record_id:
         stmt = stmt.where(AuditEntry.record_id == filters.record_id)
+    if filters.since is not None:
+        stmt = stmt.where(AuditEntry.at >= filters.since)
+    if filters.until is not None:
+        stmt = stmt.where(AuditEntry.at < filters.until)
     if older_than:
         at, entry_id = decode_cursor(older_than)
         stmt = stmt.where(tuple_(AuditEntry.at, AuditEntry.id) < tuple_(at, entry_id))

@@ -42,6 +42,7 @@ class CallFilters:
     since: datetime | None = None
     until: datetime | None = None
     line: str | None = None
+    language: str | None = None
     force: str | None = None
     role: str | None = None
     category: str | None = None
@@ -71,6 +72,12 @@ class CallRow:
     is_test: bool
     report_id: int | None
     report_reference: str | None
+    queued_at: datetime | None = None
+    answered_at: datetime | None = None
+
+    @property
+    def waited_seconds(self) -> int | None:
+        return waited_seconds(self.queued_at, self.answered_at, self.queue_seconds)
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,17 @@ class TimelineEntry:
     step: str
     what: str  # chose, invalid, silence, heard, confirmed… or started/queued/answered/ended
     value: str | None = None
+
+
+def waited_seconds(
+    queued_at: datetime | None, answered_at: datetime | None, queue_seconds: int | None
+) -> int | None:
+    """Time in the queue. For an answered call, from queuing to the handler's answer by
+    our own clock: Twilio's QueueTime for a call taken out of the queue by a redirect
+    says 0 however long the caller waited."""
+    if queued_at is not None and answered_at is not None:
+        return max(0, int((answered_at - queued_at).total_seconds()))
+    return queue_seconds
 
 
 class BadCursor(ValueError):
@@ -117,6 +135,7 @@ def filtered(stmt: Select, filters: CallFilters) -> Select:
         stmt = stmt.where(Call.started_at < filters.until)
     for column, value in (
         (Call.line, filters.line),
+        (Call.language, filters.language),
         (Call.force, filters.force),
         (Call.role, filters.role),
         (Call.category, filters.category),
@@ -176,6 +195,8 @@ def call_log(
         Call.is_test,
         Report.id,
         Report.reference,
+        Call.queued_at,
+        Call.answered_at,
     )
     if filters.outcome == "report":
         # An inner join: the database may walk the (few) reports instead of the calls.
@@ -202,19 +223,28 @@ def timeline(session: Session, call_id: int) -> list[TimelineEntry] | None:
     call = session.get(Call, call_id)
     if call is None:
         return None
+    # In the order things happened to the caller, not by timestamp: the last answer
+    # and the queuing are written in one request, microseconds apart either way.
     entries = [TimelineEntry(call.started_at, "", "started")]
-    events = session.scalars(
-        select(CallEvent).where(CallEvent.call_id == call_id).order_by(CallEvent.seq)
+    events = list(
+        session.scalars(
+            select(CallEvent).where(CallEvent.call_id == call_id).order_by(CallEvent.seq)
+        )
     )
-    entries += [TimelineEntry(e.at, e.step, e.outcome, e.value) for e in events]
+    queue_step = "queue"
+    entries += [
+        TimelineEntry(e.at, e.step, e.outcome, e.value) for e in events if e.step != queue_step
+    ]
     if call.queued_at is not None:
-        entries.append(TimelineEntry(call.queued_at, "queue", "queued"))
+        entries.append(TimelineEntry(call.queued_at, queue_step, "queued"))
+    entries += [
+        TimelineEntry(e.at, e.step, e.outcome, e.value) for e in events if e.step == queue_step
+    ]
     if call.answered_at is not None:
-        entries.append(TimelineEntry(call.answered_at, "queue", "answered"))
+        entries.append(TimelineEntry(call.answered_at, queue_step, "answered"))
     if call.ended_at is not None:
-        how = call.outcome or "ended"
+        # An answered call's end is "ended", not a second "answered".
+        how = "ended" if call.outcome in (None, CallOutcome.ANSWERED) else call.outcome
         step = call.abandoned_step if call.outcome == CallOutcome.ABANDONED else call.step
         entries.append(TimelineEntry(call.ended_at, step or call.step, how))
-    # Stable: entries at the same moment keep the order they were made in.
-    entries.sort(key=lambda entry: entry.at)
     return entries

@@ -70,6 +70,7 @@ from ivr.models import (
 FORCE_OUTCOMES = {
     ForceOutcome.INVESTIGATION: "Investigation opened",
     ForceOutcome.PASSED_TO_OTHER_FORCE: "Passed to another force",
+    ForceOutcome.NO_FURTHER_ACTION: "No further action",
     ForceOutcome.SAFEGUARDING: "Safeguarding action",
     ForceOutcome.RECORDED: "Recorded for future investigations",
 }

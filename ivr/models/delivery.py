@@ -37,6 +37,8 @@ class Dissemination(Base):
         code_column(ForceOutcome, "force_outcome", 32)
     )
     force_outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # For "passed_to_other_force": which force it was passed to (migration 0008).
+    force_outcome_to: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         UniqueConstraint("report_id", "force_id"),

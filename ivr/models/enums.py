@@ -41,6 +41,7 @@ class ReportStatus(StrEnum):
     RETURNED = "returned"
     APPROVED = "approved"
     DISSEMINATED = "disseminated"
+    CLOSED = "closed"  # a test call's report, closed by a supervisor (never sent)
 
 
 # A report a supervisor has let go: its disseminations exist.
@@ -89,6 +90,7 @@ class ForceOutcome(StrEnum):
 
     INVESTIGATION = "investigation"
     PASSED_TO_OTHER_FORCE = "passed_to_other_force"
+    NO_FURTHER_ACTION = "no_further_action"
     SAFEGUARDING = "safeguarding"
     RECORDED = "recorded"
 

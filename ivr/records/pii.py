@@ -99,7 +99,9 @@ def approval_refusal(report: Report) -> str | None:
     blocking = [f for f in find_in_report(report) if f.blocks_anonymous_approval]
     if not blocking:
         return None
-    where = ", ".join(sorted({f"{_KIND_NAMES[f.kind]} in {f.field}" for f in blocking}))
+    where = "; ".join(
+        sorted({f"{_KIND_NAMES[f.kind]} in {field_words(f.field)}" for f in blocking})
+    )
     return (
         "This anonymous report still contains what could identify the caller "
         f"({where}): remove it before approving."
@@ -107,6 +109,28 @@ def approval_refusal(report: Report) -> str | None:
 
 
 _KIND_NAMES = {"phone": "a phone number", "email": "an e-mail address"}
+FIELD_WORDS = {
+    "what": "What happened",
+    "when_text": "When",
+    "where": "Where",
+    "risk_who": "Who is at risk",
+    "evidence": "Evidence",
+    "name": "name",
+    "description": "description",
+    "rank": "rank",
+    "collar_number": "collar number",
+    "station": "station or unit",
+}
+
+
+def field_words(field: str) -> str:
+    """A finding's field as the form labels it: "what" -> "What happened",
+    "subjects[1].name" -> "Person 2's name"."""
+    if field.startswith("subjects["):
+        index, _, name = field.removeprefix("subjects[").partition("].")
+        if index.isdigit():
+            return f"Person {int(index) + 1}'s {FIELD_WORDS.get(name, name)}"
+    return FIELD_WORDS.get(field, field)
 
 
 def _inside(start: int, end: int, spans: list[tuple[int, int]]) -> bool:

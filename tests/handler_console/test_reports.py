@@ -148,10 +148,29 @@ def test_removing_a_subject(app, client, new_call):
     data = _form(client, url)
     data["subjects-1-name"] = ["Second person"]
     data["action"] = ["remove_subject-0"]
+    # Removing asks first: the draft is saved, nobody is removed, the page asks.
+    asked = client.post(url, data=data)
+    assert "confirm_remove=0" in asked.headers["Location"]
+    with Session(get_engine(app)) as session:
+        report = session.scalars(select(Report)).one()
+        assert [s.name for s in report.subjects] == ["", "Second person"]
+    page = client.get(asked.headers["Location"]).get_data(as_text=True)
+    assert "Remove person 1 from the report?" in page
+    assert 'value="confirm_remove_subject-0"' in page
+    data["action"] = ["confirm_remove_subject-0"]
     client.post(url, data=data)
     with Session(get_engine(app)) as session:
         report = session.scalars(select(Report)).one()
         assert [s.name for s in report.subjects] == ["Second person"]
+
+
+def test_enter_in_a_field_saves_the_draft_and_removes_nobody(app, client, new_call):
+    """A browser's Enter presses the form's first submit button: it must be Save draft."""
+    url = _take(app, client, new_call)
+    page = client.get(url).get_data(as_text=True)
+    form = page[page.index('id="report-form"') :]
+    first_button = re.search(r"<button[^>]*>", form).group(0)
+    assert 'value="save"' in first_button, first_button
 
 
 def test_contact_details_are_checked_encrypted_and_exported(app, client, new_call):
@@ -184,6 +203,15 @@ def test_making_a_report_anonymous_erases_the_contact_details(app, client, new_c
     url = _take(app, client, new_call, ("1", "1", "1", "1", "2", "3", "1"))
     data = _form(client, url)
     data["action"] = ["make_anonymous"]
+    # Erasing asks first: nothing is erased until confirmed.
+    asked = client.post(url, data=data)
+    assert "confirm_erase=1" in asked.headers["Location"]
+    with Session(get_engine(app)) as session:
+        assert session.scalars(select(Report)).one().contact_enc is not None
+    assert "Erase these contact details?" in client.get(asked.headers["Location"]).get_data(
+        as_text=True
+    )
+    data["action"] = ["confirm_make_anonymous"]
     client.post(url, data=data)
     page = client.get(url).get_data(as_text=True)
     assert "The caller is anonymous" in page and "contact_phone" not in page

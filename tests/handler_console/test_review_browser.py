@@ -87,7 +87,7 @@ def test_returned_fixed_approved_and_delivered_once(
     sue.get_by_role("button", name="Approve and send").click()
     expect(sue.locator("#refusal")).to_contain_text(
         "Not approved: This anonymous report still contains what could identify the caller "
-        "(a phone number in what)"
+        "(a phone number in What happened)"
     )
     sue.get_by_role("button", name="Return to handler").click()
     expect(sue.get_by_text("Say what the handler should change")).to_be_visible()
@@ -102,7 +102,7 @@ def test_returned_fixed_approved_and_delivered_once(
     # The handler sees why, fixes it and resubmits.
     hana.get_by_role("link", name="My reports").click()
     row = hana.locator("tr", has_text=reference)
-    expect(row).to_contain_text("returned")
+    expect(row).to_contain_text("Returned to the handler")
     row.get_by_role("link", name=reference).click()
     expect(hana.locator("#return-comment")).to_contain_text("Take the sister's phone number out")
     hana.locator("[name=what]").fill(
@@ -121,7 +121,7 @@ def test_returned_fixed_approved_and_delivered_once(
     )
     sue.get_by_role("button", name="Approve and send").click()
     expect(sue.get_by_text(f"Report {reference} approved")).to_be_visible()
-    expect(sue.locator("#deliveries")).to_contain_text("pending")
+    expect(sue.locator("#deliveries")).to_contain_text("Waiting to be sent")
 
     # The delivery worker sends it to the force's server; a second run sends nothing.
     worker = Deliverer(
@@ -140,9 +140,9 @@ def test_returned_fixed_approved_and_delivered_once(
 
     sue.reload()
     expect(sue.locator("#deliveries tbody tr")).to_have_count(1)
-    expect(sue.locator("#deliveries")).to_contain_text("delivered")
+    expect(sue.locator("#deliveries")).to_contain_text("Delivered")
     expect(sue.locator("#deliveries")).to_contain_text("acknowledged")
-    expect(sue.locator(".report-head")).to_contain_text("disseminated")
+    expect(sue.locator(".report-head")).to_contain_text("Sent to the force")
     screenshot(sue, "console-review-delivered")
     context.close()
 
@@ -188,7 +188,7 @@ def test_a_supervisor_sanitises_and_approves_without_javascript(live_server, bro
     )
     screenshot(sue, "console-review-alert")
     expect(sue.locator("#approval-refusal")).to_contain_text(
-        "(a phone number in what, an e-mail address in what)"
+        "(a phone number in What happened; an e-mail address in What happened)"
     )
     sue.get_by_role("link", name="Edit the text to remove identifying details").click()
     expect(sue.get_by_label("What happened")).to_have_value(re.compile("07700 900123"))
@@ -200,5 +200,5 @@ def test_a_supervisor_sanitises_and_approves_without_javascript(live_server, bro
     expect(sue.locator("#field-evidence mark.pii-postcode")).to_have_text("ME14 1XX")
     sue.get_by_role("button", name="Approve and send").click()
     expect(sue.get_by_text(f"Report {report.reference} approved")).to_be_visible()
-    expect(sue.locator("#deliveries")).to_contain_text("pending")
+    expect(sue.locator("#deliveries")).to_contain_text("Waiting to be sent")
     context.close()

@@ -110,7 +110,8 @@ def test_the_review_page_marks_what_could_identify_the_caller_and_is_audited(app
     assert re.search(r'<mark class="pii pii-email"[^>]*>tip@example.org</mark>', html)
     assert re.search(r'<mark class="pii pii-postcode"[^>]*>ME14 1XX</mark>', html)
     assert re.search(r'<mark class="pii pii-first_person"[^>]*>My husband</mark>', html)
-    assert "a phone number in what" in html and "an e-mail address in what" in html
+    assert "a phone number in What happened" in html
+    assert "an e-mail address in What happened" in html
     views = audit_entries(app, "view")
     assert [(v.record_id, v.reason) for v in views] == [(report.reference, "reviewing")]
 
@@ -126,7 +127,7 @@ def test_an_anonymous_report_with_a_phone_number_is_not_approved_until_sanitised
     assert re.search(
         r'id="refusal">Not approved: This anonymous report still contains', page(refused)
     )
-    assert "a phone number in what" in page(refused)
+    assert "a phone number in What happened" in page(refused)
     after, deliveries = stored(app, report.reference)
     assert after.status == "submitted" and deliveries == []
     assert audit_entries(app, "approve") == []
@@ -203,7 +204,8 @@ def test_returning_needs_a_comment_and_the_handler_sees_it_and_resubmits(app, st
 
     hana = app.test_client()
     sign_in(hana, "hana")
-    assert re.search(r"state-returned\">returned<", page(hana.get("/console/reports")))
+    mine = page(hana.get("/console/reports"))
+    assert re.search(r"state-returned\">Returned to the handler<", mine)
     own = page(hana.get(f"/console/reports/{report.reference}"))
     assert "Returned by the supervisor:</strong> Say when it happened, even roughly." in own
     token = csrf_token(hana, f"/console/reports/{report.reference}")
@@ -295,7 +297,7 @@ def test_the_report_page_shows_a_delivery_made_to_a_real_force_server(
     assert worker.run_once().delivered == 1
     assert len(force_server.acknowledged) == 1 and force_server.acknowledged[0]["signature_ok"]
     html = page(sue.get(url))
-    assert re.search(r"state-delivered\">delivered</span>.*acknowledged", html, re.S)
+    assert re.search(r"state-delivered\">Delivered</span>.*acknowledged", html, re.S)
     assert stored(app, report.reference)[0].status == "disseminated"
 
 

@@ -68,12 +68,13 @@ def test_a_supervisor_walks_a_test_call_to_the_queue(app, client):
     response = _post(client, "/console/test-call/start", number="+448000850000")
     assert response.status_code == 302
     page = _page(client)
-    assert "For English, press 1" in page and "step <strong>language</strong>" in page
+    assert "For English, press 1" in page
+    assert "at <strong>Choosing English or Welsh</strong>" in page
     _post(client, "/console/test-call/keys", keys="1")
-    assert "step <strong>force</strong>" in _page(client)
+    assert "at <strong>Which force</strong>" in _page(client)
     _post(client, "/console/test-call/say", words="the Met")
     page = _page(client)
-    assert "Metropolitan" in page and "step <strong>force_confirm</strong>" in page
+    assert "Metropolitan" in page and "at <strong>Which force: name read back</strong>" in page
     for key in ("1", "1", "1", "2", "1"):  # yes, officer, bribery, not urgent, anonymous
         _post(client, "/console/test-call/keys", keys=key)
     page = _page(client)

@@ -37,12 +37,12 @@ def test_a_supervisor_rings_the_line_from_the_console(live_server, browser, brow
     page.get_by_role("button", name="Ring the line").click()
     expect(page.locator("#transcript")).to_contain_text("For English, press 1")
     _press(page, "1")
-    expect(page.locator("#waiting-at")).to_contain_text("force")
+    expect(page.locator("#waiting-at")).to_contain_text("Which force")
     expect(page.locator("#transcript")).to_contain_text("not the police")
     page.get_by_label("Say").fill("the Met")
     page.get_by_role("button", name="Say it").click()
     expect(page.locator("#transcript")).to_contain_text("said “the Met”")
-    expect(page.locator("#waiting-at")).to_contain_text("force_confirm")
+    expect(page.locator("#waiting-at")).to_contain_text("Which force: name read back")
     for key in ("1", "1", "1", "2", "1"):  # yes, officer, bribery, not urgent, anonymous
         _press(page, key)
     expect(page.locator("#ending")).to_contain_text("In the queue")
@@ -81,7 +81,7 @@ def test_the_flow_diagram_shows_under_the_strict_csp(live_server, browser_page):
     # The step titles are bold by the console's stylesheet, not an inline <style>.
     weight = page.locator("#step-force text.title").evaluate("e => getComputedStyle(e).fontWeight")
     assert weight in ("700", "bold")
-    page.get_by_role("link", name="cy", exact=True).first.click()
+    page.get_by_role("link", name="Welsh", exact=True).first.click()
     expect(page.locator("#step-force")).to_contain_text("heddlu")
     assert not [text for text in refused if "Content Security Policy" in text], refused
     screenshot(page, "flows")

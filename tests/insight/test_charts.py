@@ -57,3 +57,19 @@ def test_funnel_bar_is_as_wide_as_reached_with_the_hung_up_part_apart():
     assert abs(went_on_force - 4 * hung_up_force) < 0.2
     assert went_on_role == 0
     assert "10 reached, 2 hung up" in [t.text for t in root.iter(f"{SVG}text")]
+
+
+def test_long_labels_and_notes_are_never_clipped():
+    """A label drawn right-aligned must start at x >= 0, and the funnel's note must end
+    inside the drawing ("16 reached, 2 hung u" and "mation or influence" were cut)."""
+    label = "Information or influence for money or favours"
+    root = parse(bar_chart("By category", [(label, 16), ("Other", 2)]))
+    width = float(root.get("width"))
+    for text in root.iter(f"{SVG}text"):
+        if text.text == label:
+            assert float(text.get("x")) - len(label) * 7.2 >= 0
+    funnel = parse(funnel_chart("Funnel", [("Which force: London and South East", 16, 2)]))
+    width = float(funnel.get("width"))
+    for text in funnel.iter(f"{SVG}text"):
+        if text.text == "16 reached, 2 hung up":
+            assert float(text.get("x")) + len(text.text) * 7.2 <= width

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -88,7 +89,9 @@ def test_a_calls_timeline(supervisor, seeded):
     response = supervisor.get(f"/console/calls/{seeded['c3']}")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert "force london south east" in page and "Hung up in the flow: role" in page
+    assert "Which force: London and South East" in page
+    assert "Hung up in the call flow: Their role" in page
+    assert "force_london_south_east" not in page and "(UK time)" in page
     assert supervisor.get("/console/calls/999999").status_code == 404
 
 
@@ -103,9 +106,19 @@ def test_figures_page_shows_each_figure_and_chart(supervisor):
     assert shown["investigations"] == "1"
     assert shown["passed_to_other_forces"] == "1"
     assert (shown["answered"], shown["abandoned"], shown["queued_and_left"]) == ("2", "3", "2")
-    assert page.count("<svg") == 4
+    assert page.count("<svg") == 6
     assert "Callers reaching each step" in page and "8 reached, 1 hung up" in page
     assert "90 s / 400 s" in page
+    # The English/Welsh split and calls over time, by UK day for a month.
+    assert (shown["calls_en"], shown["calls_cy"]) == ("7", "1")
+    assert "Calls by day (UK days)" in page and 'Sat 14 Nov 2026</th><td class="num">2<' in page
+    assert "1 Nov 2026 to 30 Nov 2026 (UK days)" in page
+    # Step names as callers know them in the funnel, not codes.
+    assert "Which force" in page and ">force_confirm<" not in page
+    year = supervisor.get("/console/figures?since=2026-01-01&until=2026-12-31").get_data(
+        as_text=True
+    )
+    assert "Calls by week (weeks starting Monday, UK days)" in year
 
 
 def test_the_figures_pages_only_read(supervisor, db):
@@ -142,20 +155,52 @@ def test_csv_download_is_audited(app, supervisor, db):
     assert "helpline-figures-2026-11-01-2026-11-30.csv" in response.headers["Content-Disposition"]
     rows = {(r[0], r[1]): r[2] for r in csv.reader(io.StringIO(response.get_data(as_text=True)))}
     assert rows[("calls", "")] == "8" and rows[("funnel_reached", "queue")] == "5"
+    # The announcement's table, calls by UK day and week, and by language.
+    assert rows[("announcement:calls", "all forces")] == "8"
+    assert rows[("announcement:investigations", "all forces")] == "1"
+    assert rows[("calls_by_day", "2026-11-14")] == "2"
+    assert rows[("calls_by_language", "Welsh")] == "1"
     entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "export"))
     assert entry is not None and entry.record_type == "figures"
-    assert entry.detail == {"since": "2026-11-01", "until": "2026-11-30", "line": None}
+    assert entry.detail == {
+        "since": "2026-11-01",
+        "until": "2026-11-30",
+        "line": None,
+        "force": None,
+    }
 
 
 def test_audit_log_page_filters(app, supervisor, db):
     supervisor.get("/console/figures.csv?since=2026-11-01&until=2026-11-30")
     response = supervisor.get("/console/audit?user=sue")
     assert response.status_code == 200
-    assert "<td>export</td>" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert "<td>Exported</td>" in html
+    # The detail in words, not a Python dict; the period's days as typed.
+    assert "From: 2026-11-01" in html and "{" not in html.split('id="audit"')[1]
     nobody = supervisor.get("/console/audit?user=nobody").get_data(as_text=True)
     assert "No entries match." in nobody
     views = supervisor.get("/console/audit?action=view").get_data(as_text=True)
-    assert "<td>export</td>" not in views
+    assert "<td>Exported</td>" not in views
+    # Actions are a choice, not exact text: a value that is not one is a form error.
+    assert '<option value="approve">Approved</option>' in html
+    assert supervisor.get("/console/audit?action=approved").status_code == 400
+    exported = supervisor.get("/console/audit?action=export").get_data(as_text=True)
+    assert "<td>Exported</td>" in exported
+
+
+def test_audit_log_filters_by_uk_day(app, supervisor, db):
+    from ivr.core.audit import audit
+    from ivr.models import User
+
+    sue = db.scalar(select(User).where(User.username == "sue"))
+    # 23:30 UTC on 30 June is 00:30 BST on 1 July: a UK day of July, not June.
+    audit(db, sue, "export", "figures", None, at=datetime(2026, 6, 30, 23, 30, tzinfo=UTC))
+    db.commit()
+    june = supervisor.get("/console/audit?since=2026-06-30&until=2026-06-30").get_data(as_text=True)
+    july = supervisor.get("/console/audit?since=2026-07-01&until=2026-07-01").get_data(as_text=True)
+    assert "No entries match." in june
+    assert "1 Jul 2026, 00:30:00 BST" in july
 
 
 def test_admins_see_the_pages_too(app):

@@ -63,14 +63,14 @@ def test_a_clean_anonymous_report_may_be_approved():
 def test_a_phone_number_in_an_anonymous_report_refuses_approval_with_the_field_named():
     report = anonymous_report(what="He rang the caller on 07700 900123.")
     reason = approval_refusal(report)
-    assert reason is not None and "a phone number in what" in reason
+    assert reason is not None and "a phone number in What happened" in reason
 
 
 def test_an_email_in_a_subjects_field_refuses_approval_too():
     report = anonymous_report(what="Nothing identifying.")
     report.subjects[0].description = "messages the caller from pc.jones@example.com"
     reason = approval_refusal(report)
-    assert reason is not None and "an e-mail address in subjects[0].description" in reason
+    assert reason is not None and "an e-mail address in Person 1's description" in reason
     fields = {f.field for f in find_in_report(report)}
     assert "subjects[0].description" in fields
 

@@ -65,7 +65,7 @@ def test_the_met_goes_to_its_anti_corruption_and_abuse_command(session, routes):
 
 def test_an_anonymous_report_with_a_phone_number_is_refused_and_nothing_changes(session, routes):
     report = make_report(session, what="The caller's mobile is 07700 900123.")
-    with pytest.raises(ReviewRefused, match="phone number in what"):
+    with pytest.raises(ReviewRefused, match="phone number in What happened"):
         approve(session, report, make_user(session), routes)
     session.expire_all()
     assert session.get(Report, report.id).status == "submitted"
