@@ -18,6 +18,7 @@ from handler_console import (
     figures_pages,
     finding,
     flow_pages,
+    followup_pages,
     pii_check,
     queue,
     reports,
@@ -61,6 +62,7 @@ def make_blueprint() -> Blueprint:
     call_log_pages.register(bp)
     figures_pages.register(bp)
     audit_log_pages.register(bp)
+    followup_pages.register(bp)
     bp.add_url_rule(
         "/<path:anything>",
         view_func=access.allowed(Action.USE_OWN_ACCOUNT)(access.unknown_page),

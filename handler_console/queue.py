@@ -21,7 +21,7 @@ from ivr.core.categories import load_categories
 from ivr.core.db import get_session
 from ivr.core.permissions import Action
 from ivr.core.runtime import get_core
-from ivr.models import utcnow
+from ivr.models import Report, utcnow
 from ivr.records.record import open_report_for_call
 from ivr.voice.taking import NotTaken, next_waiting_id, take_call, waiting_calls
 
@@ -87,6 +87,16 @@ def _take(call_id: int) -> Response:
         # A test call is simulated by the console: there is no line at Twilio to bring
         # to the handler's phone. The report opens as for a real caller.
         flash("A test call: nothing rings, and its report will never be sent.", "info")
+    followed_up = (call.answers or {}).get("followup_report")
+    if followed_up is not None:
+        # A reporter who came back with their reference and code: their report opens,
+        # with its questions, instead of a new one.
+        report = db.get(Report, int(followed_up))
+        if report is not None:
+            audit(db, user, "take", "call", call.id, reason="follow-up call")
+            audit(db, user, "view", "report", report.reference, reason="follow-up call")
+            db.commit()
+            return redirect(url_for("console.report_followup", reference=report.reference))
     settings = get_core().settings
     report = open_report_for_call(
         db, call, user, get_core().cipher, load_categories(settings.config_dir)

@@ -70,3 +70,27 @@ _BROKEN_WORDS = """() => {
 def broken_words(page: Any) -> list[str]:
     """Words split across two lines inside the word."""
     return list(page.evaluate(_BROKEN_WORDS))
+
+
+def assert_accessible(page: Any, name: str) -> None:
+    """Every rule axe runs by default (the WCAG A and AA rules above and axe's best
+    practices), zero violations; the result is saved as test-artifacts/axe-<name>.json.
+    The page's context must let the script in (`bypass_csp=True`): our pages' CSP
+    rightly allows no script but our own. Used by the online report's browser tests."""
+    import json
+
+    from axe_playwright_python.sync_playwright import Axe
+
+    from tests.browser import ARTIFACTS
+
+    violations = Axe().run(page, options={"resultTypes": ["violations"]}).response["violations"]
+    summary = [
+        {"id": v["id"], "impact": v.get("impact"), "help": v["help"],
+         "nodes": [node["target"] for node in v["nodes"]]}
+        for v in violations
+    ]  # fmt: skip
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / f"axe-{name}.json").write_text(
+        json.dumps({"url": page.url, "violations": summary}, indent=2)
+    )
+    assert not violations, f"{name} ({page.url}): " + json.dumps(summary, indent=1)

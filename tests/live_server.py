@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,15 +54,7 @@ def gunicorn(env: dict[str, str], workers: int = 2, log_path: Path | None = None
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {log_path.read_text()}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                time.sleep(0.1)
+        wait_until_serving(url, process, log_path)
         yield {"url": url, "process": process, "log": log_path}
     finally:
         process.send_signal(signal.SIGTERM)
@@ -69,6 +63,26 @@ def gunicorn(env: dict[str, str], workers: int = 2, log_path: Path | None = None
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+def wait_until_serving(
+    url: str, process: subprocess.Popen, log_path: Path, timeout: float = 90
+) -> None:
+    """Until a worker answers, not only the master's socket: on a loaded machine a
+    worker has taken over 10 s to start, and a test's first call would time out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited: {log_path.read_text()}")
+        try:
+            # "/" is none of the app's pages: any answer, a 404 too, is a worker's.
+            with urllib.request.urlopen(url + "/", timeout=5):  # noqa: S310
+                return
+        except urllib.error.HTTPError:
+            return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not answer within {timeout} s: {log_path.read_text()}")
 
 
 def worker_pids(master_pid: int) -> list[int]:

@@ -46,6 +46,7 @@ def _deliver(
     from ivr.insight.roll_up import roll_up_settled
     from ivr.models import utcnow
     from ivr.records.delivery import Deliverer, DeliverySettings, failing_deliveries
+    from ivr.records.update_delivery import UpdateDeliverer
 
     worker = Deliverer(
         sessions,
@@ -53,6 +54,8 @@ def _deliver(
         ContactCipher(settings.contact_key),
         DeliverySettings.from_settings(settings),
     )
+    # Follow-up messages go by the same worker, after the reports due this round.
+    updates = UpdateDeliverer(worker.sessions, worker.routes, worker.cipher, worker.settings)
     alert_after = timedelta(seconds=settings.delivery_alert_after_seconds)
     reported_late = 0
     rolled_up_at = None
@@ -62,6 +65,9 @@ def _deliver(
     while not stop.is_set():
         try:
             done = worker.run_once(stop=stop)
+            sent = updates.run_once(stop=stop)
+            done.delivered += sent.delivered
+            done.failed += sent.failed
             with sessions() as session:
                 late = len(failing_deliveries(session, older_than=alert_after))
                 if rolled_up_at is None or utcnow() - rolled_up_at >= ROLL_UP_EVERY:

@@ -23,11 +23,12 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ivr.core.audit import audit
-from ivr.models import Report, utcnow
+from ivr.core.rate_limit import Limit
+from ivr.models import Report, ReportMessage, utcnow
 
 CODE_DIGITS = 12
 MAX_FAILURES = 5
@@ -35,6 +36,8 @@ LOCK_FOR = timedelta(hours=1)
 # Chosen so one check takes 50-250 ms on the production-sized machine (bench/online.py):
 # 64 MiB and three passes; a GPU farm gains little against a memory-hard hash.
 HASHER = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=1, type=Type.ID)
+# Every code check, web and phone together, takes a token from one shared bucket.
+CHECK_LIMIT = Limit("followup-check", capacity=60, per_minute=60)
 _KEYPAD = {
     **{d: d for d in "0123456789"},
     **{ch: key for key, letters in {
@@ -121,6 +124,16 @@ def check(
             detail={"locked_minutes": int(LOCK_FOR.total_seconds() // 60)},
         )
     return None
+
+
+def open_questions(session: Session, report_id: int) -> int:
+    """How many of the force's questions wait for the reporter (the phone line says so)."""
+    stmt = select(func.count(ReportMessage.id)).where(
+        ReportMessage.report_id == report_id,
+        ReportMessage.kind == "question",
+        ReportMessage.status == "open",
+    )
+    return int(session.scalar(stmt) or 0)
 
 
 def guesses_per_year() -> int:

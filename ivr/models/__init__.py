@@ -19,7 +19,7 @@ from ivr.models.enums import (
     SubjectRole,
 )
 from ivr.models.figures import CountedDay, FigureDay
-from ivr.models.online import OnlineDraft, RateBucket, ReportMessage
+from ivr.models.online import OnlineDraft, RateBucket, ReportMessage, UpdateDelivery
 from ivr.models.reports import Report, ReportSubject
 from ivr.models.staff import AuditEntry, RecoveryCode, User
 from ivr.models.types import UTCDateTime
@@ -52,6 +52,7 @@ __all__ = [
     "StaffRole",
     "SubjectRole",
     "UTCDateTime",
+    "UpdateDelivery",
     "User",
     "utcnow",
 ]

@@ -18,7 +18,7 @@ def is_online_path(path: str) -> bool:
 
 
 def make_blueprint() -> Blueprint:
-    from ivr.online import pages
+    from ivr.online import followup_pages, pages
 
     bp = Blueprint(
         "online",
@@ -28,4 +28,5 @@ def make_blueprint() -> Blueprint:
         static_folder="static",
     )
     pages.register(bp)
+    followup_pages.register(bp)
     return bp

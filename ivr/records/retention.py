@@ -10,6 +10,8 @@
   last change (for a disseminated report, the last force's acknowledgement),
   Report.contact_enc and the origin call's contact number are erased and
   contact_erased_at is set.
+- An online report's unsent answers (online_drafts): once expired (24 hours after
+  their last save; ivr/records/online_report.py), whether or not anyone saves again.
 
 Each erasure is audited by record id and what kind of data went, never the data.
 On SQLite the freed pages are overwritten (secure_delete) and the write-ahead
@@ -26,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from ivr.core.audit import audit
 from ivr.insight.roll_up import roll_up_settled
-from ivr.models import Call, CallEvent, Report, utcnow
+from ivr.models import Call, CallEvent, OnlineDraft, Report, utcnow
 
 BATCH = 1000
 REASON = "retention period ended (DPA 2018 s.39)"
@@ -37,6 +39,7 @@ class Purged:
     calls: int = 0
     events: int = 0
     contacts: int = 0
+    drafts: int = 0
     call_ids: list[int] = field(default_factory=list)
     report_ids: list[int] = field(default_factory=list)
 
@@ -98,6 +101,10 @@ def purge(
             detail={"erased": ["contact details"], "retention_days": contact_days},
             at=now,
         )
+    expired = session.scalars(select(OnlineDraft.id).where(OnlineDraft.expires_at <= now))
+    purged.drafts = len(list(expired))
+    if not dry_run:
+        session.execute(delete(OnlineDraft).where(OnlineDraft.expires_at <= now))
     session.commit()
     engine = session.get_bind()
     if not dry_run and engine.dialect.name == "sqlite":

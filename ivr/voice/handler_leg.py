@@ -50,6 +50,9 @@ def whisper_text(call: Call) -> str:
         # otherwise the config's full name ("Metropolitan Police Service").
         return flow.name_in(language, prefix, value) or fallback or say("not_said")
 
+    if (call.answers or {}).get("followup_report") is not None:
+        # A reporter following up: their report opens on the handler's screen.
+        return " ".join(p for p in (say("caller"), say("followup"), say("anonymous")) if p)
     category = load_categories(runtime.settings.config_dir).get(call.category or "")
     parts = [say("caller")]
     if call.urgent:

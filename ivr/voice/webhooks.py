@@ -20,7 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from twilio.twiml.voice_response import VoiceResponse
 
+from ivr.core import followup
 from ivr.core.db import autocommit_connection, get_session
+from ivr.core.rate_limit import take
 from ivr.core.runtime import get_core
 from ivr.models import Call, CallEvent
 from ivr.voice import call_end, call_life, urls
@@ -190,6 +192,7 @@ def _step(params: TwilioParams, step_id: str) -> VoiceResponse | str:
         speech=params.speech,
         # Read only when the caller presses the key that asks for it.
         calling_number=lambda: request.form.get("From"),
+        check_followup=_check_followup,
     )
     outcome = runtime.moves.handle(call, flow, given)
     call.last_request_key = request_key
@@ -212,6 +215,18 @@ def _step(params: TwilioParams, step_id: str) -> VoiceResponse | str:
         if call is None:
             raise
     return runtime.renderer.render_text(call, runtime.flows.for_line(call.line))
+
+
+def _check_followup(reference: str, code: str) -> tuple[int, int] | None:
+    """The phone line's follow-up check: the same function, lock and shared rate limit
+    as the web's; the step's commit keeps a wrong code's count and any lock."""
+    session = get_session()
+    if not take(session, followup.CHECK_LIMIT):
+        return None
+    report = followup.check(session, reference, code, route="phone")
+    if report is None:
+        return None
+    return report.id, followup.open_questions(session, report.id)
 
 
 def wait() -> Response:

@@ -185,3 +185,17 @@ def get_session_cipher(app):  # type: ignore[no-untyped-def]
     from ivr.core.runtime import get_core
 
     return get_core(app).cipher
+
+
+def test_purge_erases_expired_drafts(app, client):
+    from datetime import timedelta
+
+    from ivr.records.retention import purge
+
+    answer(client, "what", {"what": "Something secret happened at the station."})
+    with app.app_context():
+        db = get_session()
+        assert purge(db, 365, 365).drafts == 0
+        later = followup.utcnow() + timedelta(hours=25)
+        assert purge(db, 365, 365, now=later).drafts == 1
+        assert db.scalar(select(func.count()).select_from(OnlineDraft)) == 0

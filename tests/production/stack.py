@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.live_server import ROOT, free_port
+from tests.live_server import ROOT, free_port, wait_until_serving
 
 SITE = ROOT / "deploy" / "nginx" / "helpline.conf"
 IVR = str(Path(sys.executable).with_name("ivr"))
@@ -124,7 +124,8 @@ def render_site(
     return text
 
 
-def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:
+def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+    # Generous: on a machine loaded 15 deep, starting gunicorn has taken over 30 s.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -160,7 +161,7 @@ def ivr_serve(env: dict[str, str], log_path: Path, workers: int = 2) -> Iterator
             stderr=subprocess.STDOUT,
         )
         try:
-            wait_for_port(port, process, log_path)
+            wait_until_serving(f"http://127.0.0.1:{port}", process, log_path)
             yield port
         finally:
             _stop(process)

@@ -109,7 +109,7 @@ def test_bodies_over_the_caps_never_reach_the_app(production):
     assert _raw_post(production, "/voice/incoming", b"a=" + b"x" * 15_000, {}) == 403
     time.sleep(0.5)
     app_log = production.app_log.read_text()
-    assert "/voice/step/role" not in app_log and "/console/login" not in app_log
+    assert "/voice/step/role" not in app_log and "POST /console/login" not in app_log
 
 
 class _Trickler(threading.Thread):

@@ -153,3 +153,21 @@ def test_a_command_on_a_database_never_made_says_so_in_one_line(env, tmp_path):
     assert result.output.strip().splitlines()[-1].startswith("Error: database error: ")
     assert "has `ivr db upgrade` been run?" in result.output
     assert "Traceback" not in result.output
+
+
+def test_ivr_deliver_once_sends_an_approved_follow_up_too(env, session, forces, force_server):
+    from ivr.records import followup_messages as fm
+
+    routes = routes_to(forces, {"kent": ("https", force_server.url)})
+    report = make_report(session)
+    supervisor = make_user(session)
+    approve(session, report, supervisor, routes)
+    env = {**env, "IVR_ROUTE_KENT_URL": force_server.url, "IVR_ROUTE_KENT_SECRET": SECRET}
+    assert CliRunner().invoke(cli, ["deliver", "--once"], env=env).exit_code == 0
+    session.expire_all()
+    added = fm.from_reporter(session, report, "He drives a blue van.", None, route="online")
+    fm.approve(session, added, supervisor)
+    session.commit()
+    result = CliRunner().invoke(cli, ["deliver", "--once"], env=env)
+    assert "delivered 1, failed 0" in result.output, result.output
+    assert force_server.records()[-1]["update"]["text"] == "He drives a blue van."

@@ -36,6 +36,8 @@ class Option:
     take: str | None = None
     confirm: str | None = None
     unavailable: str | None = None
+    # The prompt that speaks this option, instead of the step's `option_say`.
+    say: str | None = None
 
 
 @dataclass(frozen=True)

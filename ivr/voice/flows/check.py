@@ -29,6 +29,13 @@ PLACEHOLDERS = {"label", "key", "value", "online", "position"}
 # Prompts the renderer speaks by itself, whatever the flow.
 ENGINE_PROMPTS = ("option", "notice.invalid", "notice.silence", "notice.gave_up",
                   "notice.error", "notice.lost_step")  # fmt: skip
+# Digit steps that take a follow-up reference and code (ivr/voice/flows/moves.py), and
+# the prompts their moves speak.
+FOLLOWUP_TYPES = ("reference", "followup_code")
+FOLLOWUP_PROMPTS = {
+    "reference": ("notice.invalid_reference",),
+    "followup_code": ("followup.found", "followup.question_waits", "followup.not_found"),
+}
 # Stand-ins for placeholders when counting words: each is about one spoken word.
 SAMPLE_VALUES = {"label": "label", "key": "1", "value": "value", "online": "online",
                  "position": "1"}  # fmt: skip
@@ -53,6 +60,11 @@ def edges(step: Step) -> Iterator[tuple[str, str]]:
     elif step.kind == "confirm":
         yield "yes", step.yes
         yield "no", step.no
+        yield "fail_next", step.fail_next
+    elif step.kind == "digits" and step.value_type in FOLLOWUP_TYPES:
+        yield "next", step.next
+        if step.no:
+            yield "no", step.no
         yield "fail_next", step.fail_next
     elif step.kind == "digits":
         yield "confirm", step.confirm or step.fail_next
@@ -188,6 +200,8 @@ def used_prompts(flow: Flow) -> set[str]:
             used.add(step.option_say)
             for option in step.options:
                 used.add(option.label)
+                if option.say:
+                    used.add(option.say)
                 used.update(option.then_say)
                 if option.take:
                     used.add("notice.unavailable")
@@ -195,6 +209,8 @@ def used_prompts(flow: Flow) -> set[str]:
                 used.add("notice.not_understood")
         elif step.kind == "confirm":
             used.add("confirm.options")
+        elif step.kind == "digits" and step.value_type in FOLLOWUP_TYPES:
+            used.update(FOLLOWUP_PROMPTS[step.value_type])
         elif step.kind == "digits":
             used.add("notice.invalid_number")
     for name in ("say",):
@@ -308,7 +324,8 @@ def _render_words(flow: Flow, step: Step, language: str) -> int:
         for option in step.options:
             spoken_in = option.language if option.language in flow.voices else language
             label = flow.prompts.get(spoken_in, {}).get(option.label, option.label)
-            words += _words(flow, spoken_in, step.option_say, label=label, key=option.key)
+            say = option.say or step.option_say
+            words += _words(flow, spoken_in, say, label=label, key=option.key)
     elif step.kind == "confirm":
         words += _words(flow, language, "confirm.options")
     return words

@@ -28,6 +28,9 @@ class CallerInput:
     digits: str = ""
     speech: str = ""
     calling_number: Callable[[], str | None] = lambda: None
+    # (typed reference, typed code) -> (report id, questions waiting), or None for a wrong
+    # reference, a wrong code or a locked reference alike (ivr/core/followup.py).
+    check_followup: Callable[[str, str], tuple[int, int] | None] = lambda _ref, _code: None
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,10 @@ class FlowMoves:
             return self._handle_menu(call, flow, step, digits, given)
         if step.kind == "confirm":
             return self._handle_confirm(call, flow, step, digits)
+        if step.kind == "digits" and step.value_type == "reference":
+            return self._handle_reference(call, flow, step, digits)
+        if step.kind == "digits" and step.value_type == "followup_code":
+            return self._handle_followup_code(call, flow, step, digits, given)
         if step.kind == "digits":
             return self._handle_digits(call, flow, step, digits)
         # message and queue steps take no input: render them again.
@@ -138,6 +145,47 @@ class FlowMoves:
         self._set_pending_secret(call, number)
         self._enter(call, flow, step.confirm or step.fail_next)
         return Outcome(step.id, "entered")
+
+    def _handle_reference(self, call: Call, flow: Flow, step: Step, digits: str) -> Outcome:
+        """A report's reference typed on the keypad (its letters as the keys that carry
+        them); kept only until the code is checked, and never in the event log."""
+        typed = digits.rstrip("#")
+        if not typed:
+            return self._fail(call, flow, step, "silence")
+        if not typed.isdigit() or not 6 <= len(typed) <= 16:
+            return self._fail(call, flow, step, "invalid_reference")
+        call.set_answer(PENDING, typed)
+        self._enter(call, flow, step.next)
+        return Outcome(step.id, "entered")
+
+    def _handle_followup_code(
+        self, call: Call, flow: Flow, step: Step, digits: str, given: CallerInput
+    ) -> Outcome:
+        """Check the reference and code together. Found: the caller is queued with the
+        report for the handler (`followup_report`), told if a question waits. Not found
+        (the same for a wrong reference, a wrong code and a locked one): type both
+        again (`no`), and after `max_tries` go on to a handler anyway (`fail_next`)."""
+        typed = digits.rstrip("#")
+        if not typed:
+            return self._fail(call, flow, step, "silence")
+        reference = str((call.answers or {}).get(PENDING) or "")
+        found = given.check_followup(reference, typed)
+        self._clear_pending(call, keep_secret=True)
+        if found is not None:
+            report_id, waiting = found
+            call.set_answer("followup_report", report_id)
+            call.preface = ["followup.found", *(["followup.question_waits"] if waiting else [])]
+            self._enter(call, flow, step.next)
+            return Outcome(step.id, "found")
+        failures = int((call.answers or {}).get("_followup_failures", 0)) + 1
+        call.set_answer("_followup_failures", failures)
+        call.preface = ["followup.not_found"]
+        if failures < self.max_tries:
+            self._enter(call, flow, step.no or step.fail_next)
+            return Outcome(step.id, "not_found")
+        call.preface = ["followup.not_found", "notice.gave_up"]
+        self._enter(call, flow, step.fail_next)
+        return Outcome(step.id, "gave_up")
 
     def _fail(self, call: Call, flow: Flow, step: Step, notice: str) -> Outcome:
         call.tries += 1

@@ -88,7 +88,13 @@ class Renderer:
                 words.append(
                     (
                         spoken_in,
-                        self._text(flow, spoken_in, step.option_say, label=label, key=option.key),
+                        self._text(
+                            flow,
+                            spoken_in,
+                            option.say or step.option_say,
+                            label=label,
+                            key=option.key,
+                        ),
                     )
                 )
         elif step.kind == "confirm":
