@@ -85,9 +85,22 @@ class _DateRange(FlaskForm):
     since = DateField("From", validators=[Optional()])
     until = DateField("To (inclusive)", validators=[Optional()])
 
+    def validate_since(self, field: DateField) -> None:
+        _within_reason(field)
+
     def validate_until(self, field: DateField) -> None:
+        _within_reason(field)
         if self.since.data and field.data and field.data < self.since.data:
             raise ValidationError("The end date is before the start date.")
+
+
+# Dates a helpline's records can have; beyond them (9999-12-31) a day's end overflows.
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def _within_reason(field: DateField) -> None:
+    if field.data and not EARLIEST <= field.data <= LATEST:
+        raise ValidationError(f"Choose a date between {EARLIEST.year} and {LATEST.year}.")
 
 
 class CallLogForm(_DateRange):

@@ -12,7 +12,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ivr import force_replies
+from ivr import bad_input, force_replies
 from ivr.cookie_sessions import SessionsByFace
 from ivr.core import db, redaction
 from ivr.core.private_files import private_folder
@@ -30,6 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     settings = load_settings(overrides=test_config)
     app = Flask(__name__, instance_path=str(settings.instance_dir))
     app.session_interface = SessionsByFace()
+    bad_input.install(app)  # before any route: ids within range, no NUL characters
     app.config.update(
         SECRET_KEY=settings.secret_key,
         IVR_SETTINGS=settings,

@@ -19,6 +19,7 @@ from ivr.cli.flows import flows
 from ivr.cli.instance import db, init_instance, keys
 from ivr.cli.purge import purge_command
 from ivr.cli.serve import serve
+from ivr.cli.sweep import sweep_command
 from ivr.cli.users import user
 from ivr.core.settings import SettingsError
 from ivr.voice.flows.catalogue import FlowError
@@ -36,6 +37,7 @@ for command in (
     serve,
     deliver,
     purge_command,
+    sweep_command,
     routes_command,
     call,
     flows,

@@ -32,7 +32,8 @@ ROLL_UP_EVERY = timedelta(hours=1)
 def deliver(once: bool, interval: int | None) -> None:
     """Send approved reports to their forces until acknowledged (the outbox worker).
 
-    Several may run at once on PostgreSQL; on SQLite run one.
+    Several may run at once, on PostgreSQL or SQLite. It also ends calls whose end
+    was never recorded (`ivr sweep`).
     """
     settings = load_settings()
     with open_database(settings) as sessions:
@@ -47,6 +48,7 @@ def _deliver(
     from ivr.models import utcnow
     from ivr.records.delivery import Deliverer, DeliverySettings, failing_deliveries
     from ivr.records.update_delivery import UpdateDeliverer
+    from ivr.voice.sweep import sweep
 
     worker = Deliverer(
         sessions,
@@ -72,6 +74,8 @@ def _deliver(
                 late = len(failing_deliveries(session, older_than=alert_after))
                 if rolled_up_at is None or utcnow() - rolled_up_at >= ROLL_UP_EVERY:
                     roll_up_settled(session)
+                    # Calls whose status callback failed (ivr/voice/sweep.py).
+                    sweep(session)
                     rolled_up_at = utcnow()
         except SQLAlchemyError as exc:
             # The database is away (restart, network): say so in one line, try again later.

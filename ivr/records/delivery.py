@@ -179,8 +179,16 @@ class Deliverer:
         budget = iter(range(limit))
         budget_lock = threading.Lock()
 
+        failures: list[BaseException] = []
+
         def sender() -> None:
-            while stop is None or not stop.is_set():
+            try:
+                send_while_due()
+            except Exception as exc:  # the database away: for the worker's loop to say
+                failures.append(exc)
+
+        def send_while_due() -> None:
+            while (stop is None or not stop.is_set()) and not failures:
                 with budget_lock:
                     if next(budget, None) is None:
                         return
@@ -201,6 +209,8 @@ class Deliverer:
         sender()
         for thread in threads:
             thread.join()
+        if failures:
+            raise failures[0]
         return done
 
     def claim(self, skip: set[str] | None = None) -> int | None:

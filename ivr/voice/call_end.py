@@ -20,12 +20,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from ivr.core.coarse_time import to_the_hour, wait_step
-from ivr.models import Call, CallEvent
+from ivr.models import Call, CallEvent, CallOutcome, CallStatus, utcnow
 
 ENDED_KEY_PREFIX = "ended-"
 
@@ -34,6 +35,30 @@ def request_key(secret: str, step_id: str, seq: int | None, digits: str, speech:
     """The same request gives the same key; the key gives back nothing of the input."""
     carried = "\x1f".join((step_id, str(seq), digits, speech))
     return hmac.new(secret.encode(), carried.encode(), hashlib.sha256).hexdigest()
+
+
+def end(session: Session, call: Call, twilio_status: str, duration: int | None) -> None:
+    """The call is over (Twilio's status callback said so, or the sweep decided it,
+    ivr/voice/sweep.py): its outcome as it stood, then `forget`."""
+    now = utcnow()
+    call.ended_at = now
+    call.duration_seconds = duration
+    if call.status == CallStatus.IN_FLOW:
+        call.outcome = CallOutcome.ABANDONED
+        call.abandoned_step = call.step
+    elif call.status == CallStatus.QUEUED:
+        call.outcome = call.outcome or CallOutcome.LEFT_QUEUE
+        if call.queue_seconds is None and call.queued_at is not None:
+            call.queue_seconds = int((now - call.queued_at) / timedelta(seconds=1))
+    elif call.status == CallStatus.ANSWERED:
+        call.outcome = call.outcome or CallOutcome.ANSWERED
+    if twilio_status == "failed":
+        call.outcome = call.outcome or CallOutcome.FAILED
+    call.status = CallStatus.ENDED
+    if not (call.answers or {}).get("contact_confirmed"):
+        call.contact_number_enc = None
+    # Nothing kept may match Twilio's record of the call: key, CallSid, fine times.
+    forget(session, call)
 
 
 def forget(session: Session, call: Call) -> None:

@@ -15,8 +15,6 @@ match it to the phone company's record (ivr/voice/call_end.py).
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -86,28 +84,10 @@ def leave_queue(call: Call, queue_result: str, queue_seconds: int) -> None:
 
 def end(session: Session, call: Call, twilio_status: str, duration_seconds: int | None) -> bool:
     """The call is over: its outcome as it stood, and nothing left that could join our
-    record to the phone company's. False (and nothing changed) for a status that is not
-    final, or a call already ended: status callbacks come late and twice. The caller
-    commits."""
+    record to the phone company's (ivr/voice/call_end.py). False (and nothing changed)
+    for a status that is not final, or a call already ended: status callbacks come late
+    and twice. The caller commits."""
     if twilio_status not in FINAL_STATUSES or call.ended_at is not None:
         return False
-    now = utcnow()
-    call.ended_at = now
-    call.duration_seconds = duration_seconds
-    if call.status == CallStatus.IN_FLOW:
-        call.outcome = CallOutcome.ABANDONED
-        call.abandoned_step = call.step
-    elif call.status == CallStatus.QUEUED:
-        call.outcome = call.outcome or CallOutcome.LEFT_QUEUE
-        if call.queue_seconds is None and call.queued_at is not None:
-            call.queue_seconds = int((now - call.queued_at) / timedelta(seconds=1))
-    elif call.status == CallStatus.ANSWERED:
-        call.outcome = call.outcome or CallOutcome.ANSWERED
-    if twilio_status == "failed":
-        call.outcome = call.outcome or CallOutcome.FAILED
-    call.status = CallStatus.ENDED
-    if not (call.answers or {}).get("contact_confirmed"):
-        call.contact_number_enc = None
-    # Nothing kept may match Twilio's record of the call: key, CallSid, fine times.
-    call_end.forget(session, call)
+    call_end.end(session, call, twilio_status, duration_seconds)
     return True

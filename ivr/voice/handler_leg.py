@@ -65,7 +65,7 @@ def whisper_text(call: Call) -> str:
 
 
 def whisper() -> Response:
-    return voice.answer_twiml(_whisper)
+    return voice.answer_twiml(_whisper, when_failed="quiet")  # the handler hears no whisper
 
 
 def _whisper(_params: TwilioParams) -> VoiceResponse:

@@ -20,6 +20,9 @@ WAIT = f"{PREFIX}/wait"
 QUEUE_CHOICE = f"{PREFIX}/queue-choice"
 QUEUE_LEFT = f"{PREFIX}/queue-left"
 
+# Where a caller who held through a failure is picked up again (ivr/voice/outage.py).
+RESUME = f"{PREFIX}/resume"
+
 # Flask rules (with their variable parts) for the URLs built by the functions below.
 STEP_RULE = f"{PREFIX}/step/<step_id>"
 WHISPER = f"{PREFIX}/handler/whisper"
@@ -46,3 +49,8 @@ def after_dial(base_url: str, call_id: int, handler_id: int) -> str:
     """Where the caller's leg goes when the handler's phone stops ringing. It names the
     handler rung, so that only their unanswered phone gives the caller back to the queue."""
     return f"{base_url.rstrip('/')}{AFTER_DIAL}?call={call_id}&handler={handler_id}"
+
+
+def resume(tries: int) -> str:
+    """Where a caller goes after holding through a failure: their `tries`-th try."""
+    return f"{RESUME}?try={tries}"

@@ -7,7 +7,6 @@ an unknown call) into a spoken apology with HTTP 200: a caller never hears an er
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import traceback
 from collections.abc import Callable
@@ -25,7 +24,7 @@ from ivr.core.db import autocommit_connection, get_session
 from ivr.core.rate_limit import take
 from ivr.core.runtime import get_core
 from ivr.models import Call, CallEvent
-from ivr.voice import call_end, call_life, urls
+from ivr.voice import call_end, call_life, outage, urls
 from ivr.voice.door import MAX_BODY_BYTES, TwilioParams, call_key, signature_is_valid
 from ivr.voice.flows.moves import CallerInput
 from ivr.voice.marked_calls import is_test_call_sid
@@ -50,6 +49,7 @@ def make_blueprint() -> Blueprint:
     bp.add_url_rule(urls.QUEUE_LEFT, view_func=queue_left, methods=["POST"])
     bp.add_url_rule(urls.STATUS, view_func=status, methods=["POST"])
     bp.add_url_rule(urls.FALLBACK, view_func=fallback, methods=["POST"])
+    bp.add_url_rule(urls.RESUME, view_func=resume, methods=["POST"])
     return bp
 
 
@@ -74,13 +74,16 @@ def _twiml(response: VoiceResponse | str) -> Response:
     return Response(str(response), mimetype="text/xml")
 
 
-def answer_twiml(build: Callable[[TwilioParams], VoiceResponse | str]) -> Response:
-    """Run a view; any exception becomes the spoken apology, with HTTP 200."""
+def answer_twiml(
+    build: Callable[[TwilioParams], VoiceResponse | str], when_failed: str = "menus"
+) -> Response:
+    """Run a view within the deadline (ivr/voice/outage.py); a failure or a deadline
+    passed becomes what `when_failed` says, with HTTP 200 and without the database:
+    "menus" (hold and try again), "queue" (keep holding) or "quiet" (an empty answer)."""
     runtime = get_voice()
-    params = None
+    params = TwilioParams.from_request(request)
     try:
-        params = TwilioParams.from_request(request)
-        return _twiml(build(params))
+        return _twiml(outage.within_deadline(lambda: build(params)))
     except Exception as exc:
         # Where it failed, never the exception's message: that may quote a caller's input.
         # One line (the log escapes line breaks): the frames, innermost last.
@@ -89,18 +92,23 @@ def answer_twiml(build: Callable[[TwilioParams], VoiceResponse | str]) -> Respon
             for frame in traceback.extract_tb(exc.__traceback__)
         )
         log.error(
-            "webhook %s failed with %s; the caller heard the apology; at %s",
+            "webhook %s failed with %s; the caller was asked to hold%s",
             request.path,
             type(exc).__name__,
-            where,
+            "" if isinstance(exc, outage.DeadlinePassed) else f"; at {where}",
         )
-        with contextlib.suppress(Exception):  # the database may be the thing that is down
-            get_session().rollback()
-        dialled = params.to if params else None
-        flow = runtime.flows.for_number(dialled)
-        # In the number's own language (a Welsh-first number apologises in Welsh),
-        # without asking the database, which may be what failed.
-        return _twiml(runtime.renderer.render_error(flow, flow.entry(dialled).language))
+    # In the number's own language (a Welsh-first number speaks Welsh first).
+    flow = runtime.flows.for_number(params.to)
+    language = flow.entry(params.to).language
+    online = runtime.settings.online_report_url
+    if when_failed == "queue":
+        return _twiml(
+            outage.keep_holding(flow, language, online, runtime.settings.queue_pause_seconds)
+        )
+    if when_failed == "quiet":
+        return _twiml(VoiceResponse())
+    tries = request.args.get("try", 0, type=int) or 0
+    return _twiml(outage.hold_and_try_again(flow, language, online, tries))
 
 
 def _load_call(params: TwilioParams) -> Call | None:
@@ -230,7 +238,7 @@ def _check_followup(reference: str, code: str) -> tuple[int, int] | None:
 
 
 def wait() -> Response:
-    return answer_twiml(_wait)
+    return answer_twiml(_wait, when_failed="queue")
 
 
 def _wait(params: TwilioParams) -> VoiceResponse:
@@ -264,7 +272,7 @@ def _queue_choice(params: TwilioParams) -> VoiceResponse:
 
 
 def queue_left() -> Response:
-    return answer_twiml(_queue_left)
+    return answer_twiml(_queue_left, when_failed="quiet")
 
 
 def _queue_left(params: TwilioParams) -> VoiceResponse:
@@ -284,7 +292,9 @@ def _queue_left(params: TwilioParams) -> VoiceResponse:
 
 
 def status() -> Response:
-    return answer_twiml(_status)
+    # Twilio does not retry a status callback; a call whose end was not recorded is
+    # ended by the sweep (ivr/voice/sweep.py).
+    return answer_twiml(_status, when_failed="quiet")
 
 
 def _status(params: TwilioParams) -> VoiceResponse:
@@ -297,8 +307,31 @@ def _status(params: TwilioParams) -> VoiceResponse:
 
 
 def fallback() -> Response:
-    """Twilio's fallback URL: reached when our Voice URL failed. No database here."""
+    """Twilio's fallback URL: reached when our Voice URL failed (a worker killed, a
+    timeout). No database here: the caller is asked to hold while we try again."""
     runtime = get_voice()
-    dialled = request.form.get("To")
-    flow = runtime.flows.for_number(dialled)
-    return _twiml(runtime.renderer.render_error(flow, flow.entry(dialled).language))
+    params = TwilioParams.from_request(request)
+    flow = runtime.flows.for_number(params.to)
+    language = flow.entry(params.to).language
+    online = runtime.settings.online_report_url
+    return _twiml(outage.hold_and_try_again(flow, language, online, 0))
+
+
+def resume() -> Response:
+    return answer_twiml(_resume)
+
+
+def _resume(params: TwilioParams) -> VoiceResponse | str:
+    """A caller who held through a failure: carry on from the call's stored state (a new
+    call if the failure came before it was stored)."""
+    call = _load_call(params)
+    text = str(_incoming(params)) if call is None else _render_stored(call)
+    # The next answer's URL carries the tries so far: a step that fails again and again
+    # (a bug, not a blip) ends in goodbye after RESUME_TRIES, not in a loop.
+    tries = request.args.get("try", 0, type=int) or 0
+    return outage.carry_tries(text, tries)
+
+
+def _render_stored(call: Call) -> str:
+    runtime = get_voice()
+    return runtime.renderer.render_text(call, runtime.flows.for_line(call.line))

@@ -28,7 +28,7 @@ KEYPAD = set("0123456789")  # "*" repeats the menu, so it is never an option
 PLACEHOLDERS = {"label", "key", "value", "online", "position"}
 # Prompts the renderer speaks by itself, whatever the flow.
 ENGINE_PROMPTS = ("option", "notice.invalid", "notice.silence", "notice.gave_up",
-                  "notice.error", "notice.lost_step")  # fmt: skip
+                  "notice.error", "notice.lost_step", "notice.hold", "queue.hold")  # fmt: skip
 # Digit steps that take a follow-up reference and code (ivr/voice/flows/moves.py), and
 # the prompts their moves speak.
 FOLLOWUP_TYPES = ("reference", "followup_code")

@@ -1,0 +1,123 @@
+"""During an outage no caller is hung up on: a queued caller keeps holding (the wait URL
+answers without the database), a caller in the menus is asked to hold while we try
+again and carries on where they were once the database is back; and every webhook
+answers within the deadline whatever the database does."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import text
+
+from ivr.core.db import get_engine
+from ivr.sim.twilio import parse_twiml, spoken
+from ivr.voice import outage
+from tests.conftest import start_in_english
+from tests.voice.test_call_flow import walk_to_anonymity
+from tests.voice.test_resilience import APOLOGY, assert_asked_to_hold, assert_final_apology
+
+
+def said(twiml) -> str:  # type: ignore[no-untyped-def]
+    return " ".join(spoken(twiml))
+
+
+def test_a_queued_caller_keeps_holding_through_an_outage(app, new_call, break_database):
+    call = new_call()
+    walk_to_anonymity(call)
+    call.press("1")
+    assert "number 1 in the queue" in said(call.wait_in_queue(queue_time=30))
+    break_database(app)
+    held = call.wait_in_queue(queue_time=60)
+    assert "stay on the line" in said(held)
+    assert held.find("Hangup") is None and held.find("Leave") is None
+    assert held.find("Pause") is not None  # then Twilio asks the wait URL again
+
+
+def test_a_caller_in_the_menus_holds_and_carries_on_where_they_were(app, new_call, break_database):
+    call = new_call()
+    start_in_english(call)
+    where = call.gather().get("action")
+    break_database(app)
+    assert_asked_to_hold(*call.post(where, {"Digits": "1"}))
+    assert_asked_to_hold(*call.post("/voice/resume?try=1"), next_try=2)
+    engine = get_engine(app)  # the database is back
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE calls_gone RENAME TO calls"))
+    engine.dispose()
+    status, body = call.post("/voice/resume?try=2")
+    twiml = parse_twiml(status, body)
+    assert APOLOGY not in said(twiml)
+    # The same question again; its answer's URL carries the tries so far.
+    assert twiml.find("Gather").get("action") == where.replace("?", "?try=2&")
+
+
+def test_a_step_that_fails_every_time_ends_in_goodbye_not_a_loop(app, new_call, monkeypatch):
+    from ivr.voice.runtime import get_voice
+
+    call = new_call()
+    start_in_english(call)
+
+    def broken(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("a bug at this step")
+
+    monkeypatch.setattr(get_voice(app).moves, "handle", broken)
+    endings = []
+    for _ in range(outage.RESUME_TRIES + 1):
+        twiml = parse_twiml(*call.post(call.gather().get("action"), {"Digits": "1"}))
+        endings.append(twiml.find("Hangup") is not None)
+        if endings[-1]:
+            break
+        call._follow(twiml.find("Redirect").text)  # hold, then the question again
+    assert endings == [False] * outage.RESUME_TRIES + [True]
+
+
+def test_after_the_last_try_the_caller_hears_how_else_to_report(app, new_call, break_database):
+    call = new_call()
+    break_database(app)
+    assert_asked_to_hold(*call.post("/voice/incoming"))
+    assert_asked_to_hold(*call.post("/voice/resume?try=1"), next_try=2)
+    assert_asked_to_hold(*call.post("/voice/resume?try=2"), next_try=3)
+    assert_final_apology(*call.post(f"/voice/resume?try={outage.RESUME_TRIES}"))
+
+
+def test_a_caller_whose_first_ring_failed_is_taken_in_on_the_retry(new_call, stored_call):
+    call = new_call()
+    status, body = call.post("/voice/resume?try=1")  # the call was never stored
+    assert parse_twiml(status, body).find("Gather") is not None
+    assert stored_call(call) is not None
+
+
+def test_the_fallback_url_asks_the_caller_to_hold(new_call, break_database, app):
+    break_database(app)
+    call = new_call()
+    assert_asked_to_hold(*call.post("/voice/fallback", {"ErrorCode": "11200"}))
+
+
+def test_every_webhook_answers_within_the_deadline_whatever_the_work_does(
+    app, new_call, monkeypatch
+):
+    from ivr.voice.runtime import get_voice
+
+    call = new_call()
+    start_in_english(call)
+    monkeypatch.setattr(outage, "DEADLINE_SECONDS", 0.5)
+    # Restored afterwards: the short deadline that follows a passed one is for this test.
+    monkeypatch.setattr(outage._pool, "last_passed", outage._pool.last_passed)
+
+    def hangs(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        time.sleep(3)  # a database that does not answer
+        raise RuntimeError("gave up")
+
+    monkeypatch.setattr(get_voice(app).moves, "handle", hangs)
+    started = time.monotonic()
+    assert_asked_to_hold(*call.post(call.gather().get("action"), {"Digits": "1"}))
+    assert time.monotonic() - started < 2
+
+
+def test_a_status_callback_that_fails_answers_quietly(app, new_call, break_database):
+    call = new_call()
+    start_in_english(call)
+    break_database(app)
+    status, body = call.hang_up()
+    twiml = parse_twiml(status, body)
+    assert twiml.tag == "Response" and list(twiml) == []
