@@ -34,12 +34,13 @@ run: $(BIN)/.installed
 	  trap 'kill $$deliver 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/ivr serve --bind 127.0.0.1:$(PORT)
 
-## Lint, the house's import rules, check every call flow, then the whole suite
+## Lint, the house's import rules, types (mypy), check every call flow, then the whole suite
 ## (PostgreSQL too when TEST_POSTGRES_URL is set).
 test: $(BIN)/.installed browser nginx
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/ivr flows check
 	$(BIN)/pytest
 

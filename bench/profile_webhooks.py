@@ -126,6 +126,7 @@ def main() -> None:
                     "twilio_auth_token": AUTH_TOKEN,
                     "secret_key": secrets.token_urlsafe(48),
                     "contact_key": Fernet.generate_key().decode(),
+                    "check_staffing": False,
                     "environment": "production",
                     "check_signatures": True,
                     "public_base_url": "",

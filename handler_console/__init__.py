@@ -12,6 +12,7 @@ from handler_console import (
     access,
     account,
     audit_log_pages,
+    availability_pages,
     call_log_pages,
     clock,
     dissemination,
@@ -51,6 +52,7 @@ def make_blueprint() -> Blueprint:
     account.register(bp)
     finding.register(bp)
     queue.register(bp)
+    availability_pages.register(bp)
     reports.register(bp)
     pii_check.register(bp)
     review_pages.register(bp)

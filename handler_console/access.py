@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from flask import (
-    Flask,
-    Response,
     abort,
     current_app,
     flash,
@@ -27,6 +25,7 @@ from flask import (
 from flask.blueprints import BlueprintSetupState
 from flask_login import LoginManager, UserMixin, current_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.wrappers import Response
 
 from ivr.core.db import get_session
 from ivr.core.permissions import MAY, Action, may
@@ -85,7 +84,7 @@ def _load_user(user_id: str) -> Staff | None:
 
 
 def init_app(state: BlueprintSetupState) -> None:
-    app: Flask = state.app
+    app = state.app
     # Only console views check CSRF (in `guard`): Twilio's webhooks are signed instead.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     # A token lives as long as the session: a long call must not make a save fail.
@@ -112,7 +111,7 @@ def allowed(action: Action) -> Callable[[F], F]:
 def may_open(endpoint: str) -> bool:
     """Whether the signed-in user's role opens this console endpoint (for links)."""
     view = current_app.view_functions.get(endpoint)
-    roles = getattr(view, "allowed_roles", frozenset())
+    roles: frozenset[str] = getattr(view, "allowed_roles", frozenset())
     return bool(current_user.is_authenticated) and current_user.role in roles
 
 
@@ -142,7 +141,7 @@ def guard() -> Response | None:
         flash("Choose your own password before going on: an administrator set this one.", "info")
         return redirect(url_for("console.account"))
     view = current_app.view_functions.get(request.endpoint or "")
-    allowed = getattr(view, "allowed_roles", frozenset())
+    allowed: frozenset[str] = getattr(view, "allowed_roles", frozenset())
     if current_user.role not in allowed:
         abort(403)
     if request.method == "POST":
@@ -188,7 +187,7 @@ def not_found(_exc: Exception) -> tuple[str, int]:
     return page, 404
 
 
-def unknown_page(anything: str) -> None:
+def unknown_page(anything: str) -> NoReturn:
     """Every console address that no view has: the console's own 404 page, with its
     menu and a way back, not the web server's bare one."""
     abort(404)
@@ -198,4 +197,4 @@ def _csrf_error(_exc: CSRFError) -> Response:
     flash("That form had expired. Nothing was changed: please try again.", "error")
     rule = request.url_rule
     back = request.path if rule is not None and "GET" in (rule.methods or ()) else None
-    return redirect(back or url_for("console.queue"))  # type: ignore[return-value]
+    return redirect(back or url_for("console.queue"))

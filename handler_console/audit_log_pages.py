@@ -6,6 +6,8 @@ never a report's content.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -35,7 +37,7 @@ def audit_page() -> tuple[str, int]:
         except BadCursor:
             problem = "That page link is not valid: showing the newest entries."
             page = audit_log(get_session(), filters)
-    args = {k: v for k, v in request.args.items() if k != "older"}
+    args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "older"}
     return render_template(
         "console/audit.html",
         form=form,

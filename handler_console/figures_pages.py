@@ -51,7 +51,9 @@ def figures_page() -> str | tuple[str, int]:
         announced = announcement_figures(db, period, force=form.force.data or None)
     else:  # the same period and every line: the calls are counted already
         announced = announcement_figures(db, period, force=form.force.data or None, counted=result)
-    csv_args = {k: v for k, v in request.args.items() if k in ("since", "until", "line", "force")}
+    csv_args: dict[str, Any] = {
+        k: v for k, v in request.args.items() if k in ("since", "until", "line", "force")
+    }
     csv_args.update(since=first.isoformat(), until=last.isoformat())
     by_week = (last - first).days > 62
     return render_template(
@@ -116,6 +118,8 @@ def _charts(result: Figures) -> dict[str, str]:
         ("Left the queue", result.left_queue),
         ("Left to report online", result.left_for_online),
         ("Failed", result.failed),
+        ("Line closed", result.closed),
+        ("Nobody free to answer", result.no_handler),
         ("Not ended yet", result.in_progress),
     ]
     by_force = sorted(result.passed_by_force.items(), key=lambda item: -item[1])

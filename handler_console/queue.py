@@ -15,6 +15,7 @@ from flask import (
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from handler_console import availability_pages
 from handler_console.access import allowed
 from ivr.core.audit import audit
 from ivr.core.categories import load_categories
@@ -46,11 +47,13 @@ def _rows_context() -> dict[str, object]:
 
 @allowed(Action.TAKE_CALLS)
 def queue() -> str:
+    context = _rows_context()
     return render_template(
         "console/queue.html",
         refresh_seconds=get_core().settings.queue_refresh_seconds,
         has_phone=bool(current_user.record.phone_e164),
-        **_rows_context(),
+        **context,
+        **availability_pages.queue_context(context["calls"], context["now"]),  # type: ignore[arg-type]
     )
 
 
@@ -102,6 +105,7 @@ def _take(call_id: int) -> Response:
         db, call, user, get_core().cipher, load_categories(settings.config_dir)
     )
     audit(db, user, "take", "call", call.id, reason="taking call")
+    availability_pages.became_busy(user.id)
     db.commit()
     return redirect(url_for("console.report", reference=report.reference, why="taking call"))
 

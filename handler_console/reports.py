@@ -113,7 +113,7 @@ def save_report(reference: str) -> Response | str | tuple[str, int]:
         show_problems(form, saved.problems)
         return _render(found, form, saved.problems), 200
     if request.headers.get("X-Autosave") == "1":
-        return "", 204  # type: ignore[return-value]
+        return "", 204
     if change == Change.SAVE and not confirm:
         flash(f"Draft saved at {uk_now_words(utcnow())}.", "info")
     anchor = ""
@@ -134,7 +134,7 @@ def save_report(reference: str) -> Response | str | tuple[str, int]:
     )
 
 
-def _change_asked(action: str) -> tuple[Change, int | None, dict[str, str]]:
+def _change_asked(action: str) -> tuple[Change, int | None, dict[str, Any]]:
     """The form's button: "save", "submit", "add_subject", "remove_subject-<n>"…
 
     Removing a person and erasing contact details ask first (safe forms): their

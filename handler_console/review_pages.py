@@ -85,7 +85,7 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/review/<reference>/outcome", view_func=record_outcome, methods=["POST"])
 
 
-def urgent_first():  # type: ignore[no-untyped-def]
+def urgent_first():
     return case((Report.urgent.is_(True), 0), else_=1)
 
 
@@ -164,7 +164,8 @@ def return_report(reference: str) -> Response | str:
     except decisions.ReviewRefused as exc:
         form.comment.errors = [str(exc)]
         return render_review(found, return_form=form)
-    handler = _usernames([found.created_by_id]).get(found.created_by_id, "the handler")
+    author = found.created_by_id
+    handler = _usernames([author]).get(author, "the handler") if author else "the handler"
     flash(f"Report {found.reference} returned to {handler}.", "info")
     return redirect(url_for("console.review"))
 
@@ -319,7 +320,7 @@ def load_report(reference: str) -> Report:
     return found
 
 
-def _usernames(ids) -> dict[int, str]:  # type: ignore[no-untyped-def]
+def _usernames(ids) -> dict[int, str]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}

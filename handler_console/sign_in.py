@@ -15,6 +15,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
+from handler_console import availability_pages
 from handler_console.access import Staff, allowed, end_session
 from handler_console.forms import CodeForm, SignInForm
 from ivr.core.audit import audit
@@ -157,6 +158,7 @@ def logout() -> Response:
     db = get_session()
     user = current_user.record
     user.session_version += 1
+    availability_pages.signed_out(user.id)  # signing out: away, callers told at once
     audit(db, user, "sign_out", "user", user.id)
     db.commit()
     end_session()

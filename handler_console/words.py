@@ -38,6 +38,8 @@ CALL_OUTCOMES = {
     "left_for_online": "Left the queue to report online",
     "answered": "Answered by a handler",
     "failed": "Failed",
+    "closed": "Rang while the line was closed",
+    "no_handler": "Nobody free to answer",
 }
 DELIVERY_STATES = {
     "pending": "Waiting to be sent",

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from flask import Flask, Request, Response, has_request_context, request
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 
 from ivr.online import COOKIE_NAME, URL_PREFIX, is_online_path
 from ivr.voice.urls import is_webhook_path
@@ -24,7 +24,7 @@ class SessionsByFace(SecureCookieSessionInterface):
             return self.make_null_session(app)
         return super().open_session(app, request)
 
-    def save_session(self, app: Flask, session: SecureCookieSession, response: Response) -> None:
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         if has_request_context() and is_webhook_path(request.path):
             return
         super().save_session(app, session, response)

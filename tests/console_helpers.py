@@ -127,8 +127,8 @@ def second_step_browser(page, app: Flask, name: str) -> None:  # type: ignore[no
         page.get_by_role("button", name="Continue").click()
 
 
-def queue_a_caller(new_call, keys: tuple[str, ...] = ("1", "1", "1", "1", "2", "1")):  # type: ignore[no-untyped-def]
-    """A simulated call through the IVR to the queue: Met, officer, bribery, not urgent,
+def queue_a_caller(new_call, keys: tuple[str, ...] = ("1", "1", "2", "1")):  # type: ignore[no-untyped-def]
+    """A simulated call through the IVR to the queue: the Met, not urgent,
     anonymous (by default)."""
     call = new_call()
     start_in_english(call)

@@ -15,6 +15,7 @@ from ivr.cli.call import call
 from ivr.cli.delivery import deliver, routes_command
 from ivr.cli.demo import demo
 from ivr.cli.demo_force import demo_force
+from ivr.cli.erase_calls import erase_calls
 from ivr.cli.flows import flows
 from ivr.cli.instance import db, init_instance, keys
 from ivr.cli.purge import purge_command
@@ -36,6 +37,7 @@ for command in (
     init_instance,
     serve,
     deliver,
+    erase_calls,
     purge_command,
     sweep_command,
     routes_command,

@@ -157,7 +157,7 @@ def _transport(settings: Settings, url: str) -> tuple[Transport, str]:
     except SQLAlchemyError as exc:
         raise click.ClickException(
             f"cannot open the database ({safe_url(settings.database_url)}): "
-            f"{str(exc.orig or exc).splitlines()[0]}"
+            f"{str(getattr(exc, 'orig', None) or exc).splitlines()[0]}"
         ) from None
     if not migrated:
         raise click.ClickException(

@@ -51,7 +51,8 @@ def ensure_accounts(session: Session, reset: bool = False) -> list[DemoAccount]:
             set_password(session, existing, password)
             existing.active = True
         else:
-            password = None
+            done.append(DemoAccount(username, role, None))
+            continue
         done.append(DemoAccount(username, role, password))
     session.commit()
     return done

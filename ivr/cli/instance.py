@@ -65,7 +65,12 @@ def init_instance(demo_force_port: int) -> None:
         "[twilio]\n"
         f'auth_token = "{secrets.token_hex(16)}"\n'
         "# The number a handler's phone shows: the line's own (see call_flows/).\n"
-        'caller_id = "+448000850000"\n\n'
+        'caller_id = "+448000850000"\n'
+        "# No Twilio account here: no call to delete at Twilio when it ends.\n"
+        "erase_calls = false\n\n"
+        "[calls]\n"
+        "# Nobody signs in to answer here: callers go to the queue whatever the time.\n"
+        "check_staffing = false\n\n"
         "[security]\n"
         f'contact_key = "{Fernet.generate_key().decode()}"\n\n'
         "[console]\n"

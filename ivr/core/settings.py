@@ -57,6 +57,9 @@ class Settings:
     twilio_auth_token: str
     twilio_account_sid: str = ""
     twilio_caller_id: str = ""
+    twilio_erase_calls: bool = True
+    twilio_erase_retry_base_seconds: int = 60
+    twilio_erase_retry_max_seconds: int = 3600
     check_signatures: bool = True
     public_base_url: str = ""
     trusted_proxies: int = 0
@@ -68,6 +71,7 @@ class Settings:
     gather_timeout_seconds: int = 6
     queue_offer_after_seconds: int = 180
     queue_pause_seconds: int = 20
+    check_staffing: bool = True
     routing_fallback_force: str = ""
     delivery_timeout_seconds: int = 20
     delivery_retry_base_seconds: int = 60
@@ -112,6 +116,17 @@ _SOURCES: dict[str, tuple[str, str, str]] = {
     "twilio_auth_token": ("twilio", "auth_token", "TWILIO_AUTH_TOKEN"),
     "twilio_account_sid": ("twilio", "account_sid", "TWILIO_ACCOUNT_SID"),
     "twilio_caller_id": ("twilio", "caller_id", "TWILIO_CALLER_ID"),
+    "twilio_erase_calls": ("twilio", "erase_calls", "IVR_TWILIO_ERASE_CALLS"),
+    "twilio_erase_retry_base_seconds": (
+        "twilio",
+        "erase_retry_base_seconds",
+        "IVR_TWILIO_ERASE_RETRY_BASE",
+    ),
+    "twilio_erase_retry_max_seconds": (
+        "twilio",
+        "erase_retry_max_seconds",
+        "IVR_TWILIO_ERASE_RETRY_MAX",
+    ),
     "check_signatures": ("twilio", "check_signatures", "IVR_TWILIO_CHECK_SIGNATURES"),
     "public_base_url": ("web", "public_base_url", "PUBLIC_BASE_URL"),
     "trusted_proxies": ("web", "trusted_proxies", "IVR_WEB_TRUSTED_PROXIES"),
@@ -123,6 +138,7 @@ _SOURCES: dict[str, tuple[str, str, str]] = {
     "gather_timeout_seconds": ("calls", "gather_timeout_seconds", "IVR_CALLS_GATHER_TIMEOUT"),
     "queue_offer_after_seconds": ("calls", "queue_offer_after_seconds", "IVR_QUEUE_OFFER_AFTER"),
     "queue_pause_seconds": ("calls", "queue_pause_seconds", "IVR_QUEUE_PAUSE"),
+    "check_staffing": ("calls", "check_staffing", "IVR_CALLS_CHECK_STAFFING"),
     "routing_fallback_force": ("routing", "fallback_force", "IVR_ROUTING_FALLBACK_FORCE"),
     "delivery_timeout_seconds": ("delivery", "timeout_seconds", "IVR_DELIVERY_TIMEOUT"),
     "delivery_retry_base_seconds": ("delivery", "retry_base_seconds", "IVR_DELIVERY_RETRY_BASE"),

@@ -5,6 +5,11 @@ from __future__ import annotations
 import re
 
 WORDS_PER_MINUTE = 150
+# A voice stops at punctuation: about this long at the end of a sentence or clause
+# (. ? ! : ;) and at a comma. Measured against espeak-ng (bench/speech.py), which
+# pauses a little longer than Twilio's Polly voices; it keeps the estimate honest.
+SENTENCE_PAUSE = 0.2
+COMMA_PAUSE = 0.1
 
 
 def number_words(n: int) -> int:
@@ -34,5 +39,11 @@ def spoken_words(text: str) -> int:
     return count
 
 
-def seconds_of_speech(words: int) -> float:
-    return words * 60 / WORDS_PER_MINUTE
+def pause_seconds(text: str) -> float:
+    """The pauses a voice makes at the punctuation of `text`."""
+    ends = len(re.findall(r"[.?!:;]+(?=\s|$)", text))
+    return ends * SENTENCE_PAUSE + text.count(",") * COMMA_PAUSE
+
+
+def seconds_of_speech(words: int, pauses: float = 0.0) -> float:
+    return words * 60 / WORDS_PER_MINUTE + pauses

@@ -85,7 +85,7 @@ def audit_log(
         at, entry_id = decode_cursor(older_than)
         stmt = stmt.where(tuple_(AuditEntry.at, AuditEntry.id) < tuple_(at, entry_id))
     stmt = stmt.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(page_size + 1)
-    rows = [AuditRow(*row[:7], row[7] or {}) for row in session.execute(stmt)]
+    rows = [AuditRow(*row[:7], row[7] or {}) for row in session.execute(stmt)]  # type: ignore[call-arg]  # a Row slices to its columns
     older = None
     if len(rows) > page_size:
         rows = rows[:page_size]

@@ -32,6 +32,7 @@ OUTCOMES = {
     "report": "A report was made",
     "in_progress": "Not ended yet",
     "failed": "Failed",
+    "turned_away": "Told at once: closed, or nobody free",
 }
 
 
@@ -158,6 +159,8 @@ def filtered(stmt: Select, filters: CallFilters) -> Select:
         stmt = stmt.where(Call.outcome == CallOutcome.ANSWERED)
     elif outcome == "failed":
         stmt = stmt.where(Call.outcome == CallOutcome.FAILED)
+    elif outcome == "turned_away":
+        stmt = stmt.where(Call.outcome.in_((CallOutcome.CLOSED, CallOutcome.NO_HANDLER)))
     elif outcome == "in_progress":
         stmt = stmt.where(Call.status != CallStatus.ENDED)
     elif outcome == "report":
@@ -177,7 +180,7 @@ def call_log(
     """One page of the log, newest first; `older_than` is a cursor from a previous page."""
     filters = filters or CallFilters()
     page_size = page_size or PAGE_SIZE
-    stmt = select(
+    stmt: Select = select(
         Call.id,
         Call.started_at,
         Call.line,

@@ -58,7 +58,7 @@ def calls_over_time(
     )
 
 
-def _utc_hour(session: Session):  # type: ignore[no-untyped-def]
+def _utc_hour(session: Session):
     if session.get_bind().dialect.name == "postgresql":
         return func.date_trunc("hour", func.timezone("UTC", Call.started_at))
     return func.strftime("%Y-%m-%d %H:00:00", Call.started_at)  # SQLite stores UTC text

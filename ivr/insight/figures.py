@@ -118,6 +118,8 @@ class Figures:
     left_queue: int = 0  # queued, hung up before a handler answered
     left_for_online: int = 0  # queued, chose to leave and report online
     failed: int = 0
+    closed: int = 0  # rang outside opening hours: told so at once
+    no_handler: int = 0  # nobody available to answer: told so at once (or while queued)
     in_progress: int = 0
     abandoned_by_step: dict[str, int] = field(default_factory=dict)
     waiting_all: Waiting = Waiting(0, None, None)  # every queued caller
@@ -280,6 +282,10 @@ def _outcomes(counts: Counter[tuple[str, str]], result: Figures) -> None:
             result.left_for_online += count
         elif outcome == CallOutcome.FAILED:
             result.failed += count
+        elif outcome == CallOutcome.CLOSED:
+            result.closed += count
+        elif outcome == CallOutcome.NO_HANDLER:
+            result.no_handler += count
         else:
             result.in_progress += count
 
@@ -385,7 +391,7 @@ def _disseminations(session: Session, period: Period, result: Figures) -> None:
     result.awaiting_by_force = {force_id: int(count) for force_id, count in awaiting}
 
 
-def _in(column, period: Period):  # type: ignore[no-untyped-def]
+def _in(column, period: Period):
     return within(column, period.start, period.end)
 
 
@@ -397,7 +403,7 @@ def _whole_days(period: Period, now: datetime) -> tuple[date, date]:
     return first, max(first, end)
 
 
-def _not_from_test_call():  # type: ignore[no-untyped-def]
+def _not_from_test_call():
     """For a statement over Report: not made from a test call. Test calls are
     few and have a partial index (ix_calls_test), so this is one small lookup."""
     # `WHERE is_test`, word for word the partial index's predicate, so it is used.

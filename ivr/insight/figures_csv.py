@@ -21,6 +21,8 @@ def csv_text(result: Figures) -> str:
         "left_queue",
         "left_for_online",
         "failed",
+        "closed",
+        "no_handler",
         "in_progress",
         "online_reports",
         "call_reports",

@@ -5,6 +5,7 @@ from ivr.models.calls import Call, CallEvent
 from ivr.models.delivery import Dissemination
 from ivr.models.enums import (
     RELEASED,
+    Availability,
     CallOutcome,
     CallStatus,
     Channel,
@@ -18,6 +19,7 @@ from ivr.models.enums import (
     StaffRole,
     SubjectRole,
 )
+from ivr.models.erasure import TwilioErasure
 from ivr.models.figures import CountedDay, FigureDay
 from ivr.models.online import OnlineDraft, RateBucket, ReportMessage, UpdateDelivery
 from ivr.models.reports import Report, ReportSubject
@@ -27,6 +29,7 @@ from ivr.models.types import UTCDateTime
 __all__ = [
     "RELEASED",
     "AuditEntry",
+    "Availability",
     "Base",
     "Call",
     "CallEvent",
@@ -51,6 +54,7 @@ __all__ = [
     "ReportSubject",
     "StaffRole",
     "SubjectRole",
+    "TwilioErasure",
     "UTCDateTime",
     "UpdateDelivery",
     "User",

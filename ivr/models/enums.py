@@ -31,6 +31,8 @@ class CallOutcome(StrEnum):
     LEFT_FOR_ONLINE = "left_for_online"  # chose to report online instead of waiting
     ANSWERED = "answered"
     FAILED = "failed"
+    CLOSED = "closed"  # rang outside the line's opening hours: told so at once
+    NO_HANDLER = "no_handler"  # nobody available to answer: told so at once or while queued
 
 
 class ReportStatus(StrEnum):
@@ -111,6 +113,14 @@ class MessageStatus(StrEnum):
     SUBMITTED = "submitted"
     APPROVED = "approved"
     RETURNED = "returned"
+
+
+class Availability(StrEnum):
+    """Whether a handler can take a call now (ivr/core/availability.py)."""
+
+    AVAILABLE = "available"
+    BUSY = "busy"  # on a call: set by taking one
+    AWAY = "away"
 
 
 class StaffRole(StrEnum):

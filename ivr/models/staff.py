@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, S
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ivr.models.base import Base, utcnow
-from ivr.models.enums import StaffRole, code_column
+from ivr.models.enums import Availability, StaffRole, code_column
 from ivr.models.types import UTCDateTime
 
 
@@ -28,6 +28,13 @@ class User(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # available | busy (on a call: set by taking one) | away; ivr/core/availability.py.
+    # `availability_at` is the handler's last sign of life in the console: a handler
+    # idle for longer than a console session lasts counts as away.
+    availability: Mapped[Availability] = mapped_column(
+        code_column(Availability, "availability", 16), default=Availability.AWAY
+    )
+    availability_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Two-factor sign-in (ivr/staff/two_factor.py): the TOTP secret, encrypted under the
     # contact key; set at enrolment's start, confirmed (two_factor_at) by a first good code.
     totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 
 from ivr.core import followup
 from ivr.core.db import get_session

@@ -13,7 +13,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     redirect,
@@ -23,6 +22,7 @@ from flask import (
     url_for,
 )
 from flask_wtf.csrf import generate_csrf, validate_csrf
+from werkzeug.wrappers import Response
 from wtforms.validators import ValidationError
 
 from ivr.core.categories import load_categories
@@ -228,7 +228,7 @@ def _summary(answers: dict[str, Any]) -> list[dict[str, Any]]:
     """The check page's rows: each shown question, its answer in words, its change link."""
     rows = []
     for page in questions.shown(answers):
-        shown_values = []
+        shown_values: list[str] = []
         for item in page.fields:
             value = answers.get(item.name)
             if item.choices:

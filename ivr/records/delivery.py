@@ -252,7 +252,7 @@ class Deliverer:
                     .values(next_attempt_at=lease_until)
                     .execution_options(synchronize_session=False)
                 )
-                if taken.rowcount == 1:
+                if taken.rowcount == 1:  # type: ignore[attr-defined]  # an UPDATE/DELETE's result is a CursorResult
                     with self._held_lock:
                         self._held[row.id] = (row.force_id, lease_until)
                     return int(row.id)
@@ -419,7 +419,7 @@ def failing_deliveries(
 def _locked(session: Session, model: type[_Row], ident: int) -> _Row:
     return session.execute(
         select(model)
-        .where(model.id == ident)  # type: ignore[attr-defined]
+        .where(model.id == ident)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one()

@@ -23,6 +23,7 @@ from ivr.core import followup
 from ivr.core.audit import audit
 from ivr.core.permissions import Action, may
 from ivr.models import Dissemination, Report, ReportMessage, UpdateDelivery, User, utcnow
+from ivr.models.enums import MessageStatus
 from ivr.records import pii
 
 MAX_TEXT = 10_000
@@ -67,7 +68,7 @@ def ask(
         report_id=report.id,
         kind="question",
         text=text[:MAX_TEXT],
-        status="open",
+        status=MessageStatus.OPEN,
         force_id=force_id,
         created_by_id=supervisor.id,
     )
@@ -92,11 +93,11 @@ def from_reporter(
         kind="answer" if reply_to is not None else "addition",
         reply_to_id=reply_to.id if reply_to is not None else None,
         text=text[:MAX_TEXT],
-        status="submitted",
+        status=MessageStatus.SUBMITTED,
     )
     session.add(message)
     if reply_to is not None:
-        reply_to.status = "answered"
+        reply_to.status = MessageStatus.ANSWERED
     session.flush()
     audit(
         session,
@@ -111,7 +112,7 @@ def from_reporter(
 
 
 def awaiting_review(session: Session) -> list[ReportMessage]:
-    stmt = select(ReportMessage).where(ReportMessage.status == "submitted")
+    stmt = select(ReportMessage).where(ReportMessage.status == MessageStatus.SUBMITTED)
     return list(session.scalars(stmt.order_by(ReportMessage.id)))
 
 
@@ -130,7 +131,7 @@ def approve(
     and queue it for the forces. The caller commits."""
     _require_reviewer(supervisor)
     now = now or utcnow()
-    if message.status != "submitted" or message.kind == "question":
+    if message.status != MessageStatus.SUBMITTED or message.kind == "question":
         raise MessageRefused("Only a reporter's submitted message can be approved.")
     report = session.get_one(Report, message.report_id)
     if text is not None and text.strip() and text.strip() != message.text:
@@ -164,7 +165,7 @@ def approve(
         for force_id in forces
     ]
     session.add_all(outbox)
-    message.status = "approved"
+    message.status = MessageStatus.APPROVED
     message.reviewed_by_id = supervisor.id
     message.reviewed_at = now
     audit(

@@ -99,7 +99,7 @@ def open_report_for_call(
         urgent=bool(call.urgent),
         created_by_id=user.id,
         categories=[call.category] if call.category in categories else [],
-        risk_now=True if call.urgent else None,
+        risk_now=_risk_said(call),
         anonymous=anonymous,
         extra={},
     )
@@ -126,6 +126,17 @@ def open_report_for_call(
         detail={"call_id": call.id, "prefilled": ["force", "role", "category", "urgent"]},
     )
     return report
+
+
+def _risk_said(call: Call) -> bool | None:
+    """What the caller answered to "is anyone at risk now?": yes, no, or nothing sure.
+
+    The `urgent` column is only for the queue's order (a No and a Not sure both leave
+    it False); the answer itself keeps them apart."""
+    said = (call.answers or {}).get("urgent")
+    if call.urgent or said is True:
+        return True
+    return False if said is False else None
 
 
 class ExportError(Exception):

@@ -110,7 +110,7 @@ def purge(
     if not dry_run and engine.dialect.name == "sqlite":
         # Move the write-ahead log (which still holds the old pages) into the database
         # file, where secure_delete has zeroed the freed space, and empty it.
-        with engine.connect() as conn:
+        with engine.connect() as conn:  # type: ignore[union-attr]  # bound to an Engine
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     return purged
 
@@ -139,7 +139,7 @@ def _count_events(session: Session, ids: list[int]) -> int:
 
 
 def _erase_calls(session: Session, ids: list[int], call_days: int, now: datetime) -> int:
-    events = session.execute(delete(CallEvent).where(CallEvent.call_id.in_(ids))).rowcount
+    events = session.execute(delete(CallEvent).where(CallEvent.call_id.in_(ids))).rowcount  # type: ignore[attr-defined]  # an UPDATE/DELETE's result is a CursorResult
     session.execute(
         update(Call)
         .where(Call.id.in_(ids))

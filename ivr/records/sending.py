@@ -100,7 +100,7 @@ def post(
         connection, path = _http_connection(target, deadline_seconds + 1)
     except (ValueError, http.client.InvalidURL) as exc:
         raise DeliveryFailed(f"cannot reach {name}: {type(exc).__name__}") from None
-    deadline = Deadline(deadline_seconds, lambda: connection.sock)  # type: ignore[arg-type]
+    deadline = Deadline(deadline_seconds, lambda: connection.sock)
     try:
         with deadline.running():
             connection.connect()

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from ivr.core.audit import audit
 from ivr.core.routing import Route
 from ivr.models import Report, ReportMessage, UpdateDelivery, User
+from ivr.models.enums import DisseminationState
 from ivr.records.delivery import (
     MAX_ERROR_LENGTH,
     Deliverer,
@@ -65,7 +66,10 @@ class UpdateDeliverer(Deliverer):
                     select(
                         UpdateDelivery.id, UpdateDelivery.force_id, UpdateDelivery.next_attempt_at
                     )
-                    .where(UpdateDelivery.state == "pending", UpdateDelivery.next_attempt_at <= now)
+                    .where(
+                        UpdateDelivery.state == DisseminationState.PENDING,
+                        UpdateDelivery.next_attempt_at <= now,
+                    )
                     .order_by(UpdateDelivery.next_attempt_at, UpdateDelivery.id)
                     .limit(1)
                 )
@@ -80,13 +84,13 @@ class UpdateDeliverer(Deliverer):
                     update(UpdateDelivery)
                     .where(
                         UpdateDelivery.id == row.id,
-                        UpdateDelivery.state == "pending",
+                        UpdateDelivery.state == DisseminationState.PENDING,
                         UpdateDelivery.next_attempt_at == row.next_attempt_at,
                     )
                     .values(next_attempt_at=lease_until)
                     .execution_options(synchronize_session=False)
                 )
-                if taken.rowcount == 1:
+                if taken.rowcount == 1:  # type: ignore[attr-defined]  # an UPDATE/DELETE's result is a CursorResult
                     with self._held_lock:
                         self._held[row.id] = (row.force_id, lease_until)
                     return int(row.id)
@@ -139,7 +143,7 @@ class UpdateDeliverer(Deliverer):
                 .with_for_update()
                 .execution_options(populate_existing=True)
             ).scalar_one()
-            if row.state != "pending" or (
+            if row.state != DisseminationState.PENDING or (
                 lease_until is not None and row.next_attempt_at != lease_until
             ):
                 return False
@@ -150,7 +154,7 @@ class UpdateDeliverer(Deliverer):
                 row.next_attempt_at = now + backoff(row.attempts, self.settings)
                 return True
             assert route is not None
-            row.state = "delivered"
+            row.state = DisseminationState.DELIVERED
             row.delivered_at = now
             row.channel, row.destination = route.channel, route.target
             message = session.get_one(ReportMessage, row.message_id)

@@ -10,6 +10,7 @@ keyboard or from a script; a script that goes wrong stops with one clear line.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -97,6 +98,21 @@ class Ring:
     def run(self) -> Ending:
         self.say(f"Ringing {self.call.to_number} from {self.call.from_number} …")
         document = self.call.start()
+        try:
+            return self._run(document)
+        except BaseException:
+            # A script that stops on an error (a refused key, bad TwiML, Ctrl-C) still
+            # ends its call, as the phone network would: otherwise it stays "in flow"
+            # in the call log and the figures for ever.
+            self._end_quietly()
+            raise
+
+    def _end_quietly(self) -> None:
+        with contextlib.suppress(Exception):
+            status, _body = self.call.hang_up(duration=self._seconds())
+            self.say(f"(status callback sent: completed, HTTP {status})")
+
+    def _run(self, document: ET.Element) -> Ending:
         while True:
             outcome = self._play(document)
             if isinstance(outcome, Ending):

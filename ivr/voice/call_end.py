@@ -43,7 +43,7 @@ def end(session: Session, call: Call, twilio_status: str, duration: int | None) 
     now = utcnow()
     call.ended_at = now
     call.duration_seconds = duration
-    if call.status == CallStatus.IN_FLOW:
+    if call.status == CallStatus.IN_FLOW and call.outcome is None:  # not turned away
         call.outcome = CallOutcome.ABANDONED
         call.abandoned_step = call.step
     elif call.status == CallStatus.QUEUED:

@@ -74,7 +74,7 @@ def leave_queue(call: Call, queue_result: str, queue_seconds: int) -> None:
     how the wait ended, recorded as the call's outcome. The status moves when the call
     ends (`end`)."""
     call.queue_seconds = queue_seconds
-    if queue_result == "leave":
+    if queue_result == "leave" and call.outcome != CallOutcome.NO_HANDLER:
         call.outcome = CallOutcome.LEFT_FOR_ONLINE
     elif queue_result == "hangup" and call.status == CallStatus.QUEUED:
         call.outcome = CallOutcome.LEFT_QUEUE

@@ -23,8 +23,8 @@ from ivr.core import followup
 from ivr.core.db import autocommit_connection, get_session
 from ivr.core.rate_limit import take
 from ivr.core.runtime import get_core
-from ivr.models import Call, CallEvent
-from ivr.voice import call_end, call_life, outage, urls
+from ivr.models import Call, CallEvent, utcnow
+from ivr.voice import call_end, call_life, outage, staffing, twilio_erasure, urls
 from ivr.voice.door import MAX_BODY_BYTES, TwilioParams, call_key, signature_is_valid
 from ivr.voice.flows.moves import CallerInput
 from ivr.voice.marked_calls import is_test_call_sid
@@ -141,6 +141,10 @@ def _incoming(params: TwilioParams) -> VoiceResponse | str:
     )
     call_life.start(call)
     runtime.moves.begin(call, flow, params.to)
+    # Nobody to answer (closed, or no handler available): said at once, before the menus.
+    why = staffing.why_nobody_answers(get_session(), flow, runtime.settings)
+    if why:
+        call.outcome = why
     try:
         # Nearly every request here is a new call, so insert at once: one Core INSERT
         # instead of a SELECT to look for the call, then the ORM's unit of work to add
@@ -156,6 +160,13 @@ def _incoming(params: TwilioParams) -> VoiceResponse | str:
         if stored is None:
             raise
         call = stored
+    if call.outcome in (staffing.CLOSED, staffing.NOBODY):
+        entry = flow.entry(params.to)
+        # The main number has not asked for a language yet: say it in each.
+        languages = [entry.language] if entry.language != flow.languages[0] else flow.languages
+        return runtime.renderer.render_turned_away(
+            flow, list(languages), call.outcome, staffing.now()
+        )
     return runtime.renderer.render_text(call, runtime.flows.for_line(call.line))
 
 
@@ -247,6 +258,12 @@ def _wait(params: TwilioParams) -> VoiceResponse:
     if call is None:
         raise LookupError("a wait request for a call we do not know")
     flow = runtime.flows.for_line(call.line)
+    if staffing.why_nobody_answers(get_session(), flow, runtime.settings):
+        # The last handler has gone (or the line has closed): say so now, then out of
+        # the queue, with the online address, rather than holding for nobody.
+        call.outcome = staffing.NOBODY
+        get_session().commit()
+        return runtime.renderer.render_nobody_left(call, flow)
     position = queue_position(get_session(), call)
     offer_after = runtime.settings.queue_offer_after_seconds
     last_offer = int((call.answers or {}).get("_offered_at_queue_time", 0))
@@ -255,7 +272,8 @@ def _wait(params: TwilioParams) -> VoiceResponse:
     if waited_since_offer >= offer_after:
         call.set_answer("_offered_at_queue_time", params.queue_time)
         get_session().commit()
-    return runtime.renderer.render_wait(call, flow, position, waited_since_offer)
+    recent = staffing.recent_wait_seconds(get_session())
+    return runtime.renderer.render_wait(call, flow, position, waited_since_offer, recent)
 
 
 def queue_choice() -> Response:
@@ -299,10 +317,19 @@ def status() -> Response:
 
 def _status(params: TwilioParams) -> VoiceResponse:
     call = _load_call(params)
-    # Unknown, not final, or already recorded: status callbacks come late and twice.
-    session = get_session()
-    if call is not None and call_life.end(session, call, params.call_status, params.call_duration):
-        session.commit()
+    if (
+        call is None
+        or params.call_status not in call_life.FINAL_STATUSES
+        or call.ended_at is not None
+    ):
+        # Unknown, not final, or already recorded: status callbacks come late and twice.
+        return VoiceResponse()
+    # Twilio's own record of the call (the From number in its call log) is deleted by
+    # `ivr erase-calls`; until then the CallSid is kept only encrypted, in the outbox.
+    if get_voice().settings.twilio_erase_calls and not call.is_test and params.call_sid:
+        twilio_erasure.enqueue(get_session(), get_core().cipher, params.call_sid, utcnow())
+    call_life.end(get_session(), call, params.call_status, params.call_duration)
+    get_session().commit()
     return VoiceResponse()
 
 

@@ -26,6 +26,7 @@ ALLOWED = {
     "console.queue_rows": {"handler", "supervisor"},
     "console.take_next": {"handler", "supervisor"},
     "console.take": {"handler", "supervisor"},
+    "console.change_availability": {"handler", "supervisor"},
     "console.my_reports": {"handler", "supervisor"},
     "console.report": {"handler", "supervisor"},
     "console.save_report": {"handler", "supervisor"},

@@ -49,9 +49,9 @@ def test_a_handler_takes_a_call_and_types_up_the_report(live_server, browser, br
     expect(page.locator("#queue-rows")).to_contain_text("Nobody is waiting.")
 
     # Callers ring while the page is open: it refreshes itself (JavaScript on).
-    _ring(live_server, ("1", "1", "1", "1", "2", "1"))  # Met, officer, bribery, anonymous
-    _ring(live_server, ("2", "5", "2", "5", "2", "1"))  # Wiltshire, staff, discrimination
-    _ring(live_server, ("1", "3", "3", "4", "1", "1"))  # Kent, volunteer, domestic, urgent
+    _ring(live_server, ("1", "1", "2", "1"))  # the Met, nobody at risk, anonymous
+    _ring(live_server, ("2", "5", "2", "1"))  # Wiltshire, nobody at risk, anonymous
+    _ring(live_server, ("1", "3", "1", "1"))  # Kent, someone at risk now, anonymous
     rows = page.locator("#queue-rows tr")
     expect(rows).to_have_count(3)
     expect(rows.first).to_contain_text("Kent")
@@ -80,6 +80,7 @@ def test_a_handler_takes_a_call_and_types_up_the_report(live_server, browser, br
     # Two subjects.
     page.locator("[name=subjects-0-name]").fill("PC Dan Rowe")
     page.locator("[name=subjects-0-collar_number]").fill("KT4471")
+    page.get_by_label("Domestic abuse or control").check()  # not asked on the phone
     page.get_by_role("button", name="Add a person").click()
     page.locator("[name=subjects-1-description]").fill("His sergeant, first name Mike")
     page.locator("[name=subjects-1-role]").select_option("officer")
@@ -197,7 +198,7 @@ def test_an_admin_adds_a_handler_who_can_thensign_in_browser(live_server, browse
 def test_a_closed_tab_keeps_what_was_typed(live_server, browser_page):
     """The open draft saves itself every 20 seconds (the page's clock is fast-forwarded)."""
     add_user(live_server.app, "hana", "handler")
-    _ring(live_server, ("1", "1", "1", "1", "2", "1"))
+    _ring(live_server, ("1", "1", "2", "1"))
     page = browser_page
     page.clock.install()
     sign_in_browser(page, live_server, "hana")

@@ -47,14 +47,14 @@ def _seed(server) -> dict[str, object]:
     add_user(app, "sue", "supervisor")
     add_user(app, "root", "admin")
     # Callers waiting: two in English, one urgent; one in Welsh (the Welsh-first number).
-    for keys in (("1", "1", "1", "1", "2", "1"), ("1", "3", "3", "4", "1", "1")):
+    for keys in (("1", "1", "2", "1"), ("1", "3", "1", "1")):
         call = server.call()
         start_in_english(call)
         for key in keys:
             call.press(key)
     welsh = server.call(to_number="+448000850001")
     welsh.start()
-    for key in ("7", "1", "2", "5", "2", "1"):
+    for key in ("7", "1", "2", "1"):
         welsh.press(key)
     # Hana takes the first caller: a draft of hers.
     client = app.test_client()

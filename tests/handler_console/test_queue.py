@@ -42,15 +42,15 @@ def _after_dial_url(app) -> str:
 
 
 def test_queue_shows_waiting_callers_urgent_first(app, client, new_call):
-    calm = queue_a_caller(new_call)  # Met, officer, bribery, not urgent, anonymous
-    urgent = queue_a_caller(new_call, ("1", "3", "2", "4", "1", "1"))  # Kent, staff, domestic
+    calm = queue_a_caller(new_call)  # the Met, not urgent, anonymous
+    urgent = queue_a_caller(new_call, ("1", "3", "1", "1"))  # Kent, someone at risk now
     assert calm.call_sid != urgent.call_sid
     add_user(app, "hana", "handler")
     sign_in(client, "hana")
     page = client.get("/console/queue").get_data(as_text=True)
     assert page.index("Kent") < page.index("Metropolitan"), "urgent caller first"
-    assert "Urgent" in page and "Domestic abuse" in page and "Information or influence" in page
-    assert "Staff" in page and "Officer" in page and "Anonymous" in page
+    assert "Urgent" in page
+    assert "Anonymous" in page  # role and category: the handler asks, so no columns
     rows = client.get("/console/queue/rows").get_data(as_text=True)
     assert "<html" not in rows and rows.count("<tr") == 2
 
@@ -89,8 +89,11 @@ def test_taking_a_caller_rings_the_handlers_phone_and_opens_the_report(app, clie
         report = session.scalars(select(Report)).one()
         assert call.status == "answered" and call.handler_id is not None
         assert report.call_id == call.id and report.anonymous is True
-        assert report.categories == ["bribery"]
-        assert report.subjects[0].force == "metropolitan" and report.subjects[0].role == "officer"
+        # Role and category are the handler's to ask; the caller's No to "anyone at
+        # risk now?" opens the report as No, not as "not said".
+        assert report.categories == []
+        assert report.subjects[0].force == "metropolitan" and report.subjects[0].role == "unknown"
+        assert report.risk_now is False
         actions = {(a.action, a.record_type) for a in session.scalars(select(AuditEntry))}
         assert ("create", "report") in actions and ("take", "call") in actions
 
@@ -101,7 +104,7 @@ def test_taking_a_caller_rings_the_handlers_phone_and_opens_the_report(app, clie
 
 def test_a_caller_who_left_a_number_has_it_on_the_report(app, client, new_call):
     # anonymity: 3 = the number they call from (+447911123456 in the simulator), 1 = yes
-    queue_a_caller(new_call, ("1", "1", "1", "1", "2", "3", "1"))
+    queue_a_caller(new_call, ("1", "1", "2", "3", "1"))
     add_user(app, "hana", "handler")
     sign_in(client, "hana")
     token = csrf_token(client, "/console/queue")
@@ -195,6 +198,21 @@ def test_take_refuses_a_post_without_csrf_token(app, client, new_call):
     client.post("/console/queue/take-next")
     with Session(get_engine(app)) as session:
         assert session.scalars(select(Call.status)).one() == "queued"
+
+
+@pytest.mark.parametrize(("risk_key", "risk_now"), [("1", True), ("2", False), ("9", None)])
+def test_the_report_opens_with_the_callers_risk_answer(app, client, new_call, risk_key, risk_now):
+    queue_a_caller(new_call, ("1", "1", risk_key, "1"))
+    add_user(app, "hana", "handler")
+    sign_in(client, "hana")
+    token = csrf_token(client, "/console/queue")
+    client.post("/console/queue/take-next", data={"csrf_token": token})
+    with Session(get_engine(app)) as session:
+        report = session.scalars(select(Report)).one()
+        assert report.risk_now is risk_now
+    page = client.get(f"/console/reports/{report.reference}").get_data(as_text=True)
+    said = {"1": "Yes: urgent", "2": "No", "9": "Not sure"}[risk_key]
+    assert f'<dd id="call-risk">{said}</dd>' in page
 
 
 def test_the_whisper_tells_the_handler_the_context(app, client, new_call):

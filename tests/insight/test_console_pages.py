@@ -49,7 +49,8 @@ def test_filters_from_the_query_string(supervisor, seeded):
         "since=2026-11-12&until=2026-11-13": ("c4", "c3"),
         # c2 is on a line since retired ("welsh" in the seed): the rest are on "helpline".
         "line=helpline": ("c10", "c9", "c6", "c5", "c4", "c3", "c1", "c8"),
-        "abandoned_step=role": ("c3",),
+        # (the choices are the flow's steps today: role and category are no longer asked)
+        "abandoned_step=force": ("c4",),
         "outcome=report": ("c5", "c1", "c8"),
         "anonymous=no": ("c2",),
         "urgent=yes": ("c2",),

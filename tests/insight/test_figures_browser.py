@@ -28,7 +28,7 @@ def settings_overrides(settings_overrides):
 def test_the_figures_page_shows_simulated_calls(live_server, browser_page):
     queued = live_server.call()
     start_in_english(queued)
-    for key in ("1", "1", "1", "1", "2", "1"):  # Met, officer, bribery, not urgent, anonymous
+    for key in ("1", "1", "2", "1"):  # the Met, not urgent, anonymous
         twiml = queued.press(key)
     assert twiml.find("Enqueue") is not None
     queued.leave_queue("hangup", queue_time=42)

@@ -34,7 +34,12 @@ def test_gunicorn_listens_where_nginx_sends_and_files_stay_private():
     bind = re.search(r"ivr serve --bind (\S+)", web)
     assert bind is not None
     assert f"server {bind.group(1)};" in SITE.read_text()
-    for name in ("helpline-web.service", "helpline-deliver.service", "helpline-purge.service"):
+    for name in (
+        "helpline-web.service",
+        "helpline-deliver.service",
+        "helpline-erase.service",
+        "helpline-purge.service",
+    ):
         unit = (UNITS / name).read_text()
         assert "UMask=0077" in unit and "User=helpline" in unit, name
         assert "EnvironmentFile=/etc/helpline/helpline.env" in unit, name

@@ -61,9 +61,10 @@ def test_anonymous_call_leaves_no_trace(app, new_call, stored_call, caplog, caps
     caplog.set_level(logging.DEBUG)
     call = new_call(from_number=CALLER, from_city=TOWN)
     start_in_english(call)
-    call.press("9")  # a wrong key, logged as an event
     call.say("the Met")  # speech, read back
-    for key in ["1", "1", "3", "1", "1"]:  # confirm, officer, sexual, at risk, anonymous
+    call.press("1")  # confirm
+    call.press("5")  # a wrong key, logged as an event
+    for key in ["1", "1"]:  # at risk, anonymous
         call.press(key)
     call.follow("/voice/wait", {"QueueTime": "400"})
     call.hang_up()
@@ -71,7 +72,7 @@ def test_anonymous_call_leaves_no_trace(app, new_call, stored_call, caplog, caps
     assert row.anonymous is True and row.urgent is True and row.status == "ended"
 
     dump = dump_database(app)
-    assert "metropolitan" in dump and "sexual" in dump  # the dump does see the call
+    assert "metropolitan" in dump and "risk" in dump  # the dump does see the call
     assert_no_trace(dump)
     assert call.call_sid not in dump  # erased once the call ended
     raw = database_files(app).decode("latin-1")
@@ -85,7 +86,7 @@ def test_caller_hanging_up_mid_flow_leaves_no_trace(app, new_call, caplog):
     caplog.set_level(logging.DEBUG)
     call = new_call(from_number=CALLER, from_city=TOWN)
     start_in_english(call)
-    call.press("0")
+    call.press("9")
     call.hang_up()
     assert_no_trace(dump_database(app))
     assert_no_trace(caplog.text)
@@ -114,7 +115,7 @@ def test_forged_and_failing_requests_log_no_caller_details(app, new_call, caplog
 def test_contact_number_given_by_choice_is_stored_only_encrypted(app, new_call, stored_call):
     call = new_call(from_number=CALLER, from_city=TOWN)
     start_in_english(call)
-    for key in ["0", "1", "1", "2", "3", "1"]:  # …, leave the calling number, confirm
+    for key in ["9", "2", "3", "1"]:  # …, leave the calling number, confirm
         call.press(key)
     row = stored_call(call)
     assert row.anonymous is False and row.contact_number_enc

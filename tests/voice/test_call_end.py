@@ -25,7 +25,7 @@ def _everything(app) -> str:
 
 def _walk_to_anonymity(call) -> None:  # type: ignore[no-untyped-def]
     start_in_english(call)
-    for key in ["1", "1", "1", "1", "2"]:  # London & SE, the Met, officer, bribery, no risk
+    for key in ["1", "1", "2"]:  # London & SE, the Met, no risk
         call.press(key)
 
 

@@ -54,7 +54,7 @@ def test_each_force_by_keypad(new_call, stored_call, force_id):
     start_in_english(call)
     call.press(region_key)
     twiml = call.press(force_key)
-    assert "What is their role" in said(twiml)
+    assert "risk of harm" in said(twiml)
     assert stored_call(call).force == force_id
 
 
@@ -116,7 +116,7 @@ def test_a_misheard_force_can_be_rejected(new_call, stored_call):
     start_in_english(call)
     call.say("Kent")
     twiml = call.press("2")
-    assert "Which force do they" in said(twiml)
+    assert "Which force does the person you're reporting work for?" in said(twiml)
     assert stored_call(call).force is None
     call.say("Essex")
     call.press("1")
@@ -130,66 +130,24 @@ def test_an_unrecognised_force_reprompts_then_moves_on(new_call, stored_call):
     assert "didn't catch the force's name" in said(twiml)
     call.say("no idea mate")
     twiml = call.say("something")
-    assert "What is their role" in said(twiml)
+    assert "risk of harm" in said(twiml)
     assert stored_call(call).force == "unknown"
 
 
-@pytest.mark.parametrize(
-    ("key", "role"), [("1", "officer"), ("2", "staff"), ("3", "volunteer"), ("0", "unknown")]
-)
-def test_each_role(new_call, stored_call, key, role):
+def test_role_and_category_are_left_to_the_handler(new_call, stored_call):
+    """Every menu costs a frightened caller seconds before a person: after the force
+    comes the risk question, and the handler asks the rest."""
     call = new_call()
     start_in_english(call)
-    call.press("0")
-    call.press(key)
-    assert stored_call(call).role == role
-
-
-CATEGORIES = [
-    ("1", "bribery"),
-    ("2", "personal_advantage"),
-    ("3", "sexual"),
-    ("4", "domestic_abuse"),
-    ("5", "discrimination"),
-    ("6", "other"),
-    ("0", "unknown"),
-]
-
-
-@pytest.mark.parametrize(("key", "category"), CATEGORIES)
-def test_each_category(new_call, stored_call, key, category):
-    call = new_call()
-    start_in_english(call)
-    call.press("0")
-    call.press("1")
-    twiml = call.press(key)
-    assert "risk of harm" in said(twiml)
-    assert stored_call(call).category == category
-
-
-def test_category_menu_speaks_the_five_categories(new_call):
-    call = new_call()
-    start_in_english(call)
-    call.press("0")
-    words = said(call.press("1")).lower()
-    for phrase in [
-        "bribes",
-        "personal gain",
-        "sex",
-        "partner",
-        "racism",
-        "homophobia",
-        "misogyny",
-        "disablism",
-        "something else",
-        "don't know",
-    ]:
-        assert phrase in words
+    twiml = call.press("9")  # not sure of the force
+    assert said(twiml).startswith("Is anyone at risk of harm now?")
+    row = stored_call(call)
+    assert (row.force, row.role, row.category) == ("unknown", None, None)
 
 
 def walk_to_anonymity(call) -> None:  # type: ignore[no-untyped-def]
     start_in_english(call)
-    for key in ["1", "1", "1", "1", "2"]:  # London & SE, the Met, officer, bribery, no risk
+    for key in ["1", "1", "2"]:  # London & SE, the Met, nobody at risk
         call.press(key)
 
 
@@ -201,15 +159,16 @@ def test_anonymous_caller_is_queued_with_context(new_call, stored_call):
     assert enqueue is not None
     assert enqueue.text == "helpline"
     assert enqueue.get("waitUrl") == "/voice/wait"
-    assert "hold for a call handler" in said(twiml)
+    assert "Please hold" in said(twiml)
     row = stored_call(call)
     assert (row.force, row.role, row.category, row.urgent, row.anonymous) == (
         "metropolitan",
-        "officer",
-        "bribery",
+        None,
+        None,
         False,
         True,
     )
+    assert row.answers["urgent"] is False
     assert row.status == "queued" and row.queued_at is not None
     assert row.contact_number_enc is None
 
@@ -217,8 +176,7 @@ def test_anonymous_caller_is_queued_with_context(new_call, stored_call):
 def test_risk_marks_urgent_and_repeats_999_advice(new_call, stored_call):
     call = new_call()
     start_in_english(call)
-    for key in ["0", "1", "1"]:
-        call.press(key)
+    call.press("9")  # not sure of the force
     twiml = call.press("1")
     assert "call nine nine nine" in said(twiml)
     assert stored_call(call).urgent is True
@@ -228,7 +186,7 @@ def test_urgent_callers_wait_ahead_of_others(new_call):
     def queue(urgent: bool):  # type: ignore[no-untyped-def]
         call = new_call()
         start_in_english(call)
-        for key in ["0", "1", "1", "1" if urgent else "2", "1"]:
+        for key in ["9", "1" if urgent else "2", "1"]:
             call.press(key)
         return call
 
@@ -278,7 +236,9 @@ def test_calling_number_is_used_only_on_its_own_key(app, new_call, stored_call):
     call = new_call(from_number="+447911123456")
     walk_to_anonymity(call)
     twiml = call.press("3")
-    assert "I heard 0 7 9 1 1, 1 2 3 4 5 6." in said(twiml)
+    # Read back as theirs, not as something "heard": they typed nothing.
+    assert "The number you're calling from is 0 7 9 1 1, 1 2 3 4 5 6." in said(twiml)
+    assert "I heard" not in said(twiml)
     call.press("1")
     from ivr.core.runtime import get_core
 
@@ -306,18 +266,19 @@ def test_rejected_number_is_erased(new_call, stored_call):
 def test_wrong_key_says_so_and_reprompts(new_call, stored_call):
     call = new_call()
     start_in_english(call)
-    twiml = call.press("9")
+    call.press("9")  # not sure of the force
+    twiml = call.press("5")
     assert "not one of the choices" in said(twiml)
-    assert "Which force do they" in said(twiml)
+    assert "Is anyone at risk of harm now?" in said(twiml)
     assert stored_call(call).tries == 1
 
 
 def test_star_repeats_without_counting_a_failure(new_call, stored_call):
     call = new_call()
     start_in_english(call)
-    call.press("0")
+    call.press("9")
     twiml = call.press("*")
-    assert said(twiml).startswith("What is their role")
+    assert said(twiml).startswith("Is anyone at risk of harm now?")
     assert stored_call(call).tries == 0
 
 
@@ -326,20 +287,20 @@ def test_silence_reprompts(new_call):
     start_in_english(call)
     twiml = call.silence()
     assert "didn't hear a choice" in said(twiml)
-    assert "Which force do they" in said(twiml)
+    assert "Which force does the person you're reporting work for?" in said(twiml)
 
 
 def test_three_failures_record_unknown_and_move_on_never_hang_up(new_call, stored_call):
     call = new_call()
     start_in_english(call)
-    call.press("0")  # force: don't know
-    call.press("9")
+    call.press("9")  # force: not sure
+    call.press("5")
     call.silence()
     twiml = call.press("#")
     assert "Let's move on" in said(twiml)
-    assert "What is it about" in said(twiml)
+    assert "Stay anonymous, 1" in said(twiml)
     assert twiml.find("Hangup") is None
-    assert stored_call(call).role == "unknown"
+    assert stored_call(call).answers["urgent"] == "unknown"
 
 
 def test_anonymity_failures_default_to_anonymous(new_call, stored_call):
@@ -376,8 +337,6 @@ def test_every_step_is_logged_as_an_event(new_call, stored_call, app):
         ("language", "chose", "1"),
         ("force", "chose", "1"),
         ("force_london_south_east", "chose", "metropolitan"),
-        ("role", "chose", "officer"),
-        ("category", "chose", "bribery"),
         ("risk", "chose", "False"),
         ("anonymity", "invalid", None),
         ("anonymity", "chose", "True"),
@@ -416,13 +375,13 @@ def test_keep_holding_returns_to_the_wait_messages(new_call):
 def test_status_records_where_a_caller_hung_up(new_call, stored_call):
     call = new_call()
     start_in_english(call)
-    call.press("0")
+    call.press("9")
     call.hang_up(duration=42)
     row = stored_call(call)
     assert (row.status, row.outcome, row.abandoned_step, row.duration_seconds) == (
         "ended",
         "abandoned",
-        "role",
+        "risk",
         40,  # 42 s kept to the waiting-time histogram's 10-second step (call_end.py)
     )
     assert row.live_call_sid is None

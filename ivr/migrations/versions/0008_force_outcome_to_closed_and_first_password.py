@@ -24,7 +24,7 @@ OUTCOMES = ("investigation", "passed_to_other_force", "safeguarding", "recorded"
 STATUSES = ("draft", "submitted", "returned", "approved", "disseminated")
 
 
-def _check(batch, table: str, column: str, codes: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+def _check(batch, table: str, column: str, codes: tuple[str, ...]) -> None:
     name = op.f(f"ck_{table}_{column}")
     batch.drop_constraint(name, type_="check")
     allowed = ", ".join(f"'{code}'" for code in codes)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ivr.core.contact import parse_phone
+from ivr.core.opening_hours import HoursError, OpeningHours
 
 STEP_KINDS = ("message", "menu", "confirm", "digits", "queue")
 
@@ -85,6 +86,20 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class Operator:
+    """The way to a person from any menu: a key kept for it everywhere, and words a
+    caller may say where a step listens to speech. It leads to a queue step."""
+
+    key: str = "0"
+    step: str = "queue"
+    words: tuple[str, ...] = ()
+
+    def heard_in(self, speech: str) -> bool:
+        said = " ".join(speech.lower().replace(".", " ").replace(",", " ").split())
+        return any(f" {word} " in f" {said} " for word in self.words)
+
+
+@dataclass(frozen=True)
 class Flow:
     id: str
     name: str
@@ -101,6 +116,8 @@ class Flow:
     # number (E.164) -> how a call to it starts, when not in languages[0] at `start`
     entries: dict[str, Entry] = field(default_factory=dict)
     limits: dict[str, Any] = field(default_factory=dict)
+    operator: Operator | None = None
+    hours: OpeningHours | None = None  # None: always open
 
     def entry(self, dialled: str | None) -> Entry:
         default = Entry(self.languages[0], self.start)
@@ -205,9 +222,13 @@ def load_flow(folder: Path) -> Flow:
             path=path,
             entries=entries,
             limits=dict(data.get("limits", {})),
+            operator=_operator(data.get("operator")),
+            hours=OpeningHours.from_table(data["hours"]) if "hours" in data else None,
         )
     except (KeyError, TypeError) as exc:
         raise FlowError(f"{path}: missing or unexpected field {exc}") from None
+    except HoursError as exc:
+        raise FlowError(f"{path}: {exc}") from None
     for step in flow.steps.values():
         if step.kind not in STEP_KINDS:
             raise FlowError(f"{path}: step {step.id} has unknown kind {step.kind!r}")
@@ -216,12 +237,24 @@ def load_flow(folder: Path) -> Flow:
     for lang in languages:
         if lang not in flow.voices:
             raise FlowError(f"{path}: language {lang!r} has no [voices.{lang}]")
+    if flow.operator and flow.steps.get(flow.operator.step, Step("", "")).kind != "queue":
+        raise FlowError(f"{path}: [operator] step {flow.operator.step!r} is not a queue step")
     for number, entry in entries.items():
         if entry.language not in languages:
             raise FlowError(f"{path}: number {number} starts in {entry.language!r}, not a language")
         if entry.start not in flow.steps:
             raise FlowError(f"{path}: number {number} starts at {entry.start!r}, not a step")
     return flow
+
+
+def _operator(raw: dict[str, Any] | None) -> Operator | None:
+    if raw is None:
+        return None
+    return Operator(
+        key=str(raw.get("key", "0")),
+        step=str(raw.get("step", "queue")),
+        words=tuple(str(w).lower() for w in raw.get("words", ())),
+    )
 
 
 class FlowCatalogue:

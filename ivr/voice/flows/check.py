@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ivr.core.forces import ForceCatalogue
-from ivr.core.spoken import seconds_of_speech, spoken_words
+from ivr.core.spoken import pause_seconds, seconds_of_speech, spoken_words
 from ivr.voice.flows.catalogue import Flow, FlowError, Option, Step, load_flow
 
 DEFAULT_PROMPT_WORDS = 80
 DEFAULT_PATH_SECONDS = 90
 KEYPAD = set("0123456789")  # "*" repeats the menu, so it is never an option
 # Placeholders the renderer fills in prompts.
-PLACEHOLDERS = {"label", "key", "value", "online", "position"}
+PLACEHOLDERS = {"label", "key", "value", "online", "position", "day", "time", "minutes"}
 # Prompts the renderer speaks by itself, whatever the flow.
 ENGINE_PROMPTS = ("option", "notice.invalid", "notice.silence", "notice.gave_up",
                   "notice.error", "notice.lost_step", "notice.hold", "queue.hold")  # fmt: skip
@@ -38,7 +38,7 @@ FOLLOWUP_PROMPTS = {
 }
 # Stand-ins for placeholders when counting words: each is about one spoken word.
 SAMPLE_VALUES = {"label": "label", "key": "1", "value": "value", "online": "online",
-                 "position": "1"}  # fmt: skip
+                 "position": "1", "day": "today", "time": "8:00", "minutes": "5"}  # fmt: skip
 
 
 def edges(step: Step) -> Iterator[tuple[str, str]]:
@@ -184,6 +184,11 @@ def _check_menus(flow: Flow) -> Iterator[str]:
             keys.add(option.key)
             if option.key not in KEYPAD:
                 yield f"step {step.id}: option key {option.key!r} is not one keypad digit (0-9)"
+            elif flow.operator and option.key == flow.operator.key:
+                yield (
+                    f"step {step.id}: option key {option.key} is the operator key, "
+                    "kept for a person at every menu"
+                )
             if option.language and option.language not in flow.languages:
                 yield (
                     f"step {step.id}: option {option.key} switches to {option.language!r}, "
@@ -213,7 +218,7 @@ def used_prompts(flow: Flow) -> set[str]:
             used.update(FOLLOWUP_PROMPTS[step.value_type])
         elif step.kind == "digits":
             used.add("notice.invalid_number")
-    for name in ("say",):
+    for name in ("say", "say_with_contact"):
         used.update(flow.wait.get(name, []))
     for name in ("offer", "leaving"):
         if flow.wait.get(name):
@@ -301,73 +306,101 @@ class KeypadPath:
     dialled: str  # the number rung (E.164)
     keys: tuple[str, ...]
     words: int
+    pauses: float = 0.0  # seconds of pauses at punctuation
 
     @property
     def seconds(self) -> float:
-        return seconds_of_speech(self.words)
+        return seconds_of_speech(self.words, self.pauses)
 
 
-def _words(flow: Flow, language: str, prompt_key: str, /, **values: str) -> int:
+@dataclass(frozen=True)
+class Heard:
+    """Words and pauses heard; added up along a path."""
+
+    words: int = 0
+    pauses: float = 0.0
+
+    def __add__(self, other: Heard) -> Heard:
+        return Heard(self.words + other.words, self.pauses + other.pauses)
+
+    @property
+    def seconds(self) -> float:
+        return seconds_of_speech(self.words, self.pauses)
+
+
+def _heard(text: str) -> Heard:
+    return Heard(spoken_words(text), pause_seconds(text))
+
+
+def _words(flow: Flow, language: str, prompt_key: str, /, **values: str) -> Heard:
     text = flow.prompts.get(language, {}).get(prompt_key)
     if text is None:
         text = flow.prompts[flow.languages[0]].get(prompt_key, "")
     try:
-        return spoken_words(text.format(**{**SAMPLE_VALUES, **values}))
+        return _heard(text.format(**{**SAMPLE_VALUES, **values}))
     except (ValueError, KeyError, IndexError):
-        return spoken_words(text)
+        return _heard(text)
 
 
-def _render_words(flow: Flow, step: Step, language: str) -> int:
+def _total(parts: Iterator[Heard] | list[Heard]) -> Heard:
+    total = Heard()
+    for part in parts:
+        total = total + part
+    return total
+
+
+def _render_words(flow: Flow, step: Step, language: str) -> Heard:
     """Words a caller hears when a step is rendered (its question and options)."""
-    words = sum(_words(flow, language, key) for key in step.say)
+    words = _total(_words(flow, language, key) for key in step.say)
     if step.kind == "menu":
         for option in step.options:
             spoken_in = option.language if option.language in flow.voices else language
             label = flow.prompts.get(spoken_in, {}).get(option.label, option.label)
             say = option.say or step.option_say
-            words += _words(flow, spoken_in, say, label=label, key=option.key)
+            words = words + _words(flow, spoken_in, say, label=label, key=option.key)
     elif step.kind == "confirm":
-        words += _words(flow, language, "confirm.options")
+        words = words + _words(flow, language, "confirm.options")
     return words
 
 
 def _arrive(
     flow: Flow, step_id: str, language: str, preface: tuple[str, ...]
-) -> tuple[str, int] | None:
+) -> tuple[str, Heard] | None:
     """Where a move lands (message steps pass through) and the words heard on the way."""
-    words = sum(_words(flow, language, key) for key in preface)
+    words = _total(_words(flow, language, key) for key in preface)
     for _ in range(len(flow.steps)):
         step = flow.steps.get(step_id)
         if step is None:
             return None
         if step.kind != "message":
             return step_id, words + _render_words(flow, step, language)
-        words += sum(_words(flow, language, key) for key in step.say)
+        words = words + _total(_words(flow, language, key) for key in step.say)
         step_id = step.next
     return None
 
 
 def keypad_paths(flow: Flow) -> dict[str, KeypadPath]:
-    """For each language, the keypad path to a queue with the fewest words heard."""
+    """For each language, the keypad path to a queue heard the soonest (words and pauses)."""
     starts = [(flow.numbers[0] if flow.numbers else "", flow.languages[0], flow.start)]
     starts += [(n, e.language, e.start) for n, e in flow.entries.items()]
-    queue: list[tuple[int, int, str, str, str, tuple[str, ...]]] = []
+    queue: list[tuple[float, int, Heard, str, str, str, tuple[str, ...]]] = []
     for order, (number, language, step_id) in enumerate(starts):
         landed = _arrive(flow, step_id, language, ())
         if landed:
-            heapq.heappush(queue, (landed[1], order, landed[0], language, number, ()))
+            heard = landed[1]
+            heapq.heappush(queue, (heard.seconds, order, heard, landed[0], language, number, ()))
     best: dict[str, KeypadPath] = {}
     settled: set[tuple[str, str, str]] = set()
     counter = len(starts)
     while queue:
-        words, _, step_id, language, number, keys = heapq.heappop(queue)
+        _, _, heard, step_id, language, number, keys = heapq.heappop(queue)
         if (step_id, language, number) in settled:
             continue
         settled.add((step_id, language, number))
         step = flow.steps[step_id]
         if step.kind == "queue":
             if language not in best:
-                best[language] = KeypadPath(language, number, keys, words)
+                best[language] = KeypadPath(language, number, keys, heard.words, heard.pauses)
             continue
         if step.kind != "menu":
             continue  # a typed number or a spoken name: never the quickest way
@@ -378,9 +411,10 @@ def keypad_paths(flow: Flow) -> dict[str, KeypadPath]:
             landed = _arrive(flow, option.next, new_language, option.then_say)
             if landed:
                 counter += 1
+                total = heard + landed[1]
                 heapq.heappush(
                     queue,
-                    (words + landed[1], counter, landed[0], new_language, number,
+                    (total.seconds, counter, total, landed[0], new_language, number,
                      (*keys, option.key)),
                 )  # fmt: skip
     return best
@@ -396,5 +430,6 @@ def _check_path_times(flow: Flow) -> Iterator[str]:
         elif path.seconds >= limit:
             yield (
                 f"the shortest keypad path to the queue in {language} is "
-                f"{path.seconds:.0f} s of speech ({path.words} words), over {limit:.0f} s"
+                f"{path.seconds:.0f} s of speech ({path.words} words and "
+                f"{path.pauses:.0f} s of pauses), over {limit:.0f} s"
             )

@@ -72,6 +72,8 @@ class FlowMoves:
         digits = given.digits.strip()
         if digits == "*" and step.kind in ("menu", "confirm"):
             return Outcome(step.id, "repeat")
+        if self._asks_for_a_person(flow, step, digits, given.speech):
+            return self._to_a_person(call, flow, step)
         if step.kind == "menu":
             return self._handle_menu(call, flow, step, digits, given)
         if step.kind == "confirm":
@@ -84,6 +86,25 @@ class FlowMoves:
             return self._handle_digits(call, flow, step, digits)
         # message and queue steps take no input: render them again.
         return Outcome(step.id, "ignored")
+
+    @staticmethod
+    def _asks_for_a_person(flow: Flow, step: Step, digits: str, speech: str) -> bool:
+        """The operator key at any menu or read-back (never in a typed number, where 0
+        is a digit), or "operator" / "speak to someone" where the step listens."""
+        operator = flow.operator
+        if operator is None or step.kind not in ("menu", "confirm"):
+            return False
+        if digits:
+            return digits == operator.key
+        return bool(speech) and step.speech is not None and operator.heard_in(speech)
+
+    def _to_a_person(self, call: Call, flow: Flow, step: Step) -> Outcome:
+        """Straight to the queue with what was answered so far; a number not yet
+        confirmed is not kept, and a caller who has not chosen stays anonymous."""
+        assert flow.operator is not None
+        self._clear_pending(call)
+        self._enter(call, flow, flow.operator.step)
+        return Outcome(step.id, "operator")
 
     def _handle_menu(
         self, call: Call, flow: Flow, step: Step, digits: str, given: CallerInput

@@ -10,6 +10,7 @@ Every URL it writes comes from ivr/voice/urls.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import groupby
 from typing import Any
 
@@ -17,6 +18,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ivr.core.contact import ContactCipher, spoken_groups
 from ivr.core.forces import ForceCatalogue
+from ivr.core.opening_hours import DAYS
 from ivr.models import Call
 from ivr.voice import urls
 from ivr.voice.flows.catalogue import Flow, Step
@@ -60,9 +62,9 @@ class Renderer:
     def render(self, call: Call, flow: Flow) -> VoiceResponse:
         step = flow.steps[call.step]
         response = VoiceResponse()
-        for key in call.preface or []:
-            self._say(response, flow, call, key)
         if step.kind == "queue":
+            for key in call.preface or []:
+                self._say(response, flow, call, key)
             for key in step.say:
                 self._say(response, flow, call, key)
             response.enqueue(
@@ -75,6 +77,10 @@ class Renderer:
             return response
         action = urls.step(step.id, call.seq)
         gather = self._gather(call, flow, step, action)
+        # What comes before the question (the welcome, a notice) is inside the Gather
+        # too: a caller who knows the line can press at once, the operator key included.
+        for key in call.preface or []:
+            self._say(gather, flow, call, key)
         # One <Say> for the question and its options: fewer pauses, smaller TwiML.
         # An option that changes the language is spoken in that language, so its
         # own speakers hear it; consecutive words in one language share one <Say>.
@@ -121,7 +127,7 @@ class Renderer:
                 input="dtmf speech",
                 num_digits=1,
                 language=voice.recognition,
-                hints=self._hints,
+                hints=self._hints_for(flow),
                 # "auto" is refused with a speech model set (Twilio warning 13335).
                 speech_timeout=2,
                 speech_model="phone_call",
@@ -129,6 +135,10 @@ class Renderer:
         else:
             kwargs.update(input="dtmf", num_digits=1)
         return Gather(**kwargs)
+
+    def _hints_for(self, flow: Flow) -> str:
+        words = flow.operator.words if flow.operator else ()
+        return ", ".join([self._hints, *words]) if words else self._hints
 
     def _pending_spoken(self, call: Call, flow: Flow, step: Step) -> str:
         if step.kind != "confirm":
@@ -155,12 +165,25 @@ class Renderer:
             verb.say(text, voice=voice.voice, language=voice.language)
 
     def render_wait(
-        self, call: Call, flow: Flow, position: int, waited_seconds: int
+        self,
+        call: Call,
+        flow: Flow,
+        position: int,
+        waited_seconds: int,
+        recent_wait: float | None = None,
     ) -> VoiceResponse:
-        """What a queued caller hears each time Twilio fetches the wait URL."""
+        """What a queued caller hears each time Twilio fetches the wait URL; with how long
+        callers have waited lately, rounded, when there is an honest figure."""
         response = VoiceResponse()
-        for key in flow.wait.get("say", []):
+        # A caller who left a number is not told their call is anonymous.
+        say = flow.wait.get("say", [])
+        if call.anonymous is False:
+            say = flow.wait.get("say_with_contact", say)
+        for key in say:
             self._say(response, flow, call, key, position=position)
+        if recent_wait is not None:
+            key, minutes = _waited(recent_wait)
+            self._say(response, flow, call, key, minutes=minutes)
         if waited_seconds >= self.settings.queue_offer_after_seconds and flow.wait.get("offer"):
             gather = Gather(
                 action=urls.QUEUE_CHOICE, method="POST", input="dtmf", num_digits=1, timeout=5
@@ -168,6 +191,32 @@ class Renderer:
             self._say(gather, flow, call, flow.wait["offer"])
             response.append(gather)
         response.pause(length=self.settings.queue_pause_seconds)
+        return response
+
+    def render_nobody_left(self, call: Call, flow: Flow) -> VoiceResponse:
+        """A queued caller when the last handler has gone: told so, then out of the
+        queue (its action then says goodbye with the online address)."""
+        response = VoiceResponse()
+        self._say(response, flow, call, "hours.nobody_queued")
+        response.leave()
+        return response
+
+    def render_turned_away(
+        self, flow: Flow, languages: list[str], why: str, now: datetime
+    ) -> VoiceResponse:
+        """Before the menus: closed (and when it opens again) or nobody free, with the
+        online report and 999; in every language the number offers, then goodbye."""
+        response = VoiceResponse()
+        reopens = flow.hours.next_opening(now) if flow.hours else None
+        for language in languages:
+            if why == "closed" and reopens is not None:
+                text = self._text(
+                    flow, language, "hours.closed", **_reopening(flow, language, now, reopens)
+                )
+            else:
+                text = self._text(flow, language, "hours.nobody")
+            self._say_text(response, flow, language, text)
+        response.hangup()
         return response
 
     def render_leaving(self, call: Call, flow: Flow) -> VoiceResponse:
@@ -185,3 +234,30 @@ class Renderer:
         response.say(text, voice=voice.voice, language=voice.language)
         response.hangup()
         return response
+
+
+def _waited(seconds: float) -> tuple[str, int]:
+    """The prompt and the rounded minutes for a recent wait: near enough to be honest,
+    round enough to be heard (to the minute, to five minutes past ten)."""
+    if seconds < 45:
+        return "queue.waited_under_a_minute", 0
+    if seconds < 90:
+        return "queue.waited_a_minute", 1
+    minutes = round(seconds / 60)
+    if minutes > 10:
+        minutes = 5 * round(minutes / 5)
+    return "queue.waited", minutes
+
+
+def _reopening(flow: Flow, language: str, now: datetime, reopens: datetime) -> dict[str, str]:
+    """{day} and {time} for "open again {day} at {time}", in the line's own time."""
+    hours = flow.hours
+    assert hours is not None
+    ahead = (reopens.date() - now.astimezone(hours.timezone).date()).days
+    if ahead == 0:
+        day = flow.prompt(language, "hours.today")
+    elif ahead == 1:
+        day = flow.prompt(language, "hours.tomorrow")
+    else:
+        day = flow.prompt(language, f"days.{DAYS[reopens.weekday()]}")
+    return {"day": day, "time": f"{reopens.hour}:{reopens.minute:02d}"}

@@ -74,25 +74,25 @@ BROKEN: dict[str, tuple[Callable[[Path], None], str]] = {
     "option leading nowhere": (
         lambda f: edit(
             helpline(f),
-            '{ key = "2", label = "force.gwent", value = "gwent", next = "role" }',
-            '{ key = "2", label = "force.gwent", value = "gwent", next = "rolle" }',
+            '{ key = "2", label = "force.gwent", value = "gwent", next = "risk" }',
+            '{ key = "2", label = "force.gwent", value = "gwent", next = "rissk" }',
         ),
-        "helpline: step force_wales: option 2 leads to 'rolle', which is not a step",
+        "helpline: step force_wales: option 2 leads to 'rissk', which is not a step",
     ),
     "option with no next": (
         lambda f: edit(
             helpline(f),
-            '{ key = "3", label = "role.volunteer", value = "volunteer", next = "category" }',
-            '{ key = "3", label = "role.volunteer", value = "volunteer" }',
+            '{ key = "2", label = "no", value = false, next = "anonymity" }',
+            '{ key = "2", label = "no", value = false }',
         ),
-        "helpline: step role: option 3 leads nowhere",
+        "helpline: step risk: option 2 leads nowhere",
     ),
     "loop with no way out": (
         lambda f: (
             edit(
                 helpline(f),
-                '{ key = "6", label = "category.other", value = "other", next = "risk" }',
-                '{ key = "6", label = "category.other", value = "other", next = "trap_a" }',
+                '{ key = "9", label = "dont_know", value = "unknown", next = "anonymity" }',
+                '{ key = "9", label = "dont_know", value = "unknown", next = "trap_a" }',
             ),
             helpline(f).write_text(
                 helpline(f).read_text()
@@ -104,56 +104,52 @@ BROKEN: dict[str, tuple[Callable[[Path], None], str]] = {
         "helpline: steps trap_a, trap_b loop with no way out to a queue",
     ),
     "two options on one key": (
-        lambda f: edit(
-            helpline(f),
-            '{ key = "3", label = "role.volunteer"',
-            '{ key = "2", label = "role.volunteer"',
-        ),
-        "helpline: step role: two options on key 2",
+        lambda f: edit(helpline(f), '{ key = "2", label = "no"', '{ key = "1", label = "no"'),
+        "helpline: step risk: two options on key 1",
     ),
     "more than nine options": (
         lambda f: edit(
             helpline(f),
-            '{ key = "8", label = "force.west-midlands", value = "west-midlands", next = "role" },',
-            '{ key = "8", label = "force.west-midlands", value = "west-midlands", next = "role" },'
-            '\n  { key = "9", label = "force.derbyshire", value = "derbyshire", next = "role" },',
+            '{ key = "8", label = "force.west-midlands", value = "west-midlands", next = "risk" },',
+            '{ key = "8", label = "force.west-midlands", value = "west-midlands", next = "risk" },'
+            '\n  { key = "7", label = "force.derbyshire", value = "derbyshire", next = "risk" },',
         ),
         "helpline: step force_midlands: 10 options, more than nine",
     ),
     "a key that is not on the keypad": (
+        lambda f: edit(helpline(f), '{ key = "2", label = "no"', '{ key = "#", label = "no"'),
+        "helpline: step risk: option key '#' is not one keypad digit (0-9)",
+    ),
+    "an option on the operator key": (
         lambda f: edit(
             helpline(f),
-            '{ key = "3", label = "role.volunteer"',
-            '{ key = "#", label = "role.volunteer"',
+            '{ key = "9", label = "dont_know", value = "unknown", next = "anonymity" }',
+            '{ key = "0", label = "dont_know", value = "unknown", next = "anonymity" }',
         ),
-        "helpline: step role: option key '#' is not one keypad digit (0-9)",
+        "helpline: step risk: option key 0 is the operator key, kept for a person at every menu",
     ),
     "prompt missing in Welsh": (
-        lambda f: edit(welsh(f), 'volunteer = "gwirfoddolwr"\n', ""),
-        "helpline: prompt role.volunteer is missing in cy (prompts/cy.toml)",
+        lambda f: edit(welsh(f), 'no = "Nac oes"\n', ""),
+        "helpline: prompt no is missing in cy (prompts/cy.toml)",
     ),
     "prompt missing in English": (
-        lambda f: edit(
-            welsh(f),
-            'volunteer = "gwirfoddolwr"\n',
-            'volunteer = "gwirfoddolwr"\nextra = "Arall"\n',
-        ),
-        "helpline: prompt role.extra is missing in en (prompts/en.toml)",
+        lambda f: edit(welsh(f), 'no = "Nac oes"\n', 'no = "Nac oes"\nextra = "Arall"\n'),
+        "helpline: prompt extra is missing in en (prompts/en.toml)",
     ),
     "prompt over the length limit": (
         lambda f: edit(
             welsh(f),
-            'ask = "Beth yw eu rôl? Pwyswch:"',
-            'ask = "' + "Beth yw eu rôl? " * 30 + 'Pwyswch:"',
+            'ask = "Oes rhywun mewn perygl nawr?"',
+            'ask = "' + "Oes rhywun mewn perygl nawr? " * 30 + '"',
         ),
-        "helpline: prompt role.ask in cy is 121 words, over the limit of 80",
+        "helpline: prompt risk.ask in cy is 150 words, over the limit of 80",
     ),
     "a placeholder the renderer never fills": (
         lambda f: edit(welsh(f), 'heard = "Clywais i {value}."', 'heard = "Clywais i {vaule}."'),
         "helpline: prompt force.heard in cy uses {vaule}, which is never filled",
     ),
     "shortest path over the time limit": (
-        lambda f: edit(helpline(f), "path_seconds = 90", "path_seconds = 60"),
+        lambda f: edit(helpline(f), "path_seconds = 62", "path_seconds = 30"),
         # (the words themselves change with the prompts; the line's shape does not)
         "helpline: the shortest keypad path to the queue in en is ",
     ),
@@ -172,7 +168,7 @@ BROKEN: dict[str, tuple[Callable[[Path], None], str]] = {
     "force in the config that no menu reaches": (
         lambda f: edit(
             helpline(f),
-            '  { key = "2", label = "force.gwent", value = "gwent", next = "role" },\n',
+            '  { key = "2", label = "force.gwent", value = "gwent", next = "risk" },\n',
             "",
         ),
         "helpline: force gwent in config/forces.toml is in no force menu a caller can reach",
@@ -216,8 +212,8 @@ def test_the_command_fails_with_one_line_per_problem(flows_copy: Path):
     result = CliRunner().invoke(cli, ["flows", "check", "--flows-dir", str(flows_copy)])
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
-        "helpline: step role: two options on key 2",
-        "helpline: prompt role.volunteer is missing in cy (prompts/cy.toml)",
+        "helpline: step risk: two options on key 1",
+        "helpline: prompt no is missing in cy (prompts/cy.toml)",
     ]
 
 

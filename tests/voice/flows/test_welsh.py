@@ -49,7 +49,7 @@ def test_the_language_choice_speaks_each_option_in_its_own_language(new_call):
     said = heard(call.start())
     assert [(h.text, h.voice, h.language) for h in said] == [
         ("For English, press 1.", *ENGLISH),
-        ("Am wasanaeth Cymraeg, pwyswch 2.", *WELSH),
+        ("Am Gymraeg, pwyswch 2.", *WELSH),
         # A reporter following up (docs/online.md), in the call's language so far.
         ("Have a reference? Press 9.", *ENGLISH),
     ]
@@ -59,8 +59,8 @@ def test_a_full_welsh_call_reaches_the_queue_in_welsh(new_call, app):
     call = new_call()
     call.start()
     heard_in_welsh = heard(call.press("2"))
-    # Wales, North Wales Police, officer, abusing a partner, someone at risk, anonymous
-    for key in ["7", "3", "1", "4", "1", "1"]:
+    # Wales, North Wales Police, someone at risk, anonymous
+    for key in ["7", "3", "1", "1"]:
         heard_in_welsh += heard(call.press(key))
     assert call.twiml is not None and call.twiml.find("Enqueue") is not None
     heard_in_welsh += heard(call.wait_in_queue())
@@ -70,23 +70,18 @@ def test_a_full_welsh_call_reaches_the_queue_in_welsh(new_call, app):
     words = " ".join(h.text for h in heard_in_welsh)
     for text in english_only_texts():
         assert text not in words
-    assert "Diolch am ffonio'r llinell wrth-lygredd a cham-drin" in words
-    assert "Heddlu Gogledd Cymru, 3." in words
+    assert "Llinell gwrth-lygredd a cham-drin yr heddlu" in words
+    assert "Heddlu Gogledd Cymru, 3;" in words
     assert "rhowch y ffôn i lawr a ffoniwch naw naw naw" in words  # the urgent advice
     assert "Rydych chi'n rhif 1 yn y ciw." in words
     recorded = the_call(app)
-    assert (recorded.language, recorded.force, recorded.category, recorded.urgent) == (
-        "cy",
-        "north-wales",
-        "domestic_abuse",
-        True,
-    )
+    assert (recorded.language, recorded.force, recorded.urgent) == ("cy", "north-wales", True)
 
 
 def test_a_welsh_first_number_starts_in_welsh(new_call, app):
     call = new_call(to_number=WELSH_FIRST_NUMBER)
     said = heard(call.start())
-    assert said[0].text.startswith("Diolch am ffonio")
+    assert said[0].text.startswith("Llinell gwrth-lygredd a cham-drin yr heddlu")
     assert {(h.voice, h.language) for h in said} == {WELSH}
     assert the_call(app).language == "cy"
 
@@ -111,7 +106,7 @@ def test_silence_at_the_language_choice_goes_on_in_english(new_call):
     call = new_call()
     call.start()
     words = " ".join(spoken(call.silence()))
-    assert words.startswith("Thanks for calling")
+    assert words.startswith("Police anti-corruption and abuse line")
     assert "Sorry" not in words
 
 
@@ -120,14 +115,15 @@ def test_a_wrong_key_at_the_language_choice_says_so_and_asks_again(new_call):
     call.start()
     said = heard(call.press("7"))
     assert said[0].text == "Sorry, that key is not one of the choices."
-    assert said[-2].text == "Am wasanaeth Cymraeg, pwyswch 2."
+    assert said[-2].text == "Am Gymraeg, pwyswch 2."
     assert said[-1].text == "Have a reference? Press 9."
 
 
 @pytest.mark.parametrize("language", HELPLINE.languages)
-def test_the_shortest_keypad_path_to_the_queue_is_under_90_seconds(new_call, language: str):
+def test_the_shortest_keypad_path_to_the_queue_is_under_60_seconds(new_call, language: str):
+    """The word estimate (pauses counted); bench/speech.py measures the audio itself."""
     path = keypad_paths(HELPLINE)[language]
-    assert path.seconds < 90, f"{language}: {path.seconds:.1f} s ({path.words} words)"
+    assert path.seconds < 62, f"{language}: {path.seconds:.1f} s ({path.words} words)"
     # Walk the same keys through the real webhooks and count what the caller hears.
     call = new_call(to_number=path.dialled)
     words = sum(spoken_words(text) for text in spoken(call.start()))
@@ -149,7 +145,7 @@ def test_a_further_language_needs_only_prompt_files_and_the_language_list(
     text = text.replace(
         "[limits]", '[voices.fr]\nvoice = "Polly.Lea"\nlanguage = "fr-FR"\n\n[limits]'
     )
-    text = text.replace("path_seconds = 90", "path_seconds = 120")
+    text = text.replace("path_seconds = 62", "path_seconds = 120")
     text = text.replace(
         '{ key = "2", label = "language.name", language = "cy", next = "welcome" },',
         '{ key = "2", label = "language.name", language = "cy", next = "welcome" },\n'
@@ -159,7 +155,7 @@ def test_a_further_language_needs_only_prompt_files_and_the_language_list(
     french = (flows / "helpline" / "prompts" / "en.toml").read_text()
     french = french.replace('name = "English"', 'name = "Français"')
     french = french.replace('"For English, press {key}."', '"Pour le français, appuyez sur {key}."')
-    french = french.replace("Thanks for calling", "Merci d'avoir appelé")
+    french = french.replace("Police anti-corruption and abuse line", "Merci d'avoir appelé")
     (flows / "helpline" / "prompts" / "fr.toml").write_text(french)
     assert check_flows(flows, ForceCatalogue.load(PROJECT_ROOT / "config" / "forces.toml")) == []
 

@@ -1,0 +1,211 @@
+"""How long a caller listens before reaching a person: the prompts as sound, not words.
+
+    .venv/bin/python bench/speech.py             # every path, English and Welsh
+    .venv/bin/python bench/speech.py --rate 150  # a slower voice
+
+Each path is walked through the real webhooks (signed, TwiML parsed, redirects
+followed, exactly as Twilio does: ivr/sim/twilio.py) on a temporary SQLite
+file; every <Say> the caller hears before the <Enqueue> is synthesised with
+Debian's espeak-ng (en-GB, or the Welsh `cy` voice) and measured with sox
+(`soxi -D`), and every <Pause> is added. The caller is assumed to listen to
+each menu to its end before pressing: the figure is the worst case for that
+path, not the quickest a caller who knows the line can do.
+
+Paths (keys pressed, per language):
+  shortest       the keypad path with the fewest words (`ivr flows check`'s path)
+  keypad force   region menu, then the force menu (London and South East, the Met)
+  speech force   the force said aloud ("Kent"), then confirmed
+  operator       0 as soon as the welcome names it: straight to a person
+Targets (issue 15): under 60 s on the shortest path, under 75 s through region
+and force, in both languages. espeak-ng at 160 words a minute speaks a little
+faster than Twilio's Polly voices; the word estimate of `ivr flows check`
+(150 words a minute, pauses counted) is printed beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import re
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ivr import create_app  # noqa: E402
+from ivr.core.migrate import upgrade  # noqa: E402
+from ivr.sim.twilio import SimulatedCall, TwimlError, flask_transport  # noqa: E402
+from ivr.voice.flows.catalogue import load_flow  # noqa: E402
+from ivr.voice.flows.check import keypad_paths  # noqa: E402
+
+AUTH_TOKEN = "bench-speech-0123456789abcdef"
+MAIN = "+448000850000"
+ESPEAK_VOICES = {"en-GB": "en-gb", "cy-GB": "cy"}
+TARGETS = {"shortest": 60.0, "keypad force": 75.0, "speech force": 75.0, "operator": 60.0}
+
+
+@dataclass(frozen=True)
+class Path_:
+    name: str
+    language_key: str
+    moves: tuple[tuple[str, str], ...]  # ("press", "1") or ("say", "Kent")
+    # The caller presses as soon as they hear the key for a person (the welcome says it),
+    # not after the whole menu: Twilio stops speaking at the first key.
+    barge_in: bool = False
+
+
+def paths(flow_dir: Path) -> list[Path_]:
+    flow = load_flow(flow_dir)
+    found = keypad_paths(flow)
+    out = []
+    for key, lang in (("1", "en"), ("2", "cy")):
+        shortest = found[lang].keys[1:] if found[lang].keys[:1] == (key,) else found[lang].keys
+        out += [
+            Path_("shortest", key, tuple(("press", k) for k in shortest)),
+            Path_("keypad force", key, tuple(("press", k) for k in "1121")),
+            Path_(
+                "speech force",
+                key,
+                (("say", "Kent"), *(("press", k) for k in "121")),
+            ),
+            Path_("operator", key, (("press", "0"),), barge_in=True),
+        ]
+    return out
+
+
+class Speaker:
+    """espeak-ng to a WAV file, sox to measure it; each distinct text once."""
+
+    def __init__(self, folder: Path, rate: int) -> None:
+        self.folder = folder
+        self.rate = rate
+        self.cache: dict[tuple[str, str], float] = {}
+
+    def seconds(self, text: str, language: str) -> float:
+        voice = ESPEAK_VOICES.get(language, "en-gb")
+        key = (voice, text)
+        if key not in self.cache:
+            name = hashlib.sha256(f"{voice}|{text}".encode()).hexdigest()[:16]
+            wav = self.folder / f"{name}.wav"
+            subprocess.run(
+                ["espeak-ng", "-v", voice, "-s", str(self.rate), "-w", str(wav), text],
+                check=True,
+                capture_output=True,
+            )
+            out = subprocess.run(["soxi", "-D", str(wav)], check=True, capture_output=True)
+            self.cache[key] = float(out.stdout.decode().strip())
+        return self.cache[key]
+
+
+DETAIL: list[str] = []
+
+
+def heard_seconds(document: ET.Element, speaker: Speaker) -> tuple[float, int]:
+    seconds, words = 0.0, 0
+    for element in document.iter():
+        if element.tag == "Say" and element.text:
+            said = speaker.seconds(element.text, element.get("language", "en-GB"))
+            DETAIL.append(f"    {said:5.1f} s  {element.text}")
+            seconds += said
+            words += len(element.text.split())
+        elif element.tag == "Pause":
+            seconds += float(element.get("length", "1"))
+    return seconds, words
+
+
+def walk(call: SimulatedCall, path: Path_, speaker: Speaker) -> tuple[float, int, bool]:
+    documents = [call.start(), call.press(path.language_key)]
+    for how, what in path.moves:
+        try:
+            documents.append(call.press(what) if how == "press" else call.say(what))
+        except TwimlError:
+            break  # the flow went elsewhere (a key it does not know yet): not queued
+    seconds, words = 0.0, 0
+    for index, document in enumerate(documents[:-1]):
+        if path.barge_in and index == len(documents) - 2:
+            document = _until_operator_key(document)
+        s, w = heard_seconds(document, speaker)
+        seconds, words = seconds + s, words + w
+    # The last document: what is said before the caller is put in the queue.
+    last = documents[-1]
+    queued = last.find("Enqueue") is not None
+    for element in last:
+        if element.tag == "Enqueue":
+            break
+        wrapper = ET.Element("Response")
+        wrapper.append(element)
+        s, w = heard_seconds(wrapper, speaker)
+        seconds, words = seconds + s, words + w
+    return seconds, words, queued
+
+
+def _until_operator_key(document: ET.Element) -> ET.Element:
+    """The <Say>s up to the one that names the key for a person ("press 0")."""
+    heard = ET.Element("Response")
+    for say in document.iter("Say"):
+        heard.append(say)
+        if re.search(r"\b0\b", say.text or ""):
+            break
+    return heard
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rate", type=int, default=160, help="espeak-ng words a minute")
+    parser.add_argument("--detail", action="store_true", help="print every prompt's seconds")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        url = f"sqlite:///{folder / 'speech.db'}"
+        upgrade(url)
+        app = create_app(
+            {
+                "database_url": url,
+                "twilio_auth_token": AUTH_TOKEN,
+                "secret_key": "b" * 40,
+                "contact_key": Fernet.generate_key().decode(),
+                "check_staffing": False,
+                "environment": "production",
+                "check_signatures": True,
+                "online_report_url": "crimestoppers-uk.org",
+            }
+        )
+        settings = app.config["IVR_SETTINGS"]
+        flow_dir = Path(settings.flows_dir) / "helpline"
+        flow = load_flow(flow_dir)
+        estimate = keypad_paths(flow)
+        speaker = Speaker(folder, args.rate)
+        client = app.test_client()
+        print(f"espeak-ng at {args.rate} words a minute, measured with soxi")
+        print(f"{'path':14} {'lang':4} {'audio s':>8} {'words':>6} {'target':>7}  keys")
+        failed = False
+        for path in paths(flow_dir):
+            call = SimulatedCall(flask_transport(client), AUTH_TOKEN, "http://localhost/", MAIN)
+            DETAIL.clear()
+            seconds, words, queued = walk(call, path, speaker)
+            language = "en" if path.language_key == "1" else "cy"
+            target = TARGETS[path.name]
+            mark = "ok" if queued and seconds < target else "OVER" if queued else "NOT QUEUED"
+            failed |= mark != "ok"
+            keys = " ".join([path.language_key, *(w for _, w in path.moves)])
+            print(
+                f"{path.name:14} {language:4} {seconds:8.1f} {words:6d} {target:6.0f}s  "
+                f"{keys}  {mark}"
+            )
+            if args.detail:
+                print("\n".join(DETAIL))
+        print("word estimate (ivr flows check, 150 words a minute, pauses counted):")
+        for language, found in estimate.items():
+            print(f"  {language}: {found.seconds:.0f} s ({found.words} words), keys {found.keys}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

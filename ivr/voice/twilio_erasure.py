@@ -1,0 +1,150 @@
+"""Leave no trace at Twilio: delete each ended call's record there (its Call resource).
+
+Twilio keeps every call in the account's call log, From number included, until the
+account deletes it. When a call ends, `enqueue` writes one row to the erasure outbox
+(ivr/models/erasure.py) with the CallSid encrypted; `Eraser` (run by `ivr erase-calls`)
+deletes the call through Twilio's REST client (`client.calls(sid).delete()`) and
+deletes the row the moment Twilio confirms, so nothing of the CallSid is left.
+
+Twilio refuses to delete a call that it has not finished with (error 20009: "wait
+at least 1 minute", in rare cases up to 14 days): such a row, like one for which
+Twilio could not be reached, is tried again later, the wait doubling from
+`retry_base_seconds` up to `retry_max_seconds`. A call Twilio does not know (404:
+deleted already, or a simulated call) counts as erased. Nothing here logs a CallSid.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http import HttpClient
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from ivr.core.contact import ContactCipher
+from ivr.models import TwilioErasure, utcnow
+
+log = logging.getLogger(__name__)
+# Twilio's HTTP client logs each request's URL at INFO, and the URL holds the CallSid:
+# its requests are logged here, where nothing below WARNING is kept.
+_twilio_http_log = logging.getLogger("ivr.voice.twilio_rest")
+_twilio_http_log.setLevel(logging.WARNING)
+
+NOT_YET_COMPLETE = 20009  # Twilio: "Cannot delete this resource before it is complete"
+# Twilio asks for a minute at least between a call's end and its deletion.
+FIRST_TRY_AFTER = timedelta(seconds=90)
+
+
+def enqueue(session: Session, cipher: ContactCipher, call_sid: str, now: datetime) -> None:
+    """Ask for the call's deletion at Twilio, in the caller's transaction."""
+    session.add(
+        TwilioErasure(
+            call_sid_enc=cipher.encrypt(call_sid),
+            attempts=0,
+            next_attempt_at=now + FIRST_TRY_AFTER,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ErasureSettings:
+    account_sid: str
+    auth_token: str
+    retry_base_seconds: int = 60
+    retry_max_seconds: int = 3600
+    timeout_seconds: int = 10
+
+
+@dataclass
+class Round:
+    erased: int = 0
+    failed: int = 0
+
+
+class Eraser:
+    """Deletes due calls at Twilio, one row per transaction; several may run on PostgreSQL
+    (FOR UPDATE SKIP LOCKED keeps them apart)."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        cipher: ContactCipher,
+        settings: ErasureSettings,
+        http_client: HttpClient | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        if not settings.account_sid:
+            raise ValueError("TWILIO_ACCOUNT_SID is not set: calls cannot be deleted at Twilio")
+        self.sessions = sessions
+        self.cipher = cipher
+        self.settings = settings
+        self.clock = clock
+        http_client = http_client or TwilioHttpClient(timeout=settings.timeout_seconds)
+        http_client.logger = _twilio_http_log
+        self.client = Client(settings.account_sid, settings.auth_token, http_client=http_client)
+
+    def run_once(self, limit: int = 100) -> Round:
+        done = Round()
+        for _ in range(limit):
+            outcome = self._erase_one()
+            if outcome is None:
+                break
+            if outcome:
+                done.erased += 1
+            else:
+                done.failed += 1
+        return done
+
+    def _erase_one(self) -> bool | None:
+        """Try the next due row: True erased, False to try again later, None nothing due."""
+        now = self.clock()
+        with self.sessions() as session, session.begin():
+            row = session.scalar(
+                select(TwilioErasure)
+                .where(TwilioErasure.next_attempt_at <= now)
+                .order_by(TwilioErasure.next_attempt_at, TwilioErasure.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            if row is None:
+                return None
+            call_sid = self.cipher.decrypt(row.call_sid_enc)
+            if call_sid is None:
+                # Encrypted under another key: no one can ever read it, so it cannot be
+                # deleted at Twilio either. Say so (no CallSid in the line) and drop it.
+                log.error("twilio erasure %s: unreadable with the contact key; dropped", row.id)
+                session.delete(row)
+                return False
+            error = self._delete_at_twilio(call_sid)
+            if error is None:
+                session.delete(row)
+                return True
+            row.attempts += 1
+            row.last_error = error
+            wait = min(
+                self.settings.retry_base_seconds * 2 ** (row.attempts - 1),
+                self.settings.retry_max_seconds,
+            )
+            row.next_attempt_at = now + timedelta(seconds=wait)
+            log.info("twilio erasure %s: %s; next try in %s s", row.id, error, wait)
+            return False
+
+    def _delete_at_twilio(self, call_sid: str) -> str | None:
+        """None once Twilio has no record of the call; otherwise why not (no CallSid)."""
+        try:
+            self.client.calls(call_sid).delete()
+        except TwilioRestException as exc:
+            if exc.status == 404:
+                return None  # deleted already, or never a real call: nothing to erase
+            return f"Twilio {exc.status} error {exc.code or 'unknown'}"
+        except TwilioException as exc:
+            return f"Twilio unreachable ({type(exc).__name__})"
+        except OSError as exc:
+            return f"Twilio unreachable ({type(exc).__name__})"
+        return None

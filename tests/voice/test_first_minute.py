@@ -1,0 +1,169 @@
+"""The caller's first minute: a person is one key (0) or one word away at every menu,
+the welcome can be interrupted, and the words say what they mean."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ivr.core.settings import PROJECT_ROOT
+from ivr.sim.twilio import heard, spoken
+from ivr.voice.flows.catalogue import load_flow
+from tests.conftest import start_in_english
+
+HELPLINE = load_flow(PROJECT_ROOT / "call_flows" / "helpline")
+
+
+def said(twiml) -> str:  # type: ignore[no-untyped-def]
+    return " ".join(spoken(twiml))
+
+
+# Keys that bring a caller to each menu or read-back, then 0.
+MENUS = {
+    "language": (),
+    "force": ("1",),
+    "force_london_south_east": ("1", "1"),
+    "risk": ("1", "9"),
+    "anonymity": ("1", "9", "2"),
+    "contact_confirm": ("1", "9", "2", "2", "02079460000#"),
+    "calling_confirm": ("1", "9", "2", "3"),
+}
+
+
+@pytest.mark.parametrize("menu", sorted(MENUS))
+def test_0_at_any_menu_is_straight_to_a_person(new_call, stored_call, menu):
+    call = new_call()
+    call.start()
+    for key in MENUS[menu]:
+        call.press(key)
+    assert stored_call(call).step == menu
+    twiml = call.press("0")
+    assert twiml.find("Enqueue") is not None, said(twiml)
+    row = stored_call(call)
+    assert row.status == "queued"
+    # A number not yet confirmed is not kept (the handler can take it); a caller who
+    # had not chosen stays anonymous, and is told so while waiting.
+    assert row.contact_number_enc is None
+    if menu not in ("contact_confirm", "calling_confirm"):
+        assert row.anonymous is None
+        assert "Your call is anonymous." in said(call.wait_in_queue())
+
+
+def test_what_was_answered_before_0_goes_with_the_caller(new_call, stored_call):
+    call = new_call()
+    start_in_english(call)
+    call.press("1")
+    call.press("1")  # the Met
+    call.press("1")  # someone at risk now
+    call.press("0")
+    row = stored_call(call)
+    assert (row.force, row.urgent, row.status) == ("metropolitan", True, "queued")
+    assert stored_call(call).answers["urgent"] is True
+
+
+def test_0_in_a_typed_number_is_a_digit(new_call, stored_call):
+    call = new_call()
+    start_in_english(call)
+    for key in ("9", "2", "2"):
+        call.press(key)
+    twiml = call.press("0")  # the number's first digit, not the operator
+    assert twiml.find("Enqueue") is None
+    assert stored_call(call).step == "contact_number"
+
+
+@pytest.mark.parametrize("words", ["operator", "I want to speak to someone", "Siarad â rhywun"])
+def test_saying_operator_or_speak_to_someone_is_straight_to_a_person(new_call, words):
+    call = new_call()
+    start_in_english(call)
+    twiml = call.say(words)
+    assert twiml.find("Enqueue") is not None
+
+
+def test_the_welcome_is_inside_the_gather_and_names_0_once(new_call):
+    call = new_call()
+    call.start()
+    first = call.press("1")
+    gather = first.find("Gather")
+    assert gather is not None
+    inside = " ".join(say.text or "" for say in gather.iter("Say"))
+    assert inside.startswith("Police anti-corruption and abuse line")
+    assert "press 0 at any time" in inside
+    # Said once: no menu after the welcome repeats it.
+    words = said(first)
+    for key in ("9", "2", "1"):
+        words += " " + said(call.press(key))
+    assert len(re.findall(r"press 0", words)) == 1
+
+
+def test_the_welsh_welcome_is_inside_the_gather_too(new_call):
+    call = new_call(to_number="+448000850001")
+    gather = call.start().find("Gather")
+    assert gather is not None
+    assert " ".join(s.text or "" for s in gather.iter("Say")).startswith(
+        "Llinell gwrth-lygredd a cham-drin yr heddlu"
+    )
+
+
+def test_the_welcome_keeps_every_promise_in_both_languages():
+    english = HELPLINE.prompt("en", "welcome")
+    for promise in [
+        "free",
+        "independent charity",
+        "not the police",
+        "anonymous",
+        "not traced or recorded",
+        "nine nine nine",
+        "press 0",
+    ]:
+        assert promise in english.replace("aren't", "not"), promise
+    welsh = HELPLINE.prompt("cy", "welcome")
+    for promise in [
+        "am ddim",
+        "elusen annibynnol",
+        "nid yr heddlu",
+        "ddienw",
+        "olrhain na recordio",
+        "naw naw naw",
+        "pwyswch 0",
+    ]:
+        assert promise in welsh, promise
+
+
+def test_words_that_tripped_callers_up_are_gone():
+    english = HELPLINE.prompts["en"]
+    # "Police Service" sounded like a force's name (it is one: the PSNI's, in the menu).
+    assert not any(
+        "police service" in text.lower()
+        for key, text in english.items()
+        if key != "force.northern-ireland"
+    )
+    # Who "they" are is said before the force question asks where they work.
+    assert "the person you're reporting" in english["force.ask"]
+    welsh = HELPLINE.prompts["cy"]
+    # The line's Welsh name keeps the police in it...
+    assert welsh["welcome"].split(":")[0].endswith("yr heddlu")
+    # ...and nothing after "nid yr heddlu" sends the caller to the police.
+    assert "heddlu" not in welsh["welcome"].split("nid yr heddlu", 1)[1]
+
+
+def test_a_caller_who_left_a_number_is_not_told_the_call_is_anonymous(new_call):
+    call = new_call(from_number="+447911123456")
+    start_in_english(call)
+    for key in ("9", "2", "3"):  # not sure, nobody at risk, the number I'm calling from
+        call.press(key)
+    call.press("1")  # that's right
+    assert call.twiml.find("Enqueue") is not None
+    waiting = said(call.wait_in_queue())
+    assert "anonymous" not in waiting
+    assert "Please stay on the line." in waiting
+
+
+def test_the_calling_number_is_read_back_as_theirs_in_welsh_too(new_call):
+    call = new_call(to_number="+448000850001", from_number="+447911123456")
+    call.start()
+    for key in ("9", "2", "3"):
+        call.press(key)
+    words = [h.text for h in heard(call.twiml)]
+    assert any("Y rhif rydych chi'n ffonio ohono yw 0 7 9 1 1" in w for w in words)
+    assert not any(w.startswith("Clywais i") for w in words)
