@@ -13,7 +13,7 @@ from sqlalchemy import select
 from handler_console.words import category_name, force_name
 from ivr.core.db import get_session
 from ivr.models import Call, Report, utcnow
-from ivr.records import test_reports
+from ivr.records import marked_reports
 
 
 def test_call_ids(call_ids: Iterable[int | None]) -> set[int]:
@@ -24,7 +24,7 @@ def test_call_ids(call_ids: Iterable[int | None]) -> set[int]:
 
 
 def is_test_report(report: Report) -> bool:
-    return test_reports.is_test_report(get_session(), report)
+    return marked_reports.is_test_report(get_session(), report)
 
 
 def age(since: datetime | None, now: datetime | None = None) -> str:

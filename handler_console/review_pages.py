@@ -37,7 +37,7 @@ from ivr.core.db import get_session
 from ivr.core.permissions import Action
 from ivr.core.runtime import get_core
 from ivr.models import RELEASED, Dissemination, Report, ReportStatus, User, utcnow
-from ivr.records import force_outcomes, pii, test_reports
+from ivr.records import force_outcomes, marked_reports, pii
 from ivr.records import review as decisions
 from ivr.records.delivery import state_label
 from ivr.records.record import HOW_KNOWN, get_contact
@@ -205,8 +205,8 @@ def record_outcome(reference: str) -> Response | str:
 def close_test_report(reference: str) -> Response | str:
     found = load_report(reference)
     try:
-        test_reports.close_test_report(get_session(), found, current_user.record)
-    except test_reports.CloseRefused as exc:
+        marked_reports.close_test_report(get_session(), found, current_user.record)
+    except marked_reports.CloseRefused as exc:
         return render_review(found, refusal=f"Not closed: {exc}")
     flash(f"Test report {found.reference} closed. Nothing was sent.", "info")
     return redirect(url_for("console.review"))
@@ -256,7 +256,7 @@ def render_review(
     db.commit()
     findings = pii.find_in_report(found)
     routing_problem, going_to = None, []
-    is_test = test_reports.is_test_report(db, found)
+    is_test = marked_reports.is_test_report(db, found)
     if found.status == ReportStatus.SUBMITTED and not is_test:
         try:
             going_to = decisions.destinations(found, runtime.routes)

@@ -32,7 +32,7 @@ def now() -> datetime:
     return utcnow()
 
 
-def why_nobody_answers(session: Session, flow: Flow, settings: Settings) -> str | None:
+def why_nobody_answers(session: Session, flow: Flow, settings: Settings) -> CallOutcome | None:
     """CLOSED, NOBODY, or None when someone can answer."""
     if not settings.check_staffing:
         return None
@@ -60,9 +60,11 @@ def recent_wait_seconds(session: Session) -> float | None:
         .order_by(Call.started_at.desc())
         .limit(200)
     ).all()
+    # The query keeps only rows with both times (is_not(None) above).
     waits = [
         float(seconds) if seconds is not None else (answered - queued).total_seconds()
         for queued, answered, seconds in rows
+        if queued is not None and answered is not None
     ]
     if len(waits) < ENOUGH_CALLS:
         return None
