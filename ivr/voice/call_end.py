@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -35,6 +35,19 @@ def request_key(secret: str, step_id: str, seq: int | None, digits: str, speech:
     """The same request gives the same key; the key gives back nothing of the input."""
     carried = "\x1f".join((step_id, str(seq), digits, speech))
     return hmac.new(secret.encode(), carried.encode(), hashlib.sha256).hexdigest()
+
+
+def queue_wait(call: Call, twilio_queue_time: int, now: datetime) -> int | None:
+    """Seconds the caller waited in the queue. Twilio's QueueTime says 0 for a caller
+    taken out of the queue by a redirect (a handler answering from the console) however
+    long they waited, and is missing if the request lacked it: then our own clock, to
+    the handler's answer if there was one, else to now."""
+    if twilio_queue_time > 0 and call.answered_at is None:
+        return twilio_queue_time
+    if call.queued_at is None:
+        return twilio_queue_time or None
+    until = call.answered_at or now
+    return max(0, int((until - call.queued_at) / timedelta(seconds=1)))
 
 
 def end(session: Session, call: Call, twilio_status: str, duration: int | None) -> None:

@@ -300,7 +300,8 @@ def _queue_left(params: TwilioParams) -> VoiceResponse:
         raise LookupError("a queue result for a call we do not know")
     flow = runtime.flows.for_line(call.line)
     result = params.queue_result
-    call_life.leave_queue(call, result, params.queue_time)
+    # Twilio's QueueTime, or our own count where Twilio's is missing (call_end.queue_wait).
+    call_life.leave_queue(call, result, call_end.queue_wait(call, params.queue_time, utcnow()))
     get_session().commit()
     if result == "leave":
         return runtime.renderer.render_leaving(call, flow)
