@@ -69,7 +69,7 @@ def release(session: Session, call_id: int, handler_id: int) -> bool:
     return result.rowcount == 1  # type: ignore[attr-defined]  # a CursorResult for an UPDATE
 
 
-def leave_queue(call: Call, queue_result: str, queue_seconds: int) -> None:
+def leave_queue(call: Call, queue_result: str, queue_seconds: int | None) -> None:
     """What Twilio says happened to the caller's place in the queue (the Enqueue action):
     how the wait ended, recorded as the call's outcome. The status moves when the call
     ends (`end`)."""
