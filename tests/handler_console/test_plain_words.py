@@ -26,10 +26,10 @@ def settings_overrides(settings_overrides):
 
 def test_queue_words_timeline_order_and_the_real_wait(app, client, new_call):
     add_user(app, "sue", "supervisor")
-    queue_a_caller(new_call, ("1", "3", "3", "4", "1", "1"))  # Kent, volunteer, domestic
+    queue_a_caller(new_call, ("1", "3", "2", "1"))  # Kent, nobody at risk now, anonymous
     sign_in(client, "sue")
     queue = client.get("/console/queue").get_data(as_text=True)
-    assert "Domestic abuse or control" in queue and "“abusing a partner”" in queue
+    assert "Kent Police" in queue and ">kent<" not in queue
     assert ">en<" not in queue and "English" in queue
     with Session(get_engine(app)) as session:
         call = session.scalar(select(Call))
@@ -51,7 +51,8 @@ def test_queue_words_timeline_order_and_the_real_wait(app, client, new_call):
     )
     assert events.count("Answered by a handler") == 1 and events[-1] == "Call ended"
     assert ("Which force", "Chose", "London and South East") not in order
-    assert ("Their role", "Chose", "Volunteer") in order
+    assert ("Which force: London and South East", "Chose", "Kent Police") in order
+    assert ("Anyone at risk now", "Chose", "No") in order
     assert "5 min 0 s" in page and "Waited 0 s" not in page
     for code in ("in_flow", "force_london_south_east", "domestic_abuse", ">kent<", "True"):
         assert code not in page, code
