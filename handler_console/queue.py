@@ -6,8 +6,6 @@ from datetime import datetime
 
 from flask import (
     Blueprint,
-    abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -24,11 +22,9 @@ from ivr.core.categories import load_categories
 from ivr.core.db import get_session
 from ivr.core.permissions import Action
 from ivr.core.runtime import get_core
-from ivr.models import Call, Report, utcnow
+from ivr.models import Report, utcnow
 from ivr.records.record import open_report_for_call
-from ivr.voice.gateway import CallGateway, GatewayError, connect_twiml
-from ivr.voice.runtime import get_voice
-from ivr.voice.taking import claim, next_waiting_id, release, waiting_calls
+from ivr.voice.taking import NotTaken, next_waiting_id, take_call, waiting_calls
 
 
 def register(bp: Blueprint) -> None:
@@ -84,32 +80,16 @@ def take(call_id: int) -> Response:
 def _take(call_id: int) -> Response:
     db = get_session()
     user = current_user.record
-    if not user.phone_e164:
-        flash("Add the phone you take calls on (Your account) before taking a caller.", "error")
-        return redirect(url_for("console.queue"))
-    if not claim(db, call_id, user.id):
-        flash("Another handler has just taken that caller, or they hung up.", "error")
-        return redirect(url_for("console.queue"))
-    call = db.get(Call, call_id)
-    if call is None:  # pragma: no cover - claimed a row that cannot vanish
-        abort(404)
-    db.refresh(call)
-    runtime = get_voice()
-    settings = runtime.settings
-    voice = runtime.flows.for_line(call.line).voice_for(call.language)
+    base_url = get_core().settings.public_base_url or request.url_root
     try:
-        if not call.live_call_sid:
-            raise GatewayError("That caller's line is no longer open.")
-        if call.is_test:
-            # A test call is simulated by the console: there is no line at Twilio to bring
-            # to the handler's phone. The report opens as for a real caller.
-            flash("A test call: nothing rings, and its report will never be sent.", "info")
-        else:
-            _bring_to_phone(call, user.phone_e164, voice.voice, voice.language)
-    except GatewayError as exc:
-        release(db, call.id, user.id)
-        flash(f"{exc} The caller is still in the queue.", "error")
+        call = take_call(db, call_id, user.id, user.phone_e164 or "", base_url)
+    except NotTaken as exc:
+        flash(str(exc), "error")
         return redirect(url_for("console.queue"))
+    if call.is_test:
+        # A test call is simulated by the console: there is no line at Twilio to bring
+        # to the handler's phone. The report opens as for a real caller.
+        flash("A test call: nothing rings, and its report will never be sent.", "info")
     followed_up = (call.answers or {}).get("followup_report")
     if followed_up is not None:
         # A reporter who came back with their reference and code: their report opens,
@@ -120,6 +100,7 @@ def _take(call_id: int) -> Response:
             audit(db, user, "view", "report", report.reference, reason="follow-up call")
             db.commit()
             return redirect(url_for("console.report_followup", reference=report.reference))
+    settings = get_core().settings
     report = open_report_for_call(
         db, call, user, get_core().cipher, load_categories(settings.config_dir)
     )
@@ -127,19 +108,6 @@ def _take(call_id: int) -> Response:
     availability_pages.became_busy(user.id)
     db.commit()
     return redirect(url_for("console.report", reference=report.reference, why="taking call"))
-
-
-def _bring_to_phone(call: Call, phone: str, voice: str, language: str) -> None:
-    settings = get_core().settings
-    gateway: CallGateway = current_app.extensions["ivr.voice.gateway"]
-    twiml = connect_twiml(
-        phone,
-        settings.twilio_caller_id,
-        settings.public_base_url or request.url_root,
-        call.id,
-        (voice, language),
-    )
-    gateway.redirect_call(call.live_call_sid or "", twiml)
 
 
 def waited(since: datetime | None, now: datetime) -> str:

@@ -36,7 +36,15 @@ from ivr.core.db import get_session
 from ivr.core.permissions import Action
 from ivr.core.runtime import get_core
 from ivr.models import Call
-from ivr.sim.twilio import LineDown, SimulatedCall, TwimlError, flask_transport, parse_twiml
+from ivr.sim.twilio import (
+    LineDown,
+    SimulatedCall,
+    TwimlError,
+    flask_transport,
+    parse_twiml,
+    press_keys,
+)
+from ivr.voice import urls
 from ivr.voice.door import call_key
 from ivr.voice.marked_calls import TEST_FROM, mint_call_sid
 from ivr.voice.runtime import get_voice
@@ -93,7 +101,7 @@ def test_call_start() -> Response:
         _end(session[STATE])
     sid = mint_call_sid(get_core().settings.secret_key)
     state: dict[str, Any] = {"sid": sid, "to": dialled, "turns": [], "dropped": 0}
-    _run(state, "/voice/incoming", {}, did=f"rang {dialled} from {TEST_FROM}")
+    _run(state, urls.INCOMING, {}, did=f"rang {dialled} from {TEST_FROM}")
     db = get_session()
     call = _stored_call(sid)
     if call is not None:
@@ -111,13 +119,12 @@ def test_call_keys() -> Response:
     if not TYPED_KEYS.match(keys):
         flash("Keys are 0 to 9, * and #.", "error")
         return redirect(url_for("console.test_call"))
-    gather = state["gather"]
-    finished_on = ""
-    if gather["num_digits"]:
-        keys = keys[: gather["num_digits"]]  # Twilio takes that many keys and no more
-    elif keys.endswith(gather["finish_on_key"]) and len(keys) > 1:
-        keys, finished_on = keys[:-1], gather["finish_on_key"]
-    _run(state, gather["action"], {"Digits": keys, "FinishedOnKey": finished_on}, f"pressed {keys}")
+    did = f"pressed {keys}"
+    # Keys past what a step takes are typed ahead into the next step, as on a phone.
+    while keys and state.get("gather"):
+        pressed = press_keys(state["gather"]["reads"], keys)
+        _run(state, state["gather"]["action"], pressed.params, did)
+        keys, did = pressed.typed_ahead, f"typed ahead {pressed.typed_ahead}"
     return redirect(url_for("console.test_call"))
 
 
@@ -171,6 +178,8 @@ def _simulated(state: dict[str, Any]) -> SimulatedCall:
         from_number=TEST_FROM,
         from_city="",
         call_sid=state["sid"],
+        voice_url=urls.INCOMING,
+        status_callback=urls.STATUS,
     )
 
 
@@ -179,7 +188,7 @@ def _run(state: dict[str, Any], url: str, extra: dict[str, str], did: str) -> No
     call = _simulated(state)
     heard: list[list[str]] = []
     try:
-        document = call._follow(url, extra)  # follows a lone <Redirect>, as Twilio does
+        document = call.follow(url, extra)  # follows a lone <Redirect>, as Twilio does
         heard += _words(document)
         state["gather"] = _gather(document, call.last_url)
         state["ending"] = None
@@ -205,9 +214,7 @@ def _end(state: dict[str, Any]) -> None:
     call = _simulated(state)
     try:
         if (state.get("ending") or {}).get("how") == "queued":
-            parse_twiml(
-                *call.post("/voice/queue-left", {"QueueResult": "hangup", "QueueTime": "0"})
-            )
+            parse_twiml(*call.post(urls.QUEUE_LEFT, {"QueueResult": "hangup", "QueueTime": "0"}))
         parse_twiml(*call.hang_up(duration=0))
     except (TwimlError, LineDown) as exc:
         flash(f"Hanging up the test call failed: {exc}", "error")
@@ -225,8 +232,8 @@ def _gather(document: ET.Element, url: str) -> dict[str, Any] | None:
     return {
         "action": urljoin(url, gather.get("action") or url),
         "speech": "speech" in gather.get("input", ""),
-        "num_digits": int(gather.get("numDigits") or 0),
-        "finish_on_key": gather.get("finishOnKey", "#"),
+        # How the step reads keys (numDigits, finishOnKey), for press_keys.
+        "reads": {k: v for k, v in gather.attrib.items() if k in ("numDigits", "finishOnKey")},
         "redirect": urljoin(url, redirect_after.text or "") if redirect_after is not None else "",
         "step": (gather.get("action") or "").split("?")[0].rsplit("/", 1)[-1],
     }

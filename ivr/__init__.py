@@ -19,7 +19,7 @@ from ivr.core.private_files import private_folder
 from ivr.core.runtime import EXTENSION as CORE
 from ivr.core.runtime import Core
 from ivr.core.settings import load_settings
-from ivr.voice.gateway import make_gateway
+from ivr.voice.gateway import GATEWAY, make_gateway
 from ivr.voice.runtime import EXTENSION as VOICE
 from ivr.voice.runtime import Voice, get_voice
 from ivr.voice.urls import is_webhook_path
@@ -52,7 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     core = Core.build(settings)
     app.extensions[CORE] = core
     app.extensions[VOICE] = Voice.build(core)
-    app.extensions["ivr.voice.gateway"] = make_gateway(settings)
+    app.extensions[GATEWAY] = make_gateway(settings)
 
     from handler_console import make_blueprint as make_console_blueprint
     from ivr.online import make_blueprint as make_online_blueprint

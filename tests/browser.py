@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from flask import Flask
 from werkzeug.serving import make_server
 
 from ivr import create_app
 from ivr.core.db import get_engine
-from ivr.sim.twilio import SimulatedCall
+from ivr.sim.twilio import SimulatedCall, http_transport
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -45,12 +44,11 @@ class LiveServer:
     def call(self, **kwargs: Any) -> SimulatedCall:
         """A simulated Twilio call against this server over real HTTP."""
 
-        def post(url: str, form: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
-            response = requests.post(url, data=form, headers=headers, timeout=10)
-            return response.status_code, response.text
-
         return SimulatedCall(
-            transport=post, auth_token=self.auth_token, base_url=self.url + "/", **kwargs
+            transport=http_transport(timeout=10),
+            auth_token=self.auth_token,
+            base_url=self.url + "/",
+            **kwargs,
         )
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from ivr import create_app
 from ivr.core.db import get_engine, normalise_url
 from ivr.core.migrate import upgrade
-from ivr.sim.twilio import SimulatedCall
+from ivr.sim.twilio import SimulatedCall, flask_transport
 
 # Real-browser fixtures (live_server, browser, browser_page), for any test file to use.
 from tests.browser import browser, browser_page, live_server  # noqa: E402, F401
@@ -114,14 +114,6 @@ def client(app: Flask):  # type: ignore[no-untyped-def]
     return app.test_client()
 
 
-def client_transport(client):  # type: ignore[no-untyped-def]
-    def post(url: str, form: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
-        response = client.post(url, data=form, headers=headers)
-        return response.status_code, response.get_data(as_text=True)
-
-    return post
-
-
 @pytest.fixture
 def call_ids() -> dict[str, int]:
     """CallSid -> the call's row id, noted while the call is live: once it has ended,
@@ -137,7 +129,7 @@ def new_call(app: Flask, client, call_ids: dict[str, int]):  # type: ignore[no-u
     from ivr.models import Call
     from ivr.voice.door import call_key
 
-    post = client_transport(client)
+    post = flask_transport(client)
 
     def make(**kwargs: object) -> SimulatedCall:
         def noting(url: str, form: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:

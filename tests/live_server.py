@@ -9,11 +9,12 @@ import subprocess
 import sys
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from ivr.sim.twilio import http_transport
 
 ROOT = Path(__file__).resolve().parents[1]
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
@@ -25,14 +26,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def http_post(url: str, form: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
-    data = urllib.parse.urlencode(form).encode()
-    request = urllib.request.Request(url, data=data, headers=headers, method="POST")  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
+# Posts as Twilio does, over real HTTP (the simulator's own transport).
+http_post = http_transport(timeout=10)
 
 
 @contextmanager

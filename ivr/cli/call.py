@@ -13,6 +13,7 @@ from ivr.cli.common import safe_url
 from ivr.core.contact import parse_phone
 from ivr.core.settings import Settings, load_settings
 from ivr.sim.twilio import Transport
+from ivr.voice import urls
 from ivr.voice.flows.catalogue import FlowCatalogue
 
 
@@ -79,6 +80,8 @@ def call(
             to_number=dialled,
             from_number=caller,
             from_city="",
+            voice_url=urls.INCOMING,
+            status_callback=urls.STATUS,
         ),
         ask=script or keyboard(input, click.echo),
         say=click.echo,
@@ -118,7 +121,7 @@ def call(
 
 def _dialled_number(flows: FlowCatalogue, line: str) -> str:
     if not line:
-        default = flows.for_number(None)
+        default = flows.default
         return default.numbers[0] if default.numbers else "+448000850000"
     if line in flows.flows:
         numbers = flows.flows[line].numbers

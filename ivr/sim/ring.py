@@ -15,7 +15,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from ivr.core.spoken import WORDS_PER_MINUTE, spoken_words
 from ivr.sim.twilio import SimulatedCall, parse_twiml
@@ -97,7 +97,7 @@ class Ring:
 
     def run(self) -> Ending:
         self.say(f"Ringing {self.call.to_number} from {self.call.from_number} …")
-        document = self._fetch("/voice/incoming")
+        document = self.call.start()
         try:
             return self._run(document)
         except BaseException:
@@ -121,13 +121,11 @@ class Ring:
                 parse_twiml(status, body)
                 self.say(f"(status callback sent: completed, {outcome.seconds} s)")
                 return outcome
-            url, extra, answer = outcome
-            document = self._fetch(url, extra)
-            if answer is not None and answer.kind == "keys" and answer.value != "*":
-                self._check_not_refused(document, url, answer.value)
+            document = outcome
 
     # ------------------------------------------------------------ the verbs
-    def _play(self, document: ET.Element) -> Ending | tuple[str, dict[str, str], Answer | None]:
+    def _play(self, document: ET.Element) -> Ending | ET.Element:
+        """Run the document's verbs; the next document, or how the call ended."""
         for verb in document:
             if verb.tag == "Say":
                 self._hear(verb)
@@ -145,9 +143,9 @@ class Ring:
                 if answer.kind == "silence":
                     self.say("   (silence)")
                     continue  # Twilio goes on to the verb after the <Gather>
-                return self._gather_request(verb, answer)
+                return self._answered(answer)
             elif verb.tag == "Redirect":
-                return verb.text or "", {}, None
+                return self.call.follow(verb.text or "")
             elif verb.tag == "Enqueue":
                 return self._queue(verb)
             elif verb.tag == "Hangup":
@@ -175,28 +173,19 @@ class Ring:
                 raise CallScriptError(message)
             self.say(f"   ({message})")
 
-    def _gather_request(
-        self, gather: ET.Element, answer: Answer
-    ) -> tuple[str, dict[str, str], Answer]:
-        action = gather.get("action") or self.call.last_url
+    def _answered(self, answer: Answer) -> ET.Element:
+        """The answer given at the current <Gather>, sent as Twilio sends it."""
         if answer.kind == "speech":
             self.say(f"   > said: {answer.value}")
-            return action, {"SpeechResult": answer.value, "Confidence": "0.91"}, answer
-        keys, finished_on = answer.value, ""
-        finish_key = gather.get("finishOnKey", "#")
-        num_digits = gather.get("numDigits")
-        if num_digits and len(keys) > int(num_digits):
-            # Twilio takes numDigits keys; the rest were typed ahead into the next menu.
-            keys, rest = keys[: int(num_digits)], keys[int(num_digits) :]
-            self.typed_ahead.append(rest)
-        elif finish_key and finish_key in keys[1:]:
-            keys, _, rest = keys.partition(finish_key)
-            finished_on = finish_key
-            if rest:
-                self.typed_ahead.append(rest)
+            return self.call.say(answer.value)
         self.say(f"   > pressed: {answer.value}")
-        sent = Answer("keys", keys)
-        return action, {"Digits": keys, "FinishedOnKey": finished_on}, sent
+        step = self.step
+        document, pressed = self.call.press_once(answer.value)
+        if pressed.typed_ahead:  # the next <Gather> hears them, before anything is asked
+            self.typed_ahead.append(pressed.typed_ahead)
+        if pressed.digits != "*":
+            self._check_not_refused(document, step, pressed.digits)
+        return document
 
     def _queue(self, enqueue: ET.Element) -> Ending:
         name = (enqueue.text or "").strip()
@@ -221,21 +210,12 @@ class Ring:
         self.say(f"== {why}")
         return Ending("line_hung_up", self.step)
 
-    # ------------------------------------------------------------ requests
-    def _fetch(self, url: str, extra: dict[str, str] | None = None) -> ET.Element:
-        full = urljoin(self.call.last_url or self.call.base_url, url)
-        self.call.last_url = full
-        document = parse_twiml(*self.call.post(full, extra))
-        self.call.twiml = document
-        self.call.history.append(document)
-        return document
-
-    def _check_not_refused(self, document: ET.Element, url: str, keys: str) -> None:
+    # ------------------------------------------------------------ checks
+    def _check_not_refused(self, document: ET.Element, step: str, keys: str) -> None:
         if not self.scripted or not self.gave_up_texts:
             return
         said = " ".join(say.text or "" for say in document.iter("Say"))
         if any(text and text in said for text in self.gave_up_texts):
-            step = _step_of(url)
             raise CallScriptError(
                 f"key {keys!r} was refused at step {step} more often than the flow allows "
                 "(it gave up and moved on)"

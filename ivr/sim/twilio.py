@@ -3,16 +3,19 @@
 It sends Twilio's full parameter set (From, FromCity, … included), signs every
 request with RequestValidator, parses the TwiML as XML (refusing what Twilio
 would refuse: an unknown verb, a voice speaking the wrong language), and follows
-Gather actions, Redirects and the queue's wait URL. Tests use it with Flask's
-test client (`flask_transport`); `ivr call` uses it in-process or over HTTP
-(`http_transport`).
+Gather actions, Redirects and the queue's wait URL. Keys pressed at a <Gather> are
+read as Twilio reads them in one place (`press_keys`), and every TwiML document is
+fetched through one `SimulatedCall.follow`: the tests, `ivr call` (ivr/sim/ring.py)
+and the console's test call all use these two. Tests use it with Flask's test
+client (`flask_transport`); `ivr call` uses it in-process or over HTTP
+(`http_transport`). It never imports the app: it speaks HTTP or WSGI, as Twilio does.
 """
 
 from __future__ import annotations
 
 import secrets
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.error import HTTPError, URLError
@@ -179,6 +182,33 @@ def heard(element: ET.Element) -> list[Heard]:
     ]
 
 
+@dataclass(frozen=True)
+class Keys:
+    """Keys pressed at a <Gather>, as Twilio reads them."""
+
+    digits: str  # sent as Digits
+    finished_on: str  # sent as FinishedOnKey: the finishOnKey that ended the entry, or ""
+    typed_ahead: str  # keys past this <Gather>: the next one hears them
+
+    @property
+    def params(self) -> dict[str, str]:
+        return {"Digits": self.digits, "FinishedOnKey": self.finished_on}
+
+
+def press_keys(gather: Mapping[str, str], keys: str) -> Keys:
+    """What Twilio sends for `keys` pressed at a <Gather> with these attributes: at most
+    numDigits keys; a finishOnKey after the first key ends the entry (and is not part
+    of Digits). What follows was typed ahead into the next <Gather>."""
+    num_digits = int(gather.get("numDigits") or 0)
+    finish_key = gather.get("finishOnKey", "#")
+    if num_digits and len(keys) > num_digits:
+        return Keys(keys[:num_digits], "", keys[num_digits:])
+    if finish_key and finish_key in keys[1:]:
+        digits, _, rest = keys.partition(finish_key)
+        return Keys(digits, finish_key, rest)
+    return Keys(keys, "", "")
+
+
 @dataclass
 class SimulatedCall:
     transport: Transport
@@ -191,6 +221,10 @@ class SimulatedCall:
     twiml: ET.Element | None = None
     last_url: str = ""
     history: list[ET.Element] = field(default_factory=list)
+    # What the number is pointed at in Twilio's console (`ivr serve` prints them; the app's
+    # own spelling is ivr/voice/urls.py, and tests/sim/test_twilio.py holds the two together).
+    voice_url: str = "/voice/incoming"
+    status_callback: str = "/voice/status"
 
     def post(
         self,
@@ -220,32 +254,45 @@ class SimulatedCall:
             )
         return self.transport(url, params, headers)
 
-    def _follow(self, url: str, extra: dict[str, str] | None = None) -> ET.Element:
+    def follow(self, url: str, extra: dict[str, str] | None = None) -> ET.Element:
+        """Request a TwiML document (a relative URL is read against the last one, as
+        Twilio reads a Gather's action or a Redirect) and make it the call's current one.
+        A document that is only a <Redirect> is followed, as Twilio does."""
+        url = urljoin(self.last_url or self.base_url, url)
         self.last_url = url
         root = parse_twiml(*self.post(url, extra))
-        # A document that is only a <Redirect> is followed, as Twilio does.
         children = list(root)
         if len(children) == 1 and children[0].tag == "Redirect":
-            return self._follow(urljoin(url, children[0].text or ""))
+            return self.follow(children[0].text or "")
         self.twiml = root
         self.history.append(root)
         return root
 
     def start(self) -> ET.Element:
-        return self._follow("/voice/incoming")
+        return self.follow(self.voice_url)
 
     def gather(self) -> ET.Element:
         if self.twiml is None or self.twiml.find("Gather") is None:
             raise TwimlError("the call is not waiting for input")
         return self.twiml.find("Gather")  # type: ignore[return-value]
 
-    def press(self, digits: str) -> ET.Element:
-        action = self.gather().get("action", "")
-        return self._follow(action, {"Digits": digits, "FinishedOnKey": ""})
+    def press_once(self, keys: str) -> tuple[ET.Element, Keys]:
+        """Press keys at the current <Gather>; the keys it did not take are in the result."""
+        gather = self.gather()
+        pressed = press_keys(gather.attrib, keys)
+        return self.follow(gather.get("action") or self.last_url, pressed.params), pressed
+
+    def press(self, keys: str) -> ET.Element:
+        """Press keys; those typed ahead go to the next <Gather>, as on a phone."""
+        document, pressed = self.press_once(keys)
+        while pressed.typed_ahead and document.find("Gather") is not None:
+            document, pressed = self.press_once(pressed.typed_ahead)
+        return document
 
     def say(self, words: str, confidence: str = "0.91") -> ET.Element:
-        action = self.gather().get("action", "")
-        return self._follow(action, {"SpeechResult": words, "Confidence": confidence})
+        gather = self.gather()
+        extra = {"SpeechResult": words, "Confidence": confidence}
+        return self.follow(gather.get("action") or self.last_url, extra)
 
     def silence(self) -> ET.Element:
         """No input: Twilio goes on to the verb after <Gather>."""
@@ -253,7 +300,7 @@ class SimulatedCall:
         redirect = self.twiml.find("Redirect")
         if redirect is None:
             raise TwimlError("nothing follows the Gather: a silent caller would be hung up on")
-        return self._follow(redirect.text or "")
+        return self.follow(redirect.text or "")
 
     def wait_in_queue(self, position: int = 1, queue_time: int = 0) -> ET.Element:
         """Fetch the <Enqueue> wait URL once, with what Twilio sends about the queue."""
@@ -280,7 +327,8 @@ class SimulatedCall:
         return parse_twiml(*self.post(url, extra))
 
     def hang_up(self, duration: int = 60) -> tuple[int, str]:
-        return self.post("/voice/status", {"CallDuration": str(duration)}, call_status="completed")
+        extra = {"CallDuration": str(duration)}
+        return self.post(self.status_callback, extra, call_status="completed")
 
     @property
     def path(self) -> str:

@@ -53,10 +53,10 @@ def signature_is_valid(request: Request, validator: RequestValidator, public_bas
         return False
     url = public_url(request, public_base_url)
     # RequestValidator.validate always computes two signatures (the URL with and without
-    # its port), about 0.4 ms. Twilio signs the URL it requested, which is `url` as we
-    # received it, so one computation settles nearly every request; validate() remains
-    # for the rest (a proxy that dropped or added the port). It accepts nothing that
-    # validate() would refuse, at a third of the cost.
+    # its port). Twilio signs the URL it requested, which is `url` as we received it, so
+    # one computation settles nearly every request; validate() remains for the rest (a
+    # proxy that dropped or added the port). It accepts nothing that validate() would
+    # refuse, for less work (docs/benchmarks.md).
     expected = validator.compute_signature(url, request.form)
     if hmac.compare_digest(expected.encode(), signature.encode()):
         return True

@@ -20,6 +20,9 @@ from twilio.twiml.voice_response import Dial, VoiceResponse
 from ivr.core.settings import Settings
 from ivr.voice import urls
 
+# Where the app keeps its gateway (app.extensions).
+GATEWAY = "ivr.voice.gateway"
+
 
 class GatewayError(Exception):
     """Twilio refused or could not be reached; the message is one line for a handler."""
@@ -31,7 +34,12 @@ class CallGateway(Protocol):
 
 
 def connect_twiml(
-    handler_phone: str, caller_id: str, base_url: str, call_id: int, voice: tuple[str, str]
+    handler_phone: str,
+    caller_id: str,
+    base_url: str,
+    call_id: int,
+    handler_id: int,
+    voice: tuple[str, str],
 ) -> VoiceResponse:
     """What the caller's leg does when taken: hear that they are being connected, then
     ring the handler, who hears the whisper first. The Dial's action puts the caller
@@ -46,7 +54,7 @@ def connect_twiml(
     response.say("Connecting you to a call handler now.", voice=voice[0], language=voice[1])
     dial = Dial(
         caller_id=caller_id,
-        action=urls.after_dial(base_url, call_id),
+        action=urls.after_dial(base_url, call_id, handler_id),
         method="POST",
         timeout=25,
     )

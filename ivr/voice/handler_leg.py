@@ -8,14 +8,13 @@ caller's identifiers: the call is found by our own id, carried in the URL we gav
 from __future__ import annotations
 
 from flask import Blueprint, Response, request
-from sqlalchemy import update
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.core.categories import load_categories
 from ivr.core.db import get_session
 from ivr.core.runtime import get_core
-from ivr.models import Call, CallStatus
-from ivr.voice import urls
+from ivr.models import Call
+from ivr.voice import call_life, urls
 from ivr.voice import webhooks as voice
 from ivr.voice.door import TwilioParams
 from ivr.voice.runtime import get_voice
@@ -97,14 +96,10 @@ def _after_dial(_params: TwilioParams) -> VoiceResponse:
         response = VoiceResponse()
         response.hangup()
         return response
-    # The handler did not answer: back to the queue, ahead of later callers (queued_at kept).
+    # The handler did not answer: back to the queue, ahead of later callers (queued_at kept),
+    # unless the call is no longer this handler's (a late or repeated request).
     session = get_session()
-    session.execute(
-        update(Call)
-        .where(Call.id == call.id, Call.status == CallStatus.ANSWERED)
-        .values(status=CallStatus.QUEUED, handler_id=None, answered_at=None)
-    )
-    session.commit()
+    call_life.release(session, call.id, request.args.get("handler", 0, type=int))
     session.refresh(call)
     call.preface = []
     return get_voice().renderer.render(call, get_voice().flows.for_line(call.line))

@@ -45,9 +45,10 @@ def whisper(base_url: str, call_id: int) -> str:
     return f"{base_url.rstrip('/')}{WHISPER}?call={call_id}"
 
 
-def after_dial(base_url: str, call_id: int) -> str:
-    """Where the caller's leg goes when the handler's phone stops ringing."""
-    return f"{base_url.rstrip('/')}{AFTER_DIAL}?call={call_id}"
+def after_dial(base_url: str, call_id: int, handler_id: int) -> str:
+    """Where the caller's leg goes when the handler's phone stops ringing. It names the
+    handler rung, so that only their unanswered phone gives the caller back to the queue."""
+    return f"{base_url.rstrip('/')}{AFTER_DIAL}?call={call_id}&handler={handler_id}"
 
 
 def resume(tries: int) -> str:

@@ -11,10 +11,10 @@ import logging
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from flask import Blueprint, Response, request
-from sqlalchemy import and_, func, insert, inspect, or_, select
+from sqlalchemy import Table, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from twilio.twiml.voice_response import VoiceResponse
@@ -23,21 +23,20 @@ from ivr.core import followup
 from ivr.core.db import autocommit_connection, get_session
 from ivr.core.rate_limit import take
 from ivr.core.runtime import get_core
-from ivr.models import Call, CallEvent, CallOutcome, CallStatus, utcnow
-from ivr.voice import call_end, outage, staffing, twilio_erasure, urls
+from ivr.models import Call, CallEvent, utcnow
+from ivr.voice import call_end, call_life, outage, staffing, twilio_erasure, urls
 from ivr.voice.door import MAX_BODY_BYTES, TwilioParams, call_key, signature_is_valid
 from ivr.voice.flows.moves import CallerInput
 from ivr.voice.marked_calls import is_test_call_sid
 from ivr.voice.runtime import get_voice
+from ivr.voice.taking import queue_position
 
 log = logging.getLogger("ivr.voice.webhooks")
-
-FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 
 # Built once: SQLAlchemy caches a statement's compiled form by the statement object,
 # and building and keying a 30-column INSERT anew costs more than running it. Inline:
 # no RETURNING of the new id, which nothing here reads.
-_INSERT_CALL = insert(Call.__table__).inline()  # type: ignore[arg-type]  # a mapped class's table is a Table
+_INSERT_CALL = insert(cast(Table, Call.__table__)).inline()
 
 
 def make_blueprint() -> Blueprint:
@@ -136,11 +135,11 @@ def _incoming(params: TwilioParams) -> VoiceResponse | str:
         # Only a CallSid minted by this server (the console's test-call page) is a test.
         is_test=is_test_call_sid(runtime.settings.secret_key, params.call_sid),
         step=flow.start,
-        status=CallStatus.IN_FLOW,
         last_idempotency_token=params.idempotency_token or None,
         # What the ORM would give the version column on its first insert.
         seq=1,
     )
+    call_life.start(call)
     runtime.moves.begin(call, flow, params.to)
     # Nobody to answer (closed, or no handler available): said at once, before the menus.
     why = staffing.why_nobody_answers(get_session(), flow, runtime.settings)
@@ -149,7 +148,7 @@ def _incoming(params: TwilioParams) -> VoiceResponse | str:
     try:
         # Nearly every request here is a new call, so insert at once: one Core INSERT
         # instead of a SELECT to look for the call, then the ORM's unit of work to add
-        # it (together two thirds of this webhook's time). `call` stays unsaved; it is
+        # it (most of this webhook's time, docs/benchmarks.md). `call` stays unsaved; it is
         # only rendered, and the next webhook loads the stored row. In autocommit the
         # INSERT is the whole transaction: one round trip, not BEGIN, INSERT, COMMIT.
         with autocommit_connection() as connection:
@@ -265,7 +264,7 @@ def _wait(params: TwilioParams) -> VoiceResponse:
         call.outcome = staffing.NOBODY
         get_session().commit()
         return runtime.renderer.render_nobody_left(call, flow)
-    position = _queue_position(call)
+    position = queue_position(get_session(), call)
     offer_after = runtime.settings.queue_offer_after_seconds
     last_offer = int((call.answers or {}).get("_offered_at_queue_time", 0))
     # Offer to leave once per `offer_after` seconds of waiting, not at every wait message.
@@ -275,25 +274,6 @@ def _wait(params: TwilioParams) -> VoiceResponse:
         get_session().commit()
     recent = staffing.recent_wait_seconds(get_session())
     return runtime.renderer.render_wait(call, flow, position, waited_since_offer, recent)
-
-
-def _queue_position(call: Call) -> int:
-    """Real callers before test calls, urgent first, then the longest waiting: the order
-    handlers take them in."""
-    if call.queued_at is None:
-        return 1
-    ahead_of_me = and_(Call.urgent == call.urgent, Call.queued_at < call.queued_at)
-    if not call.urgent:
-        ahead_of_me = or_(Call.urgent.is_(True), ahead_of_me)
-    # Test calls wait behind every real caller (ivr/voice/taking.py QUEUE_ORDER).
-    if call.is_test:
-        ahead_of_me = or_(Call.is_test.is_(False), ahead_of_me)
-    else:
-        ahead_of_me = and_(Call.is_test.is_(False), ahead_of_me)
-    ahead = select(func.count(Call.id)).where(
-        Call.status == CallStatus.QUEUED, Call.line == call.line, Call.id != call.id, ahead_of_me
-    )
-    return int(get_session().scalar(ahead) or 0) + 1
 
 
 def queue_choice() -> Response:
@@ -320,13 +300,8 @@ def _queue_left(params: TwilioParams) -> VoiceResponse:
         raise LookupError("a queue result for a call we do not know")
     flow = runtime.flows.for_line(call.line)
     result = params.queue_result
-    call.queue_seconds = call_end.queue_wait(call, params.queue_time, utcnow())
-    if result == "leave" and call.outcome != CallOutcome.NO_HANDLER:
-        call.outcome = CallOutcome.LEFT_FOR_ONLINE
-    elif result == "hangup" and call.status == CallStatus.QUEUED:
-        call.outcome = CallOutcome.LEFT_QUEUE
-    elif result == "bridged":
-        call.outcome = CallOutcome.ANSWERED
+    # Twilio's QueueTime, or our own count where Twilio's is missing (call_end.queue_wait).
+    call_life.leave_queue(call, result, call_end.queue_wait(call, params.queue_time, utcnow()))
     get_session().commit()
     if result == "leave":
         return runtime.renderer.render_leaving(call, flow)
@@ -343,14 +318,18 @@ def status() -> Response:
 
 def _status(params: TwilioParams) -> VoiceResponse:
     call = _load_call(params)
-    if call is None or params.call_status not in FINAL_STATUSES or call.ended_at is not None:
+    if (
+        call is None
+        or params.call_status not in call_life.FINAL_STATUSES
+        or call.ended_at is not None
+    ):
         # Unknown, not final, or already recorded: status callbacks come late and twice.
         return VoiceResponse()
     # Twilio's own record of the call (the From number in its call log) is deleted by
     # `ivr erase-calls`; until then the CallSid is kept only encrypted, in the outbox.
     if get_voice().settings.twilio_erase_calls and not call.is_test and params.call_sid:
         twilio_erasure.enqueue(get_session(), get_core().cipher, params.call_sid, utcnow())
-    call_end.end(get_session(), call, params.call_status, params.call_duration)
+    call_life.end(get_session(), call, params.call_status, params.call_duration)
     get_session().commit()
     return VoiceResponse()
 

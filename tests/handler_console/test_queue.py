@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from ivr.core.db import get_engine
 from ivr.models import AuditEntry, Call, Report
-from ivr.voice.taking import claim
+from ivr.voice.call_life import answer as claim
+from ivr.voice.gateway import GATEWAY
 from tests.console_helpers import (
     CONSOLE_SETTINGS,
     HELPLINE,
@@ -30,7 +31,14 @@ def settings_overrides(settings_overrides):
 
 
 def _gateway(app):
-    return app.extensions["ivr.voice.gateway"]
+    return app.extensions[GATEWAY]
+
+
+def _after_dial_url(app) -> str:
+    """The Dial's action in the last request to Twilio: where Twilio goes when the
+    handler's phone stops ringing."""
+    _call_sid, twiml = _gateway(app).requests[-1]
+    return ET.fromstring(twiml).find("Dial").get("action")  # noqa: S314
 
 
 def test_queue_shows_waiting_callers_urgent_first(app, client, new_call):
@@ -211,7 +219,7 @@ def test_the_whisper_tells_the_handler_the_context(app, client, new_call):
     caller = queue_a_caller(new_call)
     with Session(get_engine(app)) as session:
         call_id = session.scalars(select(Call.id)).one()
-    twiml = caller._follow(f"/voice/handler/whisper?call={call_id}")
+    twiml = caller.follow(f"/voice/handler/whisper?call={call_id}")
     said = " ".join(s.text or "" for s in twiml.iter("Say"))
     assert "Metropolitan" in said and "anonymous" in said
     # Unsigned: refused like every webhook.
@@ -228,9 +236,7 @@ def test_a_handler_who_does_not_answer_puts_the_caller_back(app, client, new_cal
     )
     with Session(get_engine(app)) as session:
         call_id = session.scalars(select(Call.id)).one()
-    twiml = caller._follow(
-        f"/voice/handler/after-dial?call={call_id}", {"DialCallStatus": "no-answer"}
-    )
+    twiml = caller.follow(_after_dial_url(app), {"DialCallStatus": "no-answer"})
     assert twiml.find("Enqueue") is not None
     with Session(get_engine(app)) as session:
         assert session.get(Call, call_id).status == "queued"
@@ -243,9 +249,7 @@ def test_a_caller_taken_again_brings_the_draft_to_the_new_handler(app, client, n
     sign_in(client, "hana")
     token = csrf_token(client, "/console/queue")
     first = client.post("/console/queue/take-next", data={"csrf_token": token}).location
-    with Session(get_engine(app)) as session:
-        call_id = session.scalars(select(Call.id)).one()
-    caller._follow(f"/voice/handler/after-dial?call={call_id}", {"DialCallStatus": "busy"})
+    caller.follow(_after_dial_url(app), {"DialCallStatus": "busy"})
     other = app.test_client()
     sign_in(other, "ivo")
     token = csrf_token(other, "/console/queue")
@@ -271,3 +275,26 @@ def test_without_a_caller_id_nobody_is_rung(app, client, new_call):
     assert _gateway(app).requests == []
     with Session(get_engine(app)) as session:
         assert session.scalars(select(Call.status)).one() == "queued"
+
+
+def test_a_late_after_dial_for_an_earlier_handler_leaves_the_caller_with_the_new_one(
+    app, client, new_call
+):
+    """Hana's phone did not answer, so the caller went back and Ivo took them. A late or
+    repeated report about Hana's phone must not take the caller away from Ivo."""
+    caller = queue_a_caller(new_call)
+    add_user(app, "hana", "handler")
+    ivo = add_user(app, "ivo", "handler")
+    sign_in(client, "hana")
+    client.post(
+        "/console/queue/take-next", data={"csrf_token": csrf_token(client, "/console/queue")}
+    )
+    hanas_phone = _after_dial_url(app)
+    caller.follow(hanas_phone, {"DialCallStatus": "no-answer"})
+    other = app.test_client()
+    sign_in(other, "ivo")
+    other.post("/console/queue/take-next", data={"csrf_token": csrf_token(other, "/console/queue")})
+    caller.follow(hanas_phone, {"DialCallStatus": "no-answer"})  # Twilio asks again
+    with Session(get_engine(app)) as session:
+        call = session.scalars(select(Call)).one()
+        assert call.status == "answered" and call.handler_id == ivo

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ivr.core.spoken import number_words, spoken_words
-from ivr.sim.twilio import TwimlError, parse_twiml
+from ivr.sim.twilio import Keys, SimulatedCall, TwimlError, parse_twiml, press_keys
+from ivr.voice import urls
 
 PROLOG = '<?xml version="1.0" encoding="UTF-8"?>'
 
@@ -55,3 +56,25 @@ def test_spoken_words():
     assert spoken_words("You can stay 100 per cent anonymous.") == 8
     assert spoken_words("Press: Yes, 1. No, 2.") == 5
     assert spoken_words("Dyfed-Powys, 1 — Gwent") == 3
+
+
+def test_the_simulated_number_is_pointed_where_the_app_listens():
+    """The simulator cannot import the app; its number's settings are the app's URLs."""
+    call = SimulatedCall(transport=lambda *a: (200, ""), auth_token="t", base_url="http://h/")
+    assert call.voice_url == urls.INCOMING
+    assert call.status_callback == urls.STATUS
+
+
+@pytest.mark.parametrize(
+    ("gather", "keys", "read"),
+    [
+        ({"numDigits": "1"}, "1", Keys("1", "", "")),
+        ({"numDigits": "1"}, "123", Keys("1", "", "23")),  # typed ahead into the next menu
+        ({"finishOnKey": "#"}, "02079460000#", Keys("02079460000", "#", "")),
+        ({"finishOnKey": "#"}, "0207#12", Keys("0207", "#", "12")),
+        ({"finishOnKey": "#"}, "#", Keys("#", "", "")),
+        ({}, "0207", Keys("0207", "", "")),
+    ],
+)
+def test_keys_are_read_as_twilio_reads_them(gather, keys, read):
+    assert press_keys(gather, keys) == read

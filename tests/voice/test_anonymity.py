@@ -66,7 +66,7 @@ def test_anonymous_call_leaves_no_trace(app, new_call, stored_call, caplog, caps
     call.press("5")  # a wrong key, logged as an event
     for key in ["1", "1"]:  # at risk, anonymous
         call.press(key)
-    call._follow("/voice/wait", {"QueueTime": "400"})
+    call.follow("/voice/wait", {"QueueTime": "400"})
     call.hang_up()
     row = stored_call(call)
     assert row.anonymous is True and row.urgent is True and row.status == "ended"

@@ -194,7 +194,7 @@ def test_urgent_callers_wait_ahead_of_others(new_call):
     urgent = queue(True)
     place = {}
     for name, call in [("first", first), ("second", second), ("urgent", urgent)]:
-        twiml = call._follow("/voice/wait", {"QueueTime": "10", "QueuePosition": "1"})
+        twiml = call.follow("/voice/wait", {"QueueTime": "10", "QueuePosition": "1"})
         place[name] = said(twiml)
     assert "number 1 in the queue" in place["urgent"]
     assert "number 2 in the queue" in place["first"]
@@ -347,14 +347,14 @@ def test_queue_offers_to_leave_after_a_wait(new_call, stored_call):
     call = new_call()
     walk_to_anonymity(call)
     call.press("1")
-    early = call._follow("/voice/wait", {"QueueTime": "30"})
+    early = call.follow("/voice/wait", {"QueueTime": "30"})
     assert early.find("Gather") is None
     assert "anonymous" in said(early)
-    late = call._follow("/voice/wait", {"QueueTime": "200"})
+    late = call.follow("/voice/wait", {"QueueTime": "200"})
     assert "report online at crimestoppers-uk.org" in said(late)
     leave = call.press("2")
     assert leave.find("Leave") is not None
-    goodbye = call._follow("/voice/queue-left", {"QueueResult": "leave", "QueueTime": "210"})
+    goodbye = call.follow("/voice/queue-left", {"QueueResult": "leave", "QueueTime": "210"})
     assert "crimestoppers-uk.org" in said(goodbye)
     assert goodbye.find("Hangup") is not None
     call.hang_up()
@@ -367,7 +367,7 @@ def test_keep_holding_returns_to_the_wait_messages(new_call):
     call = new_call()
     walk_to_anonymity(call)
     call.press("1")
-    call._follow("/voice/wait", {"QueueTime": "200"})
+    call.follow("/voice/wait", {"QueueTime": "200"})
     twiml = call.press("1")
     assert "in the queue" in said(twiml)
 

@@ -35,7 +35,7 @@ class RecordingHttp(HttpClient):
 
 def _twiml():
     return connect_twiml(
-        "+447912345678", "+448000850000", "https://helpline.example", 7, ("Polly.Amy", "en-GB")
+        "+447912345678", "+448000850000", "https://helpline.example", 7, 3, ("Polly.Amy", "en-GB")
     )
 
 
@@ -49,7 +49,9 @@ def test_taking_updates_the_live_call_with_twiml():
     root = ET.fromstring(sent["data"]["Twiml"])  # noqa: S314
     dial = root.find("Dial")
     assert dial.get("callerId") == "+448000850000"
-    assert dial.get("action") == "https://helpline.example/voice/handler/after-dial?call=7"
+    assert (
+        dial.get("action") == "https://helpline.example/voice/handler/after-dial?call=7&handler=3"
+    )
     number = dial.find("Number")
     assert number.text == "+447912345678"
     assert number.get("url") == "https://helpline.example/voice/handler/whisper?call=7"
@@ -68,4 +70,4 @@ def test_without_an_account_sid_it_says_so():
 
 def test_no_caller_id_no_twiml():
     with pytest.raises(GatewayError, match="TWILIO_CALLER_ID"):
-        connect_twiml("+447912345678", "", "https://h.example", 1, ("Polly.Amy", "en-GB"))
+        connect_twiml("+447912345678", "", "https://h.example", 1, 3, ("Polly.Amy", "en-GB"))

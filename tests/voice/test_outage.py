@@ -67,7 +67,7 @@ def test_a_step_that_fails_every_time_ends_in_goodbye_not_a_loop(app, new_call, 
         endings.append(twiml.find("Hangup") is not None)
         if endings[-1]:
             break
-        call._follow(twiml.find("Redirect").text)  # hold, then the question again
+        call.follow(twiml.find("Redirect").text)  # hold, then the question again
     assert endings == [False] * outage.RESUME_TRIES + [True]
 
 

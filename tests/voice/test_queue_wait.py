@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ivr.core.db import get_engine
 from ivr.insight.figures import Period, Waiting, figures
 from ivr.models import Call, utcnow
-from ivr.voice import taking
+from ivr.voice import call_life
 from tests.conftest import start_in_english
 from tests.console_helpers import add_user
 
@@ -46,7 +46,7 @@ def test_a_caller_a_handler_took_from_the_queue_waited_until_answered(app, new_c
     call, call_id = _queue(new_call, stored_call, app, waited=95)
     handler = add_user(app, "hana", "handler")
     with Session(get_engine(app)) as session:
-        assert taking.claim(session, call_id, handler)
+        assert call_life.answer(session, call_id, handler)
     call.leave_queue("redirected", queue_time=0)  # what Twilio sends after the redirect
     call.hang_up(duration=400)
     result = _today(app)

@@ -47,12 +47,12 @@ def test_database_down_mid_call(app, new_call, break_database):
 
 def test_unreachable_database_server(settings_overrides, new_call):
     from ivr import create_app
-    from ivr.sim.twilio import SimulatedCall
-    from tests.conftest import AUTH_TOKEN, client_transport
+    from ivr.sim.twilio import SimulatedCall, flask_transport
+    from tests.conftest import AUTH_TOKEN
 
     app = create_app({**settings_overrides, "database_url": "postgresql://nobody@127.0.0.1:1/none"})
     call = SimulatedCall(
-        transport=client_transport(app.test_client()),
+        transport=flask_transport(app.test_client()),
         auth_token=AUTH_TOKEN,
         base_url="http://localhost/",
     )

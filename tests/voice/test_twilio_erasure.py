@@ -14,9 +14,9 @@ from ivr import create_app
 from ivr.core.db import get_engine
 from ivr.core.runtime import get_core
 from ivr.models import TwilioErasure
-from ivr.sim.twilio import SimulatedCall
+from ivr.sim.twilio import SimulatedCall, flask_transport
 from ivr.voice.twilio_erasure import FIRST_TRY_AFTER, Eraser, ErasureSettings
-from tests.conftest import AUTH_TOKEN, client_transport, start_in_english
+from tests.conftest import AUTH_TOKEN, start_in_english
 from tests.voice.fake_twilio_rest import PointedHttpClient, fake_twilio
 from tests.voice.test_anonymity import dump_database
 
@@ -174,7 +174,7 @@ def test_a_call_twilio_does_not_know_counts_as_erased(app, new_call):
 def test_the_setting_turns_it_off(settings_overrides):
     app = create_app({**settings_overrides, "twilio_erase_calls": False})
     client = app.test_client()
-    call = SimulatedCall(client_transport(client), AUTH_TOKEN, "http://localhost/")
+    call = SimulatedCall(flask_transport(client), AUTH_TOKEN, "http://localhost/")
     start_in_english(call)
     for key in ("9", "2", "1"):
         call.press(key)

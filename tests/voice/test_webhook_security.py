@@ -9,8 +9,8 @@ from twilio.request_validator import RequestValidator
 
 from ivr import create_app
 from ivr.core.db import get_engine
-from ivr.sim.twilio import SimulatedCall, twilio_params
-from tests.conftest import AUTH_TOKEN, client_transport, start_in_english
+from ivr.sim.twilio import SimulatedCall, flask_transport, twilio_params
+from tests.conftest import AUTH_TOKEN, start_in_english
 
 WEBHOOKS = [
     "/voice/incoming",
@@ -76,14 +76,14 @@ def test_behind_a_tls_proxy_the_public_url_is_what_twilio_signed(settings_overri
     try:
         client = app.test_client()
         public = SimulatedCall(
-            transport=client_transport(client),
+            transport=flask_transport(client),
             auth_token=AUTH_TOKEN,
             base_url="https://helpline.example.org/",
         )
         assert start_in_english(public).find("Gather") is not None
         assert public.press("9").find("Gather") is not None  # query string signed too
         local = SimulatedCall(
-            transport=client_transport(client),
+            transport=flask_transport(client),
             auth_token=AUTH_TOKEN,
             base_url="http://localhost/",
         )

@@ -12,7 +12,7 @@ from ivr.models import Call
 def _whisper(app, caller):
     with Session(get_engine(app)) as session:
         call_id = session.scalars(select(Call.id)).one()
-    return list(caller._follow(f"/voice/handler/whisper?call={call_id}").iter("Say"))
+    return list(caller.follow(f"/voice/handler/whisper?call={call_id}").iter("Say"))
 
 
 def test_a_welsh_callers_whisper_is_in_welsh(app, new_call):

@@ -137,6 +137,11 @@ class Flow:
         """The voice that speaks `language` (or the first language, if not spoken)."""
         return self.voices[self.spoken_language(language)]
 
+    def option_language(self, option: Option, language: str) -> str:
+        """The language an option is spoken in: its own where it changes the language and
+        the flow speaks it (so its own speakers hear it), else the call's."""
+        return option.language if option.language in self.voices else language
+
     def name_in(self, language: str, kind: str, value: str | None) -> str | None:
         """A force's or category's name as the prompts say it in `language`
         ("Heddlu Gogledd Cymru" for `force.north-wales` in Welsh); None in the first

@@ -90,7 +90,7 @@ def _box(flow: Flow, step: Step, language: str) -> Box:
         wrapped = [*wrapped[: MAX_SAID_LINES - 1], wrapped[MAX_SAID_LINES - 1][: WRAP - 1] + "…"]
     lines += [("said", line) for line in wrapped]
     for option in step.options:
-        spoken_in = option.language if option.language in flow.voices else language
+        spoken_in = flow.option_language(option, language)
         label = flow.prompts.get(spoken_in, {}).get(option.label, option.label)
         target = option.next or option.confirm or ""
         line = f"{option.key}: {label} → {target}"

@@ -13,7 +13,8 @@ from typing import Any
 
 from ivr.core.contact import ContactCipher, parse_phone
 from ivr.core.forces import ForceCatalogue
-from ivr.models import Call, CallStatus, utcnow
+from ivr.models import Call
+from ivr.voice import call_life
 from ivr.voice.flows.catalogue import Flow, Step
 
 PENDING = "_pending"  # answers key of a value waiting to be confirmed
@@ -226,9 +227,8 @@ class FlowMoves:
             step = flow.steps[step_id]
             call.step = step.id
             call.tries = 0
-            if step.kind == "queue" and call.status == CallStatus.IN_FLOW:
-                call.status = CallStatus.QUEUED
-                call.queued_at = utcnow()
+            if step.kind == "queue":
+                call_life.enqueue(call)
             if step.kind != "message":
                 return
             call.preface = [*call.preface, *step.say]

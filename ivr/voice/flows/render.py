@@ -89,8 +89,7 @@ class Renderer:
         words = [(language, self._text(flow, language, key, value=value)) for key in step.say]
         if step.kind == "menu":
             for option in step.options:
-                # The option's own language where the flow speaks it, else the call's.
-                spoken_in = option.language if option.language in flow.voices else language
+                spoken_in = flow.option_language(option, language)
                 label = flow.prompt(spoken_in, option.label)
                 words.append(
                     (
