@@ -85,8 +85,10 @@ def test_the_whole_online_report(live_server: Any, page: Any, lang: str) -> None
     _continue(page)
     _look(page, "what", lang)
     page.fill("textarea[name=what]", "He sold names of witnesses; he told me on 07911 123456.")
-    # A reload keeps a saved answer: post it, come back, reload.
-    _continue(page)
+    # A reload keeps a saved answer: post it, come back, reload. (Back only once the
+    # next page has loaded: going back mid-navigation loses the page under load.)
+    with page.expect_navigation():
+        _continue(page)
     page.go_back()
     page.reload()
     assert "07911 123456" in page.input_value("textarea[name=what]")
