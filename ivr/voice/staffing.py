@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from statistics import median
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from ivr.core.availability import answerers_available
@@ -32,7 +32,9 @@ def now() -> datetime:
     return utcnow()
 
 
-def why_nobody_answers(session: Session, flow: Flow, settings: Settings) -> CallOutcome | None:
+def why_nobody_answers(
+    session: Session | Connection, flow: Flow, settings: Settings
+) -> CallOutcome | None:
     """CLOSED, NOBODY, or None when someone can answer."""
     if not settings.check_staffing:
         return None
@@ -45,7 +47,7 @@ def why_nobody_answers(session: Session, flow: Flow, settings: Settings) -> Call
     return None
 
 
-def recent_wait_seconds(session: Session) -> float | None:
+def recent_wait_seconds(session: Session | Connection) -> float | None:
     """The median wait of real calls answered lately, if there were enough: an ended
     call's wait as the figures keep it (`queue_seconds`), a live one's from its times."""
     since = now().replace(minute=0, second=0, microsecond=0) - RECENT

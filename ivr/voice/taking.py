@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from ivr.core.runtime import get_core
@@ -63,7 +63,7 @@ def ahead_of(call: Call) -> ColumnElement[bool]:
     return or_(*conditions)
 
 
-def queue_position(session: Session, call: Call) -> int:
+def queue_position(session: Session | Connection, call: Call) -> int:
     """The caller's place in their line's queue, 1 for the next to be taken."""
     if call.queued_at is None:
         return 1

@@ -37,7 +37,8 @@ def test_0_at_any_menu_is_straight_to_a_person(new_call, stored_call, menu):
     call.start()
     for key in MENUS[menu]:
         call.press(key)
-    assert stored_call(call).step == menu
+    # The welcome stores nothing: at the first menu the call is not in the database yet.
+    assert stored_call(call).step == menu if MENUS[menu] else stored_call(call) is None
     twiml = call.press("0")
     assert twiml.find("Enqueue") is not None, said(twiml)
     row = stored_call(call)
