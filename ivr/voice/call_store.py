@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, insert, literal, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
 from ivr.core.db import autocommit_connection, get_engine
 from ivr.models import Call, CallEvent, utcnow
@@ -67,26 +67,65 @@ class Loaded:
         }
 
 
+# Statements built once and kept: building one (and keying it for SQLAlchemy's cache of
+# compiled forms) costs more than running it. Values are bound by name at execution.
+_LOAD = select(CALLS).where(CALLS.c.call_key == bindparam("key"))
+_INSERT_EVENT = insert(EVENTS)
+_UPDATES: dict[tuple[str, ...], Any] = {}
+_UPDATES_WITH_EVENT: dict[tuple[str, ...], Any] = {}
+
+
 def load(connection: Connection, key: str) -> Loaded | None:
-    row = connection.execute(select(CALLS).where(CALLS.c.call_key == key)).mappings().first()
+    row = connection.execute(_LOAD, {"key": key}).mappings().first()
     return None if row is None else Loaded(dict(row))
 
 
-def _versioned_update(loaded: Loaded) -> Any:
+def _versioned_update(columns: tuple[str, ...]) -> Any:
+    """UPDATE calls SET <columns>, seq = :new_seq WHERE id = :id AND seq = :old_seq, one
+    statement per set of columns (a flow changes a handful of sets)."""
+    statement = _UPDATES.get(columns)
+    if statement is None:
+        statement = (
+            update(CALLS)
+            .where(CALLS.c.id == bindparam("id_"), CALLS.c.seq == bindparam("old_seq"))
+            .values({column: bindparam(f"set_{column}") for column in columns})
+            .values(seq=bindparam("new_seq"))
+        )
+        _UPDATES[columns] = statement
+    return statement
+
+
+def _update_params(loaded: Loaded, changes: dict[str, Any]) -> dict[str, Any]:
     old_seq = loaded.read["seq"]
-    return (
-        update(CALLS)
-        .where(CALLS.c.id == loaded.read["id"], CALLS.c.seq == old_seq)
-        .values(**loaded.changes(), seq=old_seq + 1)
-    )
+    params = {f"set_{column}": value for column, value in changes.items()}
+    params.update(id_=loaded.read["id"], old_seq=old_seq, new_seq=old_seq + 1)
+    return params
 
 
 def save(connection: Connection, loaded: Loaded) -> bool:
     """Write what changed; False (nothing written) if another request moved the call first."""
-    won = connection.execute(_versioned_update(loaded)).rowcount == 1
+    changes = loaded.changes()
+    statement = _versioned_update(tuple(changes))
+    won = connection.execute(statement, _update_params(loaded, changes)).rowcount == 1
     if won:
         loaded.call.seq = loaded.read["seq"] + 1
     return won
+
+
+def _update_with_event(columns: tuple[str, ...]) -> Any:
+    """PostgreSQL: the versioned UPDATE and the event's INSERT in one statement; the event
+    is inserted only if the UPDATE matched."""
+    statement = _UPDATES_WITH_EVENT.get(columns)
+    if statement is None:
+        moved = _versioned_update(columns).returning(CALLS.c.id).cte("moved")
+        values = [bindparam(f"event_{k}", type_=EVENTS.c[k].type) for k in _EVENT_COLUMNS[1:]]
+        statement = (
+            insert(EVENTS)
+            .from_select(list(_EVENT_COLUMNS), select(moved.c.id, *values))
+            .add_cte(moved)
+        )
+        _UPDATES_WITH_EVENT[columns] = statement
+    return statement
 
 
 def save_with_event(
@@ -94,27 +133,16 @@ def save_with_event(
 ) -> bool:
     """`save`, and the step's event (at the version it was applied to) with it, or neither."""
     old_seq = loaded.read["seq"]
-    event = dict(
-        zip(
-            _EVENT_COLUMNS,
-            (loaded.read["id"], old_seq, step, outcome, value, utcnow()),
-            strict=True,
-        )
-    )
+    changes = loaded.changes()
+    params = _update_params(loaded, changes)
+    event = {"seq": old_seq, "step": step, "outcome": outcome, "value": value, "at": utcnow()}
     if connection.dialect.name == "postgresql":
-        # One statement: the event is inserted only if the versioned UPDATE matched.
-        moved = _versioned_update(loaded).returning(CALLS.c.id).cte("moved")
-        values = [literal(event[k], EVENTS.c[k].type) for k in _EVENT_COLUMNS[1:]]
-        statement = (
-            insert(EVENTS)
-            .from_select(list(_EVENT_COLUMNS), select(moved.c.id, *values))
-            .add_cte(moved)
-        )
-        won = connection.execute(statement).rowcount == 1
+        params.update({f"event_{k}": v for k, v in event.items()})
+        won = connection.execute(_update_with_event(tuple(changes)), params).rowcount == 1
     else:
-        won = connection.execute(_versioned_update(loaded)).rowcount == 1
+        won = connection.execute(_versioned_update(tuple(changes)), params).rowcount == 1
         if won:
-            connection.execute(insert(EVENTS), event)
+            connection.execute(_INSERT_EVENT, {"call_id": loaded.read["id"], **event})
     if won:
         loaded.call.seq = old_seq + 1
     return won
