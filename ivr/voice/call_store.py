@@ -24,7 +24,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, inspect, select, update
+from sqlalchemy.orm import configure_mappers
 
 from ivr.core.db import autocommit_connection, get_engine
 from ivr.models import Call, CallEvent, utcnow
@@ -32,6 +33,7 @@ from ivr.models import Call, CallEvent, utcnow
 CALLS = cast(Table, Call.__table__)
 EVENTS = cast(Table, CallEvent.__table__)
 _COLUMNS = tuple(column.key for column in CALLS.columns)
+_MAPPER = inspect(Call)
 _EVENT_COLUMNS = ("call_id", "seq", "step", "outcome", "value", "at")
 
 
@@ -55,9 +57,14 @@ class Loaded:
 
     def __init__(self, row: dict[str, Any]) -> None:
         self.read = row
-        # Copies of the JSON values, so that a change made in place is seen as a change.
-        self.call = Call(
-            **{**row, "answers": dict(row["answers"] or {}), "preface": list(row["preface"] or [])}
+        # A transient Call holding the row's values, as a loaded one holds them (in its
+        # __dict__), without the constructor's 36 instrumented assignments: a tenth of the
+        # time. Copies of the JSON values, so that a change made in place is a change.
+        if not _MAPPER.configured:  # a worker's first request may come before any ORM use
+            configure_mappers()
+        self.call = _MAPPER.class_manager.new_instance()
+        self.call.__dict__.update(
+            row, answers=dict(row["answers"] or {}), preface=list(row["preface"] or [])
         )
 
     def changes(self) -> dict[str, Any]:
