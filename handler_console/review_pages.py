@@ -39,7 +39,7 @@ from ivr.core.runtime import get_core
 from ivr.models import RELEASED, Dissemination, Report, ReportStatus, User, utcnow
 from ivr.records import force_outcomes, marked_reports, pii
 from ivr.records import review as decisions
-from ivr.records.delivery import state_label
+from ivr.records.delivery_state import state_label
 from ivr.records.record import HOW_KNOWN, get_contact
 
 # How many decided reports the review list shows (newest decisions first).
