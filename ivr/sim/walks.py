@@ -105,7 +105,11 @@ def keys_until(
             path = _path_to_value(steps, at, value)
             if path is None:
                 raise WalkError(f"step {at}: no option leads to {step.get('answer')} = {value!r}")
-            keys += [key for key, _ in path]
+            for key, then in path[:-1]:  # through a list of regions, say
+                keys.append(key)
+                if then == step_id:
+                    return tuple(keys)
+            keys.append(path[-1][0])
             at = path[-1][1]
     raise WalkError("the walk does not end: a loop in the flow")
 

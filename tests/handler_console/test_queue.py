@@ -43,7 +43,7 @@ def _after_dial_url(app) -> str:
 
 def test_queue_shows_waiting_callers_urgent_first(app, client, new_call):
     calm = queue_a_caller(new_call)  # the Met, not urgent, anonymous
-    urgent = queue_a_caller(new_call, ("1", "3", "1", "1"))  # Kent, someone at risk now
+    urgent = queue_a_caller(new_call, force="kent", urgent=True)
     assert calm.call_sid != urgent.call_sid
     add_user(app, "hana", "handler")
     sign_in(client, "hana")
@@ -103,8 +103,8 @@ def test_taking_a_caller_rings_the_handlers_phone_and_opens_the_report(app, clie
 
 
 def test_a_caller_who_left_a_number_has_it_on_the_report(app, client, new_call):
-    # anonymity: 3 = the number they call from (+447911123456 in the simulator), 1 = yes
-    queue_a_caller(new_call, ("1", "1", "2", "3", "1"))
+    # the number they call from (+447911123456 in the simulator), confirmed
+    queue_a_caller(new_call, anonymous=False)
     add_user(app, "hana", "handler")
     sign_in(client, "hana")
     token = csrf_token(client, "/console/queue")
@@ -200,9 +200,9 @@ def test_take_refuses_a_post_without_csrf_token(app, client, new_call):
         assert session.scalars(select(Call.status)).one() == "queued"
 
 
-@pytest.mark.parametrize(("risk_key", "risk_now"), [("1", True), ("2", False), ("9", None)])
-def test_the_report_opens_with_the_callers_risk_answer(app, client, new_call, risk_key, risk_now):
-    queue_a_caller(new_call, ("1", "1", risk_key, "1"))
+@pytest.mark.parametrize(("urgent", "risk_now"), [(True, True), (False, False), ("unknown", None)])
+def test_the_report_opens_with_the_callers_risk_answer(app, client, new_call, urgent, risk_now):
+    queue_a_caller(new_call, urgent=urgent)
     add_user(app, "hana", "handler")
     sign_in(client, "hana")
     token = csrf_token(client, "/console/queue")
@@ -211,7 +211,7 @@ def test_the_report_opens_with_the_callers_risk_answer(app, client, new_call, ri
         report = session.scalars(select(Report)).one()
         assert report.risk_now is risk_now
     page = client.get(f"/console/reports/{report.reference}").get_data(as_text=True)
-    said = {"1": "Yes: urgent", "2": "No", "9": "Not sure"}[risk_key]
+    said = {True: "Yes: urgent", False: "No", "unknown": "Not sure"}[urgent]
     assert f'<dd id="call-risk">{said}</dd>' in page
 
 
