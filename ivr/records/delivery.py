@@ -302,15 +302,16 @@ class Deliverer:
         else:
             send_email(route, key, body, reference, self.settings)
 
-    def _count_attempt(
+    def _settle(
         self,
         row: Dissemination | UpdateDelivery,
+        route: Route | None,
         error: str | None,
         lease_until: datetime | None,
         now: datetime,
     ) -> bool:
-        """Count an attempt on a locked outbox row, and a failure's retry; False (and
-        nothing counted) when this worker no longer holds the row."""
+        """Record an attempt on a locked outbox row: delivered, or failed and when to
+        retry; False (and nothing recorded) when this worker no longer holds the row."""
         if row.state != DisseminationState.PENDING or (
             lease_until is not None and row.next_attempt_at != lease_until
         ):
@@ -320,6 +321,11 @@ class Deliverer:
             row.last_error = error
             row.first_failed_at = row.first_failed_at or now
             row.next_attempt_at = now + backoff(row.attempts, self.settings)
+            return True
+        assert route is not None
+        row.state = DisseminationState.DELIVERED
+        row.delivered_at = now
+        row.channel, row.destination = route.channel, route.target
         return True
 
     def _record(
@@ -339,14 +345,11 @@ class Deliverer:
             row = session.get_one(Dissemination, dissemination_id)
             report = _locked(session, Report, row.report_id)
             row = _locked(session, Dissemination, dissemination_id)
-            if not self._count_attempt(row, error, lease_until, now):
+            if not self._settle(row, route, error, lease_until, now):
                 return False
             if error is not None:
                 return True
             assert route is not None
-            row.state = DisseminationState.DELIVERED
-            row.delivered_at = now
-            row.channel, row.destination = route.channel, route.target
             authoriser = session.get(User, report.reviewed_by_id) if report.reviewed_by_id else None
             audit(
                 session,

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from ivr.core.audit import audit
 from ivr.core.routing import Route
 from ivr.models import Dissemination, Report, ReportMessage, UpdateDelivery, User
-from ivr.models.enums import DisseminationState
 from ivr.records.delivery import Deliverer
 from ivr.records.export import to_body
 from ivr.records.record import _day
@@ -73,14 +72,11 @@ class UpdateDeliverer(Deliverer):
                 .with_for_update()
                 .execution_options(populate_existing=True)
             ).scalar_one()
-            if not self._count_attempt(row, error, lease_until, now):
+            if not self._settle(row, route, error, lease_until, now):
                 return False
             if error is not None:
                 return True
             assert route is not None
-            row.state = DisseminationState.DELIVERED
-            row.delivered_at = now
-            row.channel, row.destination = route.channel, route.target
             message = session.get_one(ReportMessage, row.message_id)
             report = session.get_one(Report, message.report_id)
             authoriser = (
