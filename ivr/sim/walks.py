@@ -127,9 +127,7 @@ def _leaves_number(option: dict[str, Any], contact: str) -> bool:
     return bool(option.get("take")) != bool(contact)  # typed, or this phone's number
 
 
-def _path_to_value(
-    steps: dict[str, Any], step_id: str, value: Any
-) -> list[tuple[str, str]] | None:
+def _path_to_value(steps: dict[str, Any], step_id: str, value: Any) -> list[tuple[str, str]] | None:
     """(key, next step) pairs through menus of the same question (a force menu's
     list of regions, then the region's forces) to the option with `value`."""
     step = steps[step_id]

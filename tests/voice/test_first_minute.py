@@ -9,8 +9,8 @@ import pytest
 
 from ivr.core.settings import PROJECT_ROOT
 from ivr.sim.twilio import heard, spoken
-from ivr.voice.flows.catalogue import load_flow
 from ivr.sim.walks import Answers, keys_until
+from ivr.voice.flows.catalogue import load_flow
 from tests.conftest import press_all, walk
 
 HELPLINE = load_flow(PROJECT_ROOT / "call_flows" / "helpline")
@@ -63,9 +63,7 @@ def test_what_was_answered_before_0_goes_with_the_caller(new_call, stored_call):
 
 
 @pytest.mark.parametrize("menu", ["role", "category"])
-def test_0_at_the_role_or_category_menu_keeps_the_earlier_answers(
-    new_call, stored_call, menu
-):
+def test_0_at_the_role_or_category_menu_keeps_the_earlier_answers(new_call, stored_call, menu):
     call = new_call()
     walk(call, to=menu, role="staff", force="gwent")
     twiml = call.press("0")

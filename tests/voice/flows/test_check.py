@@ -91,8 +91,8 @@ BROKEN: dict[str, tuple[Callable[[Path], None], str]] = {
         lambda f: (
             edit(
                 helpline(f),
-                '{ key = "9", label = "dont_know", value = "unknown", next = "anonymity", spoken = false }',
-                '{ key = "9", label = "dont_know", value = "unknown", next = "trap_a" }',
+                '"dont_know", value = "unknown", next = "anonymity", spoken',
+                '"dont_know", value = "unknown", next = "trap_a", spoken',
             ),
             helpline(f).write_text(
                 helpline(f).read_text()
@@ -110,9 +110,10 @@ BROKEN: dict[str, tuple[Callable[[Path], None], str]] = {
     "more than nine options": (
         lambda f: edit(
             helpline(f),
-            '{ key = "8", label = "force.west-midlands", value = "west-midlands", next = "category" },',
-            '{ key = "8", label = "force.west-midlands", value = "west-midlands", next = "category" },'
-            '\n  { key = "7", label = "force.derbyshire", value = "derbyshire", next = "category" },',
+            'value = "west-midlands", next = "category" },',
+            'value = "west-midlands", next = "category" },'
+            '\n  { key = "7", label = "force.derbyshire", value = "derbyshire",'
+            ' next = "category" },',
         ),
         "helpline: step force_midlands: 10 options, more than nine",
     ),
@@ -123,8 +124,8 @@ BROKEN: dict[str, tuple[Callable[[Path], None], str]] = {
     "an option on the operator key": (
         lambda f: edit(
             helpline(f),
-            '{ key = "9", label = "dont_know", value = "unknown", next = "anonymity", spoken = false }',
-            '{ key = "0", label = "dont_know", value = "unknown", next = "anonymity" }',
+            '{ key = "9", label = "dont_know", value = "unknown", next = "anonymity"',
+            '{ key = "0", label = "dont_know", value = "unknown", next = "anonymity"',
         ),
         "helpline: step risk: option key 0 is the operator key, kept for a person at every menu",
     ),
