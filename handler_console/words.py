@@ -76,6 +76,7 @@ STEPS = {
     "category": "What it is about",
     "risk": "Anyone at risk now",
     "anonymity": "Stay anonymous?",
+    "contact_how": "Leaving a number: which",
     "contact_number": "Typing a contact number",
     "contact_confirm": "Contact number read back",
     "calling_confirm": "Calling number read back",

@@ -96,8 +96,9 @@ def keys_until(
             option = _find(at, step, lambda o: o.get("language") == answers.language)
             keys.append(str(option["key"]))
             at = option["next"]
-        elif step.get("answer") == "anonymous" and not answers.anonymous:
-            option = _find(at, step, lambda o: _leaves_number(o, answers.contact))
+        elif any(o.get("take") for o in step["options"]):
+            # How to leave a number: this phone's, or one typed on the keypad.
+            option = _find(at, step, lambda o: bool(o.get("take")) != bool(answers.contact))
             keys.append(str(option["key"]))
             at = option.get("confirm") or option["next"]
         else:
@@ -119,12 +120,6 @@ def _find(step_id: str, step: dict[str, Any], fits: Any) -> dict[str, Any]:
         if fits(option):
             return dict(option)
     raise WalkError(f"step {step_id}: no option fits")
-
-
-def _leaves_number(option: dict[str, Any], contact: str) -> bool:
-    if option.get("value") is not False:
-        return False
-    return bool(option.get("take")) != bool(contact)  # typed, or this phone's number
 
 
 def _path_to_value(steps: dict[str, Any], step_id: str, value: Any) -> list[tuple[str, str]] | None:

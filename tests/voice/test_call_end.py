@@ -29,8 +29,7 @@ def _walk_to_anonymity(call) -> None:  # type: ignore[no-untyped-def]
 
 def test_a_number_typed_then_abandoned_is_not_kept_in_clear(app, new_call):
     call = new_call()
-    _walk_to_anonymity(call)
-    call.press("2")  # leave a number
+    walk(call, to="contact_number", anonymous=False, contact=TYPED)  # leave a number
     call.press(TYPED)  # read back, waiting for the confirmation
     kept = _everything(app)
     for fragment in (TYPED, TYPED[1:], "2079460000"):

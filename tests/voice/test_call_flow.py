@@ -226,7 +226,9 @@ def test_urgent_callers_wait_ahead_of_others(new_call):
 def test_typed_contact_number_is_read_back_and_stored_encrypted(app, new_call, stored_call):
     call = new_call()
     walk_to_anonymity(call)
-    twiml = call.press("2")
+    asked = said(call.press("2"))  # leave a number
+    assert asked == "This phone's number, 1; another number, 2;"
+    twiml = call.press("2")  # another number
     assert call.gather().get("finishOnKey") == "#"
     twiml = call.press("07700 900".replace(" ", "") + "00")  # not a valid number
     assert "doesn't look like a phone number" in said(twiml)
@@ -244,8 +246,7 @@ def test_typed_contact_number_is_read_back_and_stored_encrypted(app, new_call, s
 
 def test_international_number_with_double_zero(app, new_call, stored_call):
     call = new_call()
-    walk_to_anonymity(call)
-    call.press("2")
+    walk(call, to="contact_number", anonymous=False, contact="typed")
     twiml = call.press("0033142685300")
     assert "I heard 0 0, 3 3, 1, 4 2, 6 8, 5 3, 0 0." in said(twiml)
     call.press("1")
@@ -256,8 +257,8 @@ def test_international_number_with_double_zero(app, new_call, stored_call):
 
 def test_calling_number_is_used_only_on_its_own_key(app, new_call, stored_call):
     call = new_call(from_number="+447911123456")
-    walk_to_anonymity(call)
-    twiml = call.press("3")
+    walk(call, to="contact_how", anonymous=False)
+    twiml = call.press("1")  # this phone's number
     # Read back as theirs, not as something "heard": they typed nothing.
     assert "The number you're calling from is 0 7 9 1 1, 1 2 3 4 5 6." in said(twiml)
     assert "I heard" not in said(twiml)
@@ -269,8 +270,8 @@ def test_calling_number_is_used_only_on_its_own_key(app, new_call, stored_call):
 
 def test_withheld_calling_number_asks_for_a_typed_one(new_call, stored_call):
     call = new_call(from_number="anonymous")
-    walk_to_anonymity(call)
-    twiml = call.press("3")
+    walk(call, to="contact_how", anonymous=False)
+    twiml = call.press("1")  # this phone's number
     assert "withheld" in said(twiml)
     assert call.gather().get("finishOnKey") == "#"
     assert stored_call(call).contact_number_enc is None
@@ -278,8 +279,7 @@ def test_withheld_calling_number_asks_for_a_typed_one(new_call, stored_call):
 
 def test_rejected_number_is_erased(new_call, stored_call):
     call = new_call()
-    walk_to_anonymity(call)
-    call.press("2")
+    walk(call, to="contact_number", anonymous=False, contact="typed")
     call.press("02079460000")
     call.press("2")
     assert stored_call(call).contact_number_enc is None
@@ -426,8 +426,7 @@ def test_status_callback_twice_or_late_changes_nothing(new_call, stored_call):
 
 def test_unconfirmed_number_is_erased_when_the_caller_hangs_up(new_call, stored_call):
     call = new_call()
-    walk_to_anonymity(call)
-    call.press("2")
+    walk(call, to="contact_number", anonymous=False, contact="typed")
     call.press("02079460000")
     assert stored_call(call).contact_number_enc is not None
     call.hang_up()

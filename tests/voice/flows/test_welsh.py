@@ -167,7 +167,6 @@ def test_a_further_language_needs_only_prompt_files_and_the_language_list(
     try:
         call = SimulatedCall(flask_transport(app.test_client()), AUTH_TOKEN, "http://localhost/")
         offered = heard(call.start())
-        # After the follow-up offer's place in the menu or before it: either is fine.
         assert ("Pour le français, appuyez sur 3.", "Polly.Lea") in [
             (h.text, h.voice) for h in offered
         ]
