@@ -65,9 +65,16 @@ def test_the_queue_page_works_without_javascript(app, client):
 
 
 def test_taking_a_caller_rings_the_handlers_phone_and_opens_the_report(app, client, new_call):
-    caller = queue_a_caller(new_call)
+    caller = queue_a_caller(new_call, role="staff", category="sexual")
     add_user(app, "hana", "handler")
     sign_in(client, "hana")
+    # The queue shows what the caller answered: force, role, category (and the words
+    # they pressed for it), anonymity.
+    rows = client.get("/console/queue/rows").get_data(as_text=True)
+    for shown in ("Metropolitan Police Service", "Staff or PCSO",
+                  "Sexual misconduct or abuse of position", "Caller pressed: “sexual misconduct”",
+                  "Anonymous"):  # fmt: skip
+        assert shown in rows, shown
     token = csrf_token(client, "/console/queue")
     response = client.post("/console/queue/take-next", data={"csrf_token": token})
     assert response.status_code == 302
@@ -89,10 +96,10 @@ def test_taking_a_caller_rings_the_handlers_phone_and_opens_the_report(app, clie
         report = session.scalars(select(Report)).one()
         assert call.status == "answered" and call.handler_id is not None
         assert report.call_id == call.id and report.anonymous is True
-        # Role and category are the handler's to ask; the caller's No to "anyone at
-        # risk now?" opens the report as No, not as "not said".
-        assert report.categories == []
-        assert report.subjects[0].force == "metropolitan" and report.subjects[0].role == "unknown"
+        # The report opens with the caller's answers: force, role, category; their No to
+        # "anyone at risk now?" as No, not as "not said".
+        assert report.categories == ["sexual"]
+        assert report.subjects[0].force == "metropolitan" and report.subjects[0].role == "staff"
         assert report.risk_now is False
         actions = {(a.action, a.record_type) for a in session.scalars(select(AuditEntry))}
         assert ("create", "report") in actions and ("take", "call") in actions
@@ -216,12 +223,13 @@ def test_the_report_opens_with_the_callers_risk_answer(app, client, new_call, ur
 
 
 def test_the_whisper_tells_the_handler_the_context(app, client, new_call):
-    caller = queue_a_caller(new_call)
+    caller = queue_a_caller(new_call, role="volunteer", category="discrimination")
     with Session(get_engine(app)) as session:
         call_id = session.scalars(select(Call.id)).one()
     twiml = caller.follow(f"/voice/handler/whisper?call={call_id}")
     said = " ".join(s.text or "" for s in twiml.iter("Say"))
     assert "Metropolitan" in said and "anonymous" in said
+    assert "Reporting a volunteer." in said and "About: Discrimination." in said
     # Unsigned: refused like every webhook.
     status, _body = caller.post(f"/voice/handler/whisper?call={call_id}", sign=False)
     assert status == 403
