@@ -16,11 +16,24 @@ would hold the database lock that this statement waits for.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Float, bindparam, case, cast, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Float,
+    bindparam,
+    case,
+    cast,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,7 +51,9 @@ def take(session: Session, limit: Limit, now: datetime | None = None) -> bool:
     """Take one token; False when the bucket is empty. Commits by itself, on a
     connection of its own from the session's engine (never the caller's transaction)."""
     now = now or utcnow()
-    with session.get_bind().connect() as plain:
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    with engine.connect() as plain:
         conn = plain.execution_options(isolation_level="AUTOCOMMIT")
         if conn.execute(_take(conn, limit, now)).first() is not None:
             return True
@@ -46,14 +61,12 @@ def take(session: Session, limit: Limit, now: datetime | None = None) -> bool:
         if exists is not None:
             return False
         # The bucket's first use: it starts full (two workers may both make it).
-        try:
+        with suppress(IntegrityError):
             conn.execute(
                 insert(RateBucket).values(
                     name=limit.name, tokens=float(limit.capacity), updated_at=now
                 )
             )
-        except IntegrityError:
-            pass
         return conn.execute(_take(conn, limit, now)).first() is not None
 
 
@@ -62,6 +75,7 @@ def _take(conn: Connection, limit: Limit, now: datetime) -> Any:
     one, RETURNING a row only when a token was taken. PostgreSQL re-checks the WHERE
     against the row as a concurrent taker left it, so two takers never share a token."""
     at = bindparam("now", now, type_=UTCDateTime())
+    seconds: ColumnElement[float]
     if conn.dialect.name == "postgresql":
         seconds = cast(func.extract("epoch", at - RateBucket.updated_at), Float)
     else:  # SQLite keeps the time as text, which julianday reads
