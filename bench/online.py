@@ -73,6 +73,8 @@ WALK = [
     ("anonymous", {"anonymous": "yes"}),
 ]
 SEND = "POST send"
+# A reporter pauses on the start page, each question, the check page and the done page.
+PAUSES = len(WALK) + 3
 KINDS = ["GET start", "GET question", "POST answer", "GET check", SEND]
 # gunicorn's access log line (ivr/gunicorn_conf.py): "GET /report/q/what" 200 1234 5ms
 ACCESS = re.compile(r'"(GET|POST) (/report\S*)" (\d+) \S+ (\d+)ms')
@@ -249,8 +251,9 @@ def load(database_url: str, args: argparse.Namespace) -> None:
     }
     engine = create_engine(normalise_url(database_url))
     think = (args.think_min, args.think_max)
-    # Arrivals spread over one walk's thinking (23 pauses), or 5 s with none.
-    ramp = 23 * (think[0] + think[1]) / 2 or 5.0
+    # Arrivals spread over one walk's thinking (a pause after each page a reporter
+    # reads: PAUSES of them, ~45 s at 2-5 s), or 5 s with none.
+    ramp = PAUSES * (think[0] + think[1]) / 2 or 5.0
     with gunicorn(env, workers=args.workers, log_path=Path(instance) / "gunicorn.log") as server:
         pids = [server["process"].pid, *worker_pids(server["process"].pid)]
         log: Path = server["log"]
@@ -344,7 +347,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--reporters", type=int, default=50)
-    # Counted after the arrivals (a walk's thinking: ~80 s at 2-5 s): ~100 sends at 2-5 s.
+    # Counted after the arrivals: a walk takes ~45 s at 2-5 s, so ~200 sends.
     parser.add_argument("--seconds", type=float, default=180)
     parser.add_argument(
         "--think", default="2-5", help="seconds a reporter spends on a page: MIN-MAX, or 0"
