@@ -46,7 +46,8 @@ def _deliver(
     from ivr.core.contact import ContactCipher
     from ivr.insight.roll_up import roll_up_settled
     from ivr.models import utcnow
-    from ivr.records.delivery import Deliverer, DeliverySettings, failing_deliveries
+    from ivr.records.delivery import Deliverer, DeliverySettings
+    from ivr.records.delivery_state import failing_deliveries
     from ivr.records.update_delivery import UpdateDeliverer
     from ivr.voice.sweep import sweep
 
