@@ -18,7 +18,7 @@ from wtforms.validators import Length
 
 from handler_console.access import allowed
 from handler_console.highlight import KIND_LABELS, by_field, highlight
-from handler_console.review_pages import field_label, load_report
+from handler_console.review_pages import load_report
 from ivr.core.audit import audit
 from ivr.core.db import get_session
 from ivr.core.permissions import Action
@@ -104,7 +104,7 @@ def sanitise(reference: str) -> Response | str:
         marked=by_field(findings),
         mark=highlight,
         kind_labels=KIND_LABELS,
-        field_label=field_label,
+        field_label=pii.field_words,
         approval_refusal=pii.approval_refusal(found),
     )
 
