@@ -139,4 +139,3 @@ def hold_and_try_again(flow: Flow, language: str, online: str, tries: int) -> Vo
     response.pause(length=RESUME_PAUSE_SECONDS)
     response.redirect(urls.resume(tries + 1), method="POST")
     return response
-
