@@ -64,9 +64,7 @@ def test_what_is_typed_is_kept_and_the_change_audited_by_field_name(session, cip
     assert "x" * 20 not in str(entry.detail)
 
 
-def test_text_over_a_limit_is_refused_by_name_and_limit_and_nothing_is_cut(
-    session, cipher, forces
-):
+def test_text_over_a_limit_is_refused_by_name_and_limit_and_nothing_is_cut(session, cipher, forces):
     """Issue 13 item 10: 30,000 characters of "what happened" were cut to 20,000, 10,000
     of "when" to 200 and 25 people to 20, while the page said "Draft saved"."""
     author = make_user(session, "handler")
