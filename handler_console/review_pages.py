@@ -41,23 +41,11 @@ from ivr.core.runtime import get_core
 from ivr.models import RELEASED, Dissemination, Report, ReportStatus, User, utcnow
 from ivr.records import force_outcomes, marked_reports, pii, versions
 from ivr.records import review as decisions
-from ivr.records.delivery import state_label
+from ivr.records.delivery_state import state_label
 from ivr.records.record import HOW_KNOWN, get_contact
 
 # How many decided reports the review list shows (newest decisions first).
 RECENT = 50
-FIELD_LABELS = {
-    "what": "What happened",
-    "when_text": "When",
-    "where": "Where",
-    "risk_who": "Who is at risk",
-    "evidence": "Evidence",
-    "name": "name",
-    "description": "description",
-    "rank": "rank",
-    "collar_number": "collar number",
-    "station": "station",
-}
 
 
 CONTACT_LABELS = {
@@ -297,7 +285,7 @@ def render_review(
         marked=by_field(findings),
         mark=highlight,
         kind_labels=KIND_LABELS,
-        field_label=field_label,
+        field_label=pii.field_words,
         approval_refusal=(
             pii.approval_refusal(found) if found.status == ReportStatus.SUBMITTED else None
         ),
@@ -329,14 +317,6 @@ def render_review(
         ],
         is_test=is_test,
     )
-
-
-def field_label(field: str) -> str:
-    """ "subjects[1].name" -> "Person 2: name"; "what" -> "What happened"."""
-    if field.startswith("subjects["):
-        index, _, name = field.removeprefix("subjects[").partition("].")
-        return f"Person {int(index) + 1}: {FIELD_LABELS.get(name, name)}"
-    return FIELD_LABELS.get(field, field)
 
 
 def load_report(reference: str) -> Report:

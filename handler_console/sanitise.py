@@ -21,7 +21,7 @@ from wtforms.validators import ValidationError
 from handler_console import conflicts
 from handler_console.access import allowed
 from handler_console.highlight import KIND_LABELS, by_field, highlight
-from handler_console.review_pages import field_label, load_report
+from handler_console.review_pages import load_report
 from ivr.core.audit import audit
 from ivr.core.db import get_session
 from ivr.core.permissions import Action
@@ -127,7 +127,7 @@ def _render(found: Report, form: SanitiseForm, conflict: dict | None = None) -> 
         marked=by_field(findings),
         mark=highlight,
         kind_labels=KIND_LABELS,
-        field_label=field_label,
+        field_label=pii.field_words,
         approval_refusal=pii.approval_refusal(found),
     )
 

@@ -170,13 +170,22 @@ _SOURCES: dict[str, tuple[str, str, str]] = {
 }
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_toml(path: Path, required: bool = False) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
+        if required:
+            # Without it every setting would be missing, and the first one checked
+            # (not the file) would be blamed.
+            raise SettingsError(
+                f"settings file {path} is missing: IVR_CONFIG_DIR names the folder "
+                "holding default.toml (the project's config/)"
+            ) from None
         return {}
-    except tomllib.TOMLDecodeError as exc:
+    except OSError as exc:
+        raise SettingsError(f"settings file {path} cannot be read: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SettingsError(f"settings file {path} is not valid TOML: {exc}") from None
 
 
@@ -221,7 +230,7 @@ def load_settings(
     """Read and check every setting. `overrides` (by setting name) win over all."""
     environ = os.environ if environ is None else environ
     paths = ConfigPaths.from_environ(environ)
-    data = _read_toml(paths.config_dir / "default.toml")
+    data = _read_toml(paths.config_dir / "default.toml", required=True)
     _merge(data, _read_toml(paths.instance_dir / "local.toml"))
 
     types = {f.name: f.type for f in fields(Settings)}
@@ -339,6 +348,24 @@ def check_settings(settings: Settings) -> None:
         raise SettingsError(
             "setting database_url (DATABASE_URL) must be a sqlite:/// or postgresql:// URL"
         )
+    _check_database_url(settings.database_url)
+
+
+def _check_database_url(url: str) -> None:
+    """A URL SQLAlchemy can read, with a port that is a number (otherwise the engine
+    fails later, with a traceback). The URL is not repeated: it may hold a password."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    where = "setting database_url (DATABASE_URL)"
+    try:
+        port = make_url(url).port
+    except ValueError:
+        raise SettingsError(f"{where} is not a valid URL: its port must be a number") from None
+    except ArgumentError:
+        raise SettingsError(f"{where} is not a valid URL") from None
+    if port is not None and not 1 <= port <= 65535:
+        raise SettingsError(f"{where} is not a valid URL: its port must be 1 to 65535")
 
 
 def is_this_machine(host: str) -> bool:

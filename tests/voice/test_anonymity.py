@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
-
-from sqlalchemy import MetaData, select
-from sqlalchemy.engine import make_url
 
 from ivr.core.db import get_engine
 from tests.conftest import start_in_english
+from tests.stored import everything_stored
 
 CALLER = "+447911123456"
 TOWN = "Harrogate"
@@ -28,28 +25,8 @@ NEEDLES = [
 
 
 def dump_database(app) -> str:  # type: ignore[no-untyped-def]
-    """Every row of every table, as text (bytes decoded leniently)."""
-    engine = get_engine(app)
-    metadata = MetaData()
-    metadata.reflect(engine)
-    lines = []
-    with engine.connect() as conn:
-        for table in metadata.sorted_tables:
-            for row in conn.execute(select(table)):
-                for value in row:
-                    if isinstance(value, bytes | memoryview):
-                        value = bytes(value).decode("latin-1")
-                    lines.append(f"{table.name}: {value}")
-    return "\n".join(lines)
-
-
-def database_files(app) -> bytes:  # type: ignore[no-untyped-def]
-    """SQLite's files as bytes, free pages and write-ahead log included."""
-    engine = get_engine(app)
-    if engine.dialect.name != "sqlite":
-        return b""
-    path = Path(make_url(engine.url).database)
-    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+    """Every row of every table, as text: what the database answers today."""
+    return everything_stored(get_engine(app), files=False)
 
 
 def assert_no_trace(text: str) -> None:
@@ -75,7 +52,7 @@ def test_anonymous_call_leaves_no_trace(app, new_call, stored_call, caplog, caps
     assert "metropolitan" in dump and "risk" in dump  # the dump does see the call
     assert_no_trace(dump)
     assert call.call_sid not in dump  # erased once the call ended
-    raw = database_files(app).decode("latin-1")
+    raw = everything_stored(get_engine(app))
     assert_no_trace(raw)
     assert_no_trace(caplog.text)
     out, err = capsys.readouterr()
@@ -120,7 +97,7 @@ def test_contact_number_given_by_choice_is_stored_only_encrypted(app, new_call, 
     row = stored_call(call)
     assert row.anonymous is False and row.contact_number_enc
     assert_no_trace(dump_database(app))
-    assert_no_trace(database_files(app).decode("latin-1"))
+    assert_no_trace(everything_stored(get_engine(app)))
 
 
 def test_log_redaction_masks_phone_numbers():

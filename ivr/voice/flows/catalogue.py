@@ -270,6 +270,10 @@ class FlowCatalogue:
 
     @classmethod
     def load(cls, folder: Path) -> FlowCatalogue:
+        if not folder.is_dir():
+            raise FlowError(
+                f"setting flows_dir (IVR_FLOWS_DIR): {folder} is not a folder of call flows"
+            )
         flows = {
             sub.name: load_flow(sub)
             for sub in sorted(folder.iterdir())
