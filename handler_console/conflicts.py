@@ -42,7 +42,7 @@ def since(report: Report, started_from: int | None) -> list[dict[str, Any]]:
     found = []
     for entry in entries:
         changed = (entry.detail or {}).get("changed") or []
-        fields = f" ({field_names(_audit_names(changed))})" if changed else ""
+        fields = f" ({field_names(pii.field_words(name) for name in changed)})" if changed else ""
         found.append(
             {
                 "who": names.get(entry.user_id, "someone") if entry.user_id else "the system",
@@ -56,19 +56,6 @@ def since(report: Report, started_from: int | None) -> list[dict[str, Any]]:
 def since_sentence(changes: list[dict[str, Any]]) -> str:
     """The same as one line of plain text: "sue at 14:05:12 GMT: Approved"."""
     return "; ".join(f"{c['who']} at {uk_now_words(c['at'])}: {c['what']}" for c in changes)
-
-
-def _audit_names(changed: list[str]) -> list[str]:
-    """The edit names a person's field "subjects[0].name": say "Person 1: name"."""
-    said = []
-    for name in changed:
-        if name.startswith("subjects[") and "]." in name:
-            index, _, inner = name.removeprefix("subjects[").partition("].")
-            person = f"Person {int(index) + 1}" if index.isdigit() else "A person"
-            said.append(f"{person}: {LABELS.get(inner, inner)}")
-        else:
-            said.append(name)
-    return said
 
 
 def draft_differences(report: Report, edit: DraftEdit, contact: dict[str, str]) -> list[Difference]:

@@ -7,6 +7,8 @@ nothing of that save is kept; the form comes back with everything as typed.
 
 from __future__ import annotations
 
+from ivr.records.pii import FIELD_WORDS
+
 # The report's own text (the database's column sizes, and sane sizes for Text).
 TEXT_LIMITS = {"what": 20000, "when_text": 200, "where": 5000, "risk_who": 5000, "evidence": 10000}
 SUBJECT_LIMITS = {
@@ -23,18 +25,8 @@ MAX_CATEGORIES = 10
 # A subject's role and force are codes chosen from lists, never longer than this.
 CODE_LIMIT = 64
 
-LABELS = {
-    "what": "What happened",
-    "when_text": "When",
-    "where": "Where",
-    "risk_who": "Who is at risk",
-    "evidence": "Evidence",
-    "name": "name",
-    "description": "description",
-    "rank": "rank",
-    "collar_number": "collar number",
-    "station": "station",
-}
+# Fields are named as the forms label them (shared with the check for identifying details).
+LABELS = FIELD_WORDS
 
 
 def too_long(label: str, limit: int, length: int) -> str:
