@@ -121,7 +121,6 @@ def _save(answers: dict[str, Any]) -> bool:
     token = session.get("draft")
     if not token:
         if not take(db, NEW_DRAFT_LIMIT):
-            db.commit()
             return False
         token = secrets.token_urlsafe(32)
         session["draft"] = token
@@ -268,7 +267,6 @@ def check() -> Response | str | tuple[str, int]:
         return _render_check(answers, t("site.expired")), 400
     db = get_session()
     if not take(db, SUBMIT_LIMIT):
-        db.commit()
         return _render_check(answers, t("site.busy")), 429
     core = get_core()
     report, code = create_online_report(
