@@ -186,6 +186,7 @@ DETAIL_KEYS = {
     "sent_by": "Sent by",
     "dissemination": "Delivery",
     "first_already_delivered": "First force already had it",
+    "version": "Version",
 }
 
 
