@@ -354,7 +354,8 @@ def _resume(params: TwilioParams) -> VoiceResponse | str:
     call if the failure came before it was stored)."""
     # The next answer's URL carries the tries so far: a step that fails again and again
     # (a bug, not a blip) ends in goodbye after RESUME_TRIES, not in a loop.
-    tries = request.args.get("try", 0, type=int) or 0
+    # Bounded: any larger number means the same (goodbye at the next failure).
+    tries = min(request.args.get("try", 0, type=int) or 0, outage.RESUME_TRIES)
     call = _load_call(params)
     if call is None:
         return _incoming(params, tries)
