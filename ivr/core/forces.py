@@ -8,6 +8,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from ivr.core.settings import SettingsError
+
 
 @dataclass(frozen=True)
 class Force:
@@ -46,8 +48,16 @@ class ForceCatalogue:
 
     @classmethod
     def load(cls, path: Path) -> ForceCatalogue:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
+        """The list in `path`; SettingsError (one line) if it cannot be read."""
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except OSError as exc:
+            raise SettingsError(
+                f"the force list {path} cannot be read (IVR_CONFIG_DIR): {exc.strerror}"
+            ) from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"the force list {path} is not valid TOML: {exc}") from None
         regions = {key: value["name"] for key, value in data.get("regions", {}).items()}
         forces = {
             key: Force(

@@ -359,13 +359,28 @@ def _check_database_url(url: str) -> None:
 
     where = "setting database_url (DATABASE_URL)"
     try:
-        port = make_url(url).port
+        parsed = make_url(url)
+        port = parsed.port
     except ValueError:
         raise SettingsError(f"{where} is not a valid URL: its port must be a number") from None
     except ArgumentError:
         raise SettingsError(f"{where} is not a valid URL") from None
     if port is not None and not 1 <= port <= 65535:
         raise SettingsError(f"{where} is not a valid URL: its port must be 1 to 65535")
+    # The drivers installed (requirements.lock): psycopg 3 and Python's sqlite3.
+    if parsed.drivername not in _DATABASE_DRIVERS:
+        raise SettingsError(
+            f"{where} must be sqlite:///path or postgresql://… (psycopg 3), "
+            f"not {parsed.drivername}://"
+        )
+    if parsed.drivername.startswith("sqlite") and parsed.database in (None, "", ":memory:"):
+        raise SettingsError(
+            f"{where} names no SQLite file: a database in memory would be lost at exit, "
+            "and each worker would have its own"
+        )
+
+
+_DATABASE_DRIVERS = {"sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg"}
 
 
 def is_this_machine(host: str) -> bool:

@@ -188,6 +188,23 @@ def question(slug: str) -> Response | str | tuple[str, int]:
     return redirect(url_for("online.question", slug=following.slug))
 
 
+def _field_view(
+    item: questions.Field, answers: dict[str, Any], problems: dict[str, str]
+) -> dict[str, Any]:
+    """One field of a question page; its error says the field's limit when over it."""
+    limit = f"{item.max_length:,}"
+    return {
+        "spec": item,
+        "value": answers.get(item.name, [] if item.kind == "checkboxes" else ""),
+        "choices": choices_for(item) if item.choices else [],
+        "error": t(problems[item.name], limit=limit) if item.name in problems else "",
+        "summary": {
+            "id": item.name,
+            "message": t(problems.get(item.name, "site.error_title"), limit=limit),
+        },
+    }
+
+
 def _render_question(
     page: questions.Question,
     answers: dict[str, Any],
@@ -202,16 +219,7 @@ def _render_question(
         back = url_for("online.start")
     else:
         back = url_for("online.question", slug=previous.slug)
-    fields = [
-        {
-            "spec": item,
-            "value": answers.get(item.name, [] if item.kind == "checkboxes" else ""),
-            "choices": choices_for(item) if item.choices else [],
-            "error": t(problems[item.name]) if item.name in problems else "",
-            "summary": {"id": item.name, "message": t(problems.get(item.name, "site.error_title"))},
-        }
-        for item in page.fields
-    ]
+    fields = [_field_view(item, answers, problems) for item in page.fields]
     return render_template(
         "online/question.html",
         page=page,

@@ -122,7 +122,7 @@ def incoming() -> Response:
     return answer_twiml(_incoming)
 
 
-def _incoming(params: TwilioParams) -> VoiceResponse | str:
+def _incoming(params: TwilioParams, tries: int = 0) -> VoiceResponse | str:
     runtime = get_voice()
     if not params.call_sid:
         raise ValueError("incoming call without CallSid")
@@ -167,7 +167,7 @@ def _incoming(params: TwilioParams) -> VoiceResponse | str:
         return runtime.renderer.render_turned_away(
             flow, list(languages), call.outcome, staffing.now()
         )
-    return runtime.renderer.render_text(call, runtime.flows.for_line(call.line))
+    return runtime.renderer.render_text(call, runtime.flows.for_line(call.line), tries)
 
 
 def _column_values(call: Call) -> dict[str, Any]:
@@ -352,14 +352,12 @@ def resume() -> Response:
 def _resume(params: TwilioParams) -> VoiceResponse | str:
     """A caller who held through a failure: carry on from the call's stored state (a new
     call if the failure came before it was stored)."""
-    call = _load_call(params)
-    text = str(_incoming(params)) if call is None else _render_stored(call)
     # The next answer's URL carries the tries so far: a step that fails again and again
     # (a bug, not a blip) ends in goodbye after RESUME_TRIES, not in a loop.
-    tries = request.args.get("try", 0, type=int) or 0
-    return outage.carry_tries(text, tries)
-
-
-def _render_stored(call: Call) -> str:
+    # Bounded: any larger number means the same (goodbye at the next failure).
+    tries = min(request.args.get("try", 0, type=int) or 0, outage.RESUME_TRIES)
+    call = _load_call(params)
+    if call is None:
+        return _incoming(params, tries)
     runtime = get_voice()
-    return runtime.renderer.render_text(call, runtime.flows.for_line(call.line))
+    return runtime.renderer.render_text(call, runtime.flows.for_line(call.line), tries)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -146,12 +147,23 @@ def test_an_unwritable_sqlite_path_names_the_setting(tmp_path, a_file):
 
 
 @pytest.mark.parametrize(
-    "url", ["postgresql://x@127.0.0.1:abc/db", "postgresql://x@127.0.0.1:99999/db"]
+    ("url", "why"),
+    [
+        ("postgresql://x@127.0.0.1:abc/db", "port"),
+        ("postgresql://x@127.0.0.1:99999/db", "port"),
+        ("postgresql://x@[::1/db", "port"),
+        # Drivers not installed: an ImportError, with a traceback, at the first connection.
+        ("postgresql+asyncpg://x@127.0.0.1/db", "psycopg 3"),
+        ("postgresql+psycopg2://x@127.0.0.1/db", "psycopg 3"),
+        # A database in memory: the engine refused the pool's options (a TypeError).
+        ("sqlite://", "names no SQLite file"),
+        ("sqlite:///:memory:", "names no SQLite file"),
+    ],
 )
-def test_a_database_url_with_a_bad_port_names_the_setting(tmp_path, url):
+def test_a_database_url_that_cannot_work_names_the_setting(tmp_path, url, why):
     env = {**good_env(tmp_path), "DATABASE_URL": url}
     line = refuse(*ivr("db", "upgrade"), env=env, expect="setting database_url (DATABASE_URL)")
-    assert "port" in line
+    assert why in line
 
 
 # --- files and folders -----------------------------------------------------------------
@@ -175,6 +187,15 @@ def test_a_missing_default_toml_is_named_not_a_setting_it_would_hold(tmp_path):
     env = {**good_env(tmp_path), "IVR_CONFIG_DIR": str(tmp_path / "no-config")}
     line = refuse(*ivr("db", "upgrade"), env=env, expect="default.toml is missing")
     assert "IVR_CONFIG_DIR" in line
+
+
+@pytest.mark.parametrize("command", [ivr("routes"), ivr("flows", "check"), ivr("serve")])
+def test_a_config_folder_without_the_force_list_names_it(tmp_path, command):
+    config = tmp_path / "config"
+    config.mkdir()
+    shutil.copy(PROJECT_ROOT / "config" / "default.toml", config)
+    env = {**good_env(tmp_path), "IVR_CONFIG_DIR": str(config)}
+    refuse(*command, env=env, expect="forces.toml cannot be read (IVR_CONFIG_DIR)")
 
 
 # --- a route URL that is no URL: the worker and the app refuse to start ------------------
