@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 from ivr.core.db import get_engine
-from tests.conftest import start_in_english
+from ivr.sim.walks import Answers, keys_to_queue
+from tests.conftest import walk
 from tests.stored import everything_stored
 
 CALLER = "+447911123456"
@@ -37,11 +38,11 @@ def assert_no_trace(text: str) -> None:
 def test_anonymous_call_leaves_no_trace(app, new_call, stored_call, caplog, capsys):
     caplog.set_level(logging.DEBUG)
     call = new_call(from_number=CALLER, from_city=TOWN)
-    start_in_english(call)
+    walk(call, to="force")  # an officer
     call.say("the Met")  # speech, read back
     call.press("1")  # confirm
-    call.press("5")  # a wrong key, logged as an event
-    for key in ["1", "1"]:  # at risk, anonymous
+    call.press("7")  # a wrong key at the category, logged as an event
+    for key in keys_to_queue(Answers(urgent=True), start="category"):  # at risk, anonymous
         call.press(key)
     call.follow("/voice/wait", {"QueueTime": "400"})
     call.hang_up()
@@ -62,8 +63,7 @@ def test_anonymous_call_leaves_no_trace(app, new_call, stored_call, caplog, caps
 def test_caller_hanging_up_mid_flow_leaves_no_trace(app, new_call, caplog):
     caplog.set_level(logging.DEBUG)
     call = new_call(from_number=CALLER, from_city=TOWN)
-    start_in_english(call)
-    call.press("9")
+    walk(call, to="risk")
     call.hang_up()
     assert_no_trace(dump_database(app))
     assert_no_trace(caplog.text)
@@ -81,19 +81,17 @@ def test_forged_and_failing_requests_log_no_caller_details(app, new_call, caplog
         raise RuntimeError(f"a bug that mentions {CALLER} and {TOWN}")
 
     call = new_call(from_number=CALLER, from_city=TOWN)
-    start_in_english(call)
+    walk(call, to="role")
     monkeypatch.setattr(get_voice(app).moves, "handle", broken)
     call.press("1")
-    assert "webhook /voice/step/force failed with RuntimeError" in caplog.text
+    assert "webhook /voice/step/role failed with RuntimeError" in caplog.text
     for needle in ["+447911123456", "447911123456", "7911123456"]:
         assert needle not in caplog.text
 
 
 def test_contact_number_given_by_choice_is_stored_only_encrypted(app, new_call, stored_call):
     call = new_call(from_number=CALLER, from_city=TOWN)
-    start_in_english(call)
-    for key in ["9", "2", "3", "1"]:  # …, leave the calling number, confirm
-        call.press(key)
+    walk(call, anonymous=False)  # …, leave the calling number, confirm
     row = stored_call(call)
     assert row.anonymous is False and row.contact_number_enc
     assert_no_trace(dump_database(app))

@@ -40,12 +40,12 @@ def test_the_next_step_works_on_the_inserted_call(app, new_call):
     call = new_call()
     call.start()
     call.press("1")  # English
-    twiml = call.press("1")
-    assert call.path == "/voice/step/force"
-    assert "London" in " ".join(spoken(twiml))
+    twiml = call.press("1")  # an officer
+    assert call.path == "/voice/step/role"
+    assert "Which force?" in " ".join(spoken(twiml))
     [stored] = _calls(app)
     assert stored.seq == 3
-    assert stored.step == "force_london_south_east"
+    assert stored.step == "force"
 
 
 def test_a_retried_incoming_request_changes_nothing(app, new_call):
@@ -56,7 +56,7 @@ def test_a_retried_incoming_request_changes_nothing(app, new_call):
     call.press("1")
     retried = call.post("/voice/incoming")
     assert first[0] == retried[0] == 200
-    # Answered from the stored state (now the region's menu), not a second new call.
+    # Answered from the stored state (now the force question), not a second new call.
     assert "<Hangup" not in retried[1]
     assert "seq=3" in retried[1]
     with app.app_context():

@@ -91,6 +91,8 @@ class Renderer:
         words = [(language, self._text(flow, language, key, value=value)) for key in step.say]
         if step.kind == "menu":
             for option in step.options:
+                if not option.spoken:
+                    continue
                 spoken_in = flow.option_language(option, language)
                 label = flow.prompt(spoken_in, option.label)
                 words.append(
