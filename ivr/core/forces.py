@@ -15,6 +15,7 @@ from ivr.core.settings import SettingsError
 class Force:
     id: str
     name: str
+    name_cy: str  # its Welsh name, for the Welsh pages (the phone says shorter names)
     nation: str
     kind: str
     region: str
@@ -64,6 +65,7 @@ class ForceCatalogue:
                 key: Force(
                     id=key,
                     name=value["name"],
+                    name_cy=value["name_cy"],
                     nation=value["nation"],
                     kind=value["kind"],
                     region=value["region"],

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ivr.core.db import get_engine
 from ivr.models import Report
-from tests.accessibility import assert_accessible
+from tests.accessibility import assert_accessible, horizontal_overflow
 from tests.browser import screenshot
 from tests.console_helpers import BROWSER_SETTINGS, add_user, sign_in_browser
 from tests.records.conftest import make_report
@@ -62,6 +62,9 @@ def test_two_tabs_of_one_report(live_server, browser):
     assert _stored_what(app, reference) == "Typed in the first tab, saved first."
     screenshot(second, "console-save-conflict")
     assert_accessible(second, "the save conflict page")
+    second.set_viewport_size({"width": 375, "height": 800})  # a phone: nothing overflows
+    assert horizontal_overflow(second) == 0
+    screenshot(second, "console-save-conflict-phone")
 
     # The handler merges by hand and saves: it goes through.
     second.locator("[name=what]").fill("Typed in the first tab; and in the second.")
