@@ -255,9 +255,10 @@ def load(database_url: str, args: argparse.Namespace) -> None:
     # reads: PAUSES of them, ~45 s at 2-5 s), or 5 s with none.
     ramp = PAUSES * (think[0] + think[1]) / 2 or 5.0
     with gunicorn(env, workers=args.workers, log_path=Path(instance) / "gunicorn.log") as server:
-        pids = [server["process"].pid, *worker_pids(server["process"].pid)]
         log: Path = server["log"]
         asyncio.run(warm_up(server["url"], 2 * args.workers))
+        # After the warm-up: right after start-up the master may not have forked them all.
+        pids = [server["process"].pid, *worker_pids(server["process"].pid)]
         since = time.monotonic() + ramp
         run = Run(server["url"], think, since, since + args.seconds)
         first: dict[str, Any] = {}
@@ -299,7 +300,8 @@ def load(database_url: str, args: argparse.Namespace) -> None:
     print(row("all", [t for v in timings.values() for t in v], []))
     print(
         f"{count / elapsed:.1f} requests/s; {sent} reports sent; {len(run.errors)} errors; "
-        f"CPU: gunicorn {server_cpu:.1f} s ({1000 * server_cpu / max(count, 1):.1f} ms a "
+        f"CPU: gunicorn ({len(pids) - 1} workers) {server_cpu:.1f} s "
+        f"({1000 * server_cpu / max(count, 1):.1f} ms a "
         f"request), this generator {own_cpu:.1f} s ({100 * own_cpu / elapsed:.0f}% of a core)"
     )
     if run.errors:

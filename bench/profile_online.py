@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import statistics
 import sys
@@ -40,6 +41,7 @@ def main() -> None:
     args = parser.parse_args()
     with postgres_database(args.database_url) as url:
         upgrade(url)
+        os.environ["IVR_INSTANCE_DIR"] = tempfile.mkdtemp()  # not the worktree's keys
         app = create_app(
             {
                 "database_url": url,
@@ -47,7 +49,6 @@ def main() -> None:
                 "contact_key": Fernet.generate_key().decode(),
                 "environment": "development",
                 "twilio_auth_token": "profile-token-0123456789",
-                "instance_dir": tempfile.mkdtemp(),
             }
         )
         wall: dict[str, list[float]] = defaultdict(list)

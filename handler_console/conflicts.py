@@ -37,8 +37,10 @@ def since(report: Report, started_from: int | None) -> list[dict[str, Any]]:
     ({"who": "sue", "at": ..., "what": "Removed identifying details (What happened)"})."""
     entries = versions.changes_since(get_session(), report, started_from)
     ids = {e.user_id for e in entries if e.user_id is not None}
-    rows = get_session().execute(select(User.id, User.username).where(User.id.in_(ids)))
-    names = {user_id: name for user_id, name in rows} if ids else {}
+    names: dict[int, str] = {}
+    if ids:
+        rows = get_session().execute(select(User.id, User.username).where(User.id.in_(ids)))
+        names = {user_id: name for user_id, name in rows}
     found = []
     for entry in entries:
         changed = (entry.detail or {}).get("changed") or []

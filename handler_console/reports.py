@@ -131,6 +131,9 @@ def save_report(reference: str) -> Response | str | tuple[str, int] | tuple[str,
         # Over a limit: nothing saved, nothing cut; each field says its limit.
         if autosave:
             return "Not saved: " + " ".join(saved.problems.values()), 422
+        db = get_session()
+        audit(db, current_user.record, "view", "report", found.reference, reason="editing draft")
+        db.commit()
         show_problems(form, saved.problems)
         return _render(found, form, saved.problems, not_saved=True), 422
     if saved.submitted:

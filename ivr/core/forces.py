@@ -15,6 +15,7 @@ from ivr.core.settings import SettingsError
 class Force:
     id: str
     name: str
+    name_cy: str  # its Welsh name, for the Welsh pages (the phone says shorter names)
     nation: str
     kind: str
     region: str
@@ -58,19 +59,25 @@ class ForceCatalogue:
             ) from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise SettingsError(f"the force list {path} is not valid TOML: {exc}") from None
-        regions = {key: value["name"] for key, value in data.get("regions", {}).items()}
-        forces = {
-            key: Force(
-                id=key,
-                name=value["name"],
-                nation=value["nation"],
-                kind=value["kind"],
-                region=value["region"],
-                aliases=tuple(value.get("aliases", ())),
-                destination=value["destination"],
-            )
-            for key, value in data["forces"].items()
-        }
+        try:
+            regions = {key: value["name"] for key, value in data.get("regions", {}).items()}
+            forces = {
+                key: Force(
+                    id=key,
+                    name=value["name"],
+                    name_cy=value["name_cy"],
+                    nation=value["nation"],
+                    kind=value["kind"],
+                    region=value["region"],
+                    aliases=tuple(value.get("aliases", ())),
+                    destination=value["destination"],
+                )
+                for key, value in data["forces"].items()
+            }
+        except (KeyError, TypeError, AttributeError) as exc:
+            # Which entry lacks what: the first key the list is missing, or a wrong shape.
+            what = f"lacks {exc}" if isinstance(exc, KeyError) else f"is not shaped right ({exc})"
+            raise SettingsError(f"the force list {path} {what}: see docs/forces.md") from None
         return cls(forces, regions)
 
     def name(self, force_id: str | None) -> str:

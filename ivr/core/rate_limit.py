@@ -16,7 +16,6 @@ would hold the database lock that this statement waits for.
 
 from __future__ import annotations
 
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,11 +29,9 @@ from sqlalchemy import (
     case,
     cast,
     func,
-    insert,
-    select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ivr.models import RateBucket, UTCDateTime, utcnow
@@ -57,17 +54,17 @@ def take(session: Session, limit: Limit, now: datetime | None = None) -> bool:
         conn = plain.execution_options(isolation_level="AUTOCOMMIT")
         if conn.execute(_take(conn, limit, now)).first() is not None:
             return True
-        exists = conn.scalar(select(RateBucket.name).where(RateBucket.name == limit.name))
-        if exists is not None:
-            return False
-        # The bucket's first use: it starts full (two workers may both make it).
-        with suppress(IntegrityError):
-            conn.execute(
-                insert(RateBucket).values(
-                    name=limit.name, tokens=float(limit.capacity), updated_at=now
-                )
-            )
+        # Empty, or never used: make it, full, unless it is there (perhaps made by
+        # another taker a moment ago), then take again: that answer is the answer.
+        conn.execute(_make(conn, limit, now))
         return conn.execute(_take(conn, limit, now)).first() is not None
+
+
+def _make(conn: Connection, limit: Limit, now: datetime) -> Any:
+    """INSERT the bucket full, or nothing if it exists (no error, nothing logged)."""
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    values = {"name": limit.name, "tokens": float(limit.capacity), "updated_at": now}
+    return insert(RateBucket).values(**values).on_conflict_do_nothing(index_elements=["name"])
 
 
 def _take(conn: Connection, limit: Limit, now: datetime) -> Any:

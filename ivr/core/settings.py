@@ -197,6 +197,11 @@ def _merge(into: dict[str, Any], other: dict[str, Any]) -> None:
             into[key] = value
 
 
+# No count, port or number of seconds here is larger: beyond it a timer, a database
+# INTEGER or a date sum overflows later, far from the setting that caused it.
+MAX_WHOLE = 2**31 - 1
+
+
 def _coerce(name: str, env_name: str, raw: Any, kind: type) -> Any:
     where = f"setting {name} ({env_name})"
     if kind is bool:
@@ -217,6 +222,8 @@ def _coerce(name: str, env_name: str, raw: Any, kind: type) -> Any:
             raise SettingsError(f"{where} must be a whole number, not {raw!r}") from None
         if value < 0:
             raise SettingsError(f"{where} must not be negative")
+        if value > MAX_WHOLE:
+            raise SettingsError(f"{where} must be at most {MAX_WHOLE:,}, not {value:,}")
         return value
     if not isinstance(raw, str):
         raise SettingsError(f"{where} must be text, not {raw!r}")

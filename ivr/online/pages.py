@@ -31,7 +31,7 @@ from ivr.core.followup import spaced
 from ivr.core.rate_limit import Limit, take
 from ivr.core.runtime import get_core
 from ivr.online import questions
-from ivr.online.words import LANGUAGES, catalogue, force_names_cy, translate
+from ivr.online.words import LANGUAGES, catalogue, translate
 from ivr.records.online_report import (
     create_online_report,
     delete_draft,
@@ -144,8 +144,8 @@ def choices_for(item: questions.Field) -> list[tuple[str, str]]:
     if item.choices == "categories":
         return [(key, t(f"category.{key}")) for key in load_categories(core.settings.config_dir)]
     if item.choices == "forces":
-        welsh = force_names_cy(core.settings.flows_dir) if lang == "cy" else {}
-        names = [(f.id, welsh.get(f.id, f.name)) for f in core.forces.forces.values()]
+        forces = core.forces.forces.values()
+        names = [(f.id, f.name_cy if lang == "cy" else f.name) for f in forces]
         return [*sorted(names, key=lambda pair: pair[1]), ("unknown", t("choice.dont_know"))]
     raise KeyError(item.choices)
 

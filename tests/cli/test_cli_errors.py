@@ -198,6 +198,18 @@ def test_a_config_folder_without_the_force_list_names_it(tmp_path, command):
     refuse(*command, env=env, expect="forces.toml cannot be read (IVR_CONFIG_DIR)")
 
 
+@pytest.mark.parametrize(
+    "broken", ['[forces.kent]\nname = "Kent Police"\n', "forces = 3\n", "regions = 1\n"]
+)
+def test_a_force_list_with_a_force_missing_a_key_names_the_file(tmp_path, broken):
+    config = tmp_path / "config"
+    config.mkdir()
+    shutil.copy(PROJECT_ROOT / "config" / "default.toml", config)
+    (config / "forces.toml").write_text(broken)
+    env = {**good_env(tmp_path), "IVR_CONFIG_DIR": str(config)}
+    refuse(*ivr("routes"), env=env, expect=f"the force list {config / 'forces.toml'}")
+
+
 # --- a route URL that is no URL: the worker and the app refuse to start ------------------
 
 

@@ -46,6 +46,8 @@ def test_instance_file_is_read(tmp_path):
         ("IVR_SECRET_KEY", "short", "IVR_SECRET_KEY"),
         ("IVR_CONTACT_KEY", "not-a-key", "IVR_CONTACT_KEY"),
         ("IVR_CALLS_MAX_TRIES", "three", "IVR_CALLS_MAX_TRIES"),
+        ("IVR_CALLS_MAX_TRIES", str(10**22), "IVR_CALLS_MAX_TRIES"),
+        ("IVR_DELIVERY_RETRY_MAX", "2147483648", "at most 2,147,483,647"),
         ("IVR_TWILIO_CHECK_SIGNATURES", "perhaps", "IVR_TWILIO_CHECK_SIGNATURES"),
         ("IVR_TWILIO_CHECK_SIGNATURES", "false", "IVR_TWILIO_CHECK_SIGNATURES"),
         ("PUBLIC_BASE_URL", "helpline.org", "PUBLIC_BASE_URL"),

@@ -52,25 +52,40 @@ def test_a_token_is_taken_without_holding_the_row_for_the_callers_request(app):
     assert _tokens(app) == 1
 
 
-def test_concurrent_takers_never_share_a_token(app):
-    now = utcnow()
-    with app.app_context():
-        assert take(get_session(), SLOW, now)  # the bucket exists: 2 tokens left
+def _all_at_once(app, limit: Limit, takers: int, now=None) -> list[bool]:  # type: ignore[no-untyped-def]
+    """What each of `takers` threads got, all taking at the same moment."""
     results: list[bool] = []
-    start = threading.Barrier(8)
+    start = threading.Barrier(takers)
 
     def taker() -> None:
         with Session(get_engine(app)) as session:
             start.wait()
-            results.append(take(session, SLOW, now))
+            results.append(take(session, limit, now))
 
-    threads = [threading.Thread(target=taker) for _ in range(8)]
+    threads = [threading.Thread(target=taker) for _ in range(takers)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(results) == [False] * 6 + [True] * 2
+    return results
+
+
+def test_concurrent_takers_never_share_a_token(app):
+    now = utcnow()
+    with app.app_context():
+        assert take(get_session(), SLOW, now)  # the bucket exists: 2 tokens left
+    assert sorted(_all_at_once(app, SLOW, 8, now)) == [False] * 6 + [True] * 2
     assert _tokens(app) == 0
+
+
+def test_takers_who_all_find_a_new_bucket_missing_all_get_a_token(app):
+    """Several workers use a bucket for the first time at once: each finds no row, one
+    makes it, and every one of them must still get a token (there are plenty). Before
+    the fix a taker that found the row made by another refused, as if it were empty
+    (a race: ten fresh buckets make it near certain to show)."""
+    for n in range(10):
+        roomy = Limit(f"test-new-{n}", capacity=100, per_minute=1)
+        assert _all_at_once(app, roomy, 6) == [True] * 6, roomy.name
 
 
 def test_a_host_whose_clock_is_behind_adds_no_tokens_and_takes_only_one(app):

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ivr.core.db import get_engine
 from ivr.models import Report
-from tests.accessibility import assert_accessible
+from tests.accessibility import assert_accessible, horizontal_overflow
 from tests.browser import screenshot
 from tests.console_helpers import BROWSER_SETTINGS, add_user, sign_in_browser
 from tests.records.conftest import make_report
@@ -62,6 +62,9 @@ def test_two_tabs_of_one_report(live_server, browser):
     assert _stored_what(app, reference) == "Typed in the first tab, saved first."
     screenshot(second, "console-save-conflict")
     assert_accessible(second, "the save conflict page")
+    second.set_viewport_size({"width": 375, "height": 800})  # a phone: nothing overflows
+    assert horizontal_overflow(second) == 0
+    screenshot(second, "console-save-conflict-phone")
 
     # The handler merges by hand and saves: it goes through.
     second.locator("[name=what]").fill("Typed in the first tab; and in the second.")
@@ -106,3 +109,38 @@ def test_an_autosave_that_meets_a_newer_version_says_so_and_stops(live_server, b
     # Save draft now shows both versions, as for two tabs.
     stale.get_by_role("button", name="Save draft").last.click()
     expect(stale.locator("#conflict .stored")).to_contain_text("Saved in the other tab.")
+
+
+def test_a_submit_waits_for_the_autosave_in_flight(live_server, browser_page):
+    """The autosave has reached the server (a new version) but its answer has not come
+    back when the handler presses Submit: the submit must wait and name that version,
+    or it would meet its own tab's autosave as a conflict."""
+    app = live_server.app
+    reference = _draft(app, add_user(app, "hana", "handler"))
+    url = f"/console/reports/{reference}"
+    page = browser_page
+    page.clock.install()
+    sign_in_browser(page, live_server, "hana", then=url)
+    held = []
+
+    def hold_autosave_answer(route):  # type: ignore[no-untyped-def]
+        if route.request.method == "POST" and route.request.headers.get("x-autosave") == "1":
+            held.append((route, route.fetch()))  # saved on the server; answer held back
+        else:
+            route.continue_()
+
+    page.route(live_server.url + url, hold_autosave_answer)
+    page.locator("[name=what]").fill("Autosaved, then submitted at once by the handler.")
+    page.clock.fast_forward("00:21")
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the autosave never went out"
+    page.get_by_role("button", name="Submit for review").click()
+    page.wait_for_timeout(300)
+    route, answer = held[0]
+    route.fulfill(response=answer)
+    expect(page).to_have_url(live_server.url + "/console/reports")
+    expect(page.locator(".flash-info")).to_contain_text(f"Report {reference} submitted")
+    assert _stored_what(app, reference) == "Autosaved, then submitted at once by the handler."

@@ -198,7 +198,8 @@ def test_each_problem_is_caught_in_one_line(case: str, flows_copy: Path):
 def test_a_force_added_to_the_config_must_be_in_a_menu(flows_copy: Path, forces_copy: Path):
     forces_copy.write_text(
         forces_copy.read_text()
-        + '\n[forces.jersey]\nname = "States of Jersey Police"\nnation = "Jersey"\n'
+        + '\n[forces.jersey]\nname = "States of Jersey Police"\nname_cy = "Heddlu Jersey"\n'
+        'nation = "Jersey"\n'
         'kind = "crown-dependency"\nregion = "scotland-ni-national"\naliases = []\n'
         'destination = "Professional Standards Department"\n'
     )
