@@ -67,6 +67,7 @@ from webhooks import (  # noqa: E402
 )
 
 from ivr.sim.twilio import twilio_params  # noqa: E402
+from ivr.sim.walks import keys_to_queue  # noqa: E402
 
 _ACTION = re.compile(r'<Gather [^>]*action="([^"]+)"')
 MAX_STEPS = 20  # a walk that has not reached the queue by then is an error
@@ -335,7 +336,11 @@ def main() -> None:
     parser.add_argument("--callers", type=int, default=4000, help="0: skip (a)")
     parser.add_argument("--duration", type=int, default=120, help="seconds of (a)")
     parser.add_argument("--think", type=float, default=8.0, help="seconds between steps")
-    parser.add_argument("--keys", default="11121", help="keys pressed at the menus, in turn")
+    parser.add_argument(
+        "--keys",
+        default="".join(keys_to_queue()),
+        help="keys pressed at the menus, in turn (default: the flow's own path to the queue)",
+    )
     parser.add_argument("--rounds", type=int, default=3, help="(b) rounds; 0: skip (b)")
     parser.add_argument("--saturate-seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16, help="wrk connections in (b)")

@@ -34,6 +34,7 @@ from twilio.request_validator import RequestValidator
 from ivr import create_app
 from ivr.core.migrate import upgrade
 from ivr.sim.twilio import twilio_params
+from ivr.sim.walks import keys_to_queue
 from ivr.voice import outage
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -82,10 +83,11 @@ def call(app, env: dict[str, object]) -> str:  # type: ignore[no-untyped-def]
 _ACTION = re.compile(r'<Gather [^>]*action="([^"]+)"')
 
 
-def call_path(app, keys: str = "11121") -> list[tuple[str, dict[str, str]]]:  # type: ignore[no-untyped-def]
+def call_path(app) -> list[tuple[str, dict[str, str]]]:  # type: ignore[no-untyped-def]
     """The webhooks of one whole call, found by walking one: (path, parameters added)."""
     sid = "CA" + secrets.token_hex(16)
     base = twilio_params(sid, FROM_NUMBER, TO_NUMBER)
+    keys = keys_to_queue()  # the flow's own path to the queue
     walk: list[tuple[str, dict[str, str]]] = [("/voice/incoming", {})]
     twiml = call(app, environ("/voice/incoming", base))
     for n in range(20):

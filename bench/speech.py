@@ -11,10 +11,11 @@ Debian's espeak-ng (en-GB, or the Welsh `cy` voice) and measured with sox
 each menu to its end before pressing: the figure is the worst case for that
 path, not the quickest a caller who knows the line can do.
 
-Paths (keys pressed, per language):
+Paths (keys pressed, per language; from ivr/sim/walks.py, read from the flow itself):
   shortest       the keypad path with the fewest words (`ivr flows check`'s path)
-  keypad force   region menu, then the force menu (London and South East, the Met)
-  speech force   the force said aloud ("Kent"), then confirmed
+  keypad force   1 for the list of regions, then the force menu (London and South
+                 East, the Met); an officer, bribery, nobody at risk, anonymous
+  speech force   the force said aloud ("Kent"), then confirmed; the same answers
   operator       0 as soon as the welcome names it: straight to a person
 Targets (issue 15): under 60 s on the shortest path, under 75 s through region
 and force, in both languages. espeak-ng at 160 words a minute speaks a little
@@ -42,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 from ivr import create_app  # noqa: E402
 from ivr.core.migrate import upgrade  # noqa: E402
 from ivr.sim.twilio import SimulatedCall, TwimlError, flask_transport  # noqa: E402
+from ivr.sim.walks import Answers, keys_to_queue, keys_until  # noqa: E402
 from ivr.voice.flows.catalogue import load_flow  # noqa: E402
 from ivr.voice.flows.check import keypad_paths  # noqa: E402
 
@@ -67,13 +69,25 @@ def paths(flow_dir: Path) -> list[Path_]:
     out = []
     for key, lang in (("1", "en"), ("2", "cy")):
         shortest = found[lang].keys[1:] if found[lang].keys[:1] == (key,) else found[lang].keys
+        answers = Answers(language=lang)
+        to_force = keys_until("force", answers, flow_dir=flow_dir)[1:]
+        after_force = keys_to_queue(answers, start="category", flow_dir=flow_dir)
         out += [
             Path_("shortest", key, tuple(("press", k) for k in shortest)),
-            Path_("keypad force", key, tuple(("press", k) for k in "1121")),
+            Path_(
+                "keypad force",
+                key,
+                tuple(("press", k) for k in keys_to_queue(answers, flow_dir=flow_dir)[1:]),
+            ),
             Path_(
                 "speech force",
                 key,
-                (("say", "Kent"), *(("press", k) for k in "121")),
+                (
+                    *(("press", k) for k in to_force),
+                    ("say", "Kent"),
+                    ("press", "1"),  # that's right
+                    *(("press", k) for k in after_force),
+                ),
             ),
             Path_("operator", key, (("press", "0"),), barge_in=True),
         ]

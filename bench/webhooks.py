@@ -48,6 +48,7 @@ from twilio.request_validator import RequestValidator
 
 from ivr.core.db import normalise_url
 from ivr.sim.twilio import SimulatedCall, TwimlError, twilio_params
+from ivr.sim.walks import keys_to_queue
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # gunicorn and ivr from the same virtualenv
@@ -55,9 +56,10 @@ LUA_SCRIPT = Path(__file__).resolve().parent / "new_calls.lua"
 AUTH_TOKEN = "bench-" + secrets.token_hex(16)
 TO_NUMBER = "+448000850000"
 FROM_NUMBER = "+447911123456"
-# The keypad path to the queue: English, London and the South East, the Met, an officer,
-# bribery, nobody at risk now, stay anonymous.
-KEYS = ("1", "1", "1", "1", "1", "2", "1")
+# The keypad path to the queue (ivr/sim/walks.py, read from the flow): English, an
+# officer, the list of regions, London and the South East, the Met, bribery, nobody at
+# risk now, stay anonymous.
+KEYS = keys_to_queue()
 
 
 # ------------------------------------------------------------------ servers

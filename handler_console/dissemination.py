@@ -25,7 +25,7 @@ from ivr.core.forces import ForceCatalogue
 from ivr.core.permissions import Action
 from ivr.core.runtime import get_core
 from ivr.models import Dissemination, DisseminationState, Report, utcnow
-from ivr.records.delivery import deliveries_of, failing_deliveries, state_label
+from ivr.records.delivery_state import deliveries_of, failing_deliveries, state_label
 
 CHANNELS = {"https": "Signed JSON (HTTPS)", "email": "E-mail"}
 # Alerts named one by one on every supervisor page; the rest are counted.

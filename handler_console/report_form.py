@@ -1,7 +1,12 @@
 """The report form: what a handler types, mapped to and from the Report record.
 
-Drafts accept anything typed (nothing is lost); the rules for submitting live in
-ivr.records.record.submission_problems and come back here as field errors.
+Drafts accept anything typed within the record's limits (ivr/records/limits.py,
+checked by ivr.records.drafts, never cut); the rules for submitting live in
+ivr.records.record.submission_problems; both come back here as field errors. The
+form carries the report's version, so a save from an older page is a conflict.
+One-line fields carry `maxlength` (a browser stops typing there); text areas do
+not, because a browser cuts a longer paste at `maxlength` without a word: the
+server's check says so instead.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    HiddenField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -26,7 +32,8 @@ from handler_console.choices import choices
 from ivr.core.categories import Category
 from ivr.core.forces import ForceCatalogue
 from ivr.models import Report, SubjectRole
-from ivr.records.drafts import MAX_SUBJECTS, DraftEdit, SubjectEdit
+from ivr.records.drafts import DraftEdit, SubjectEdit
+from ivr.records.limits import CONTACT_LIMIT, SUBJECT_LIMITS, TEXT_LIMITS
 from ivr.records.record import CONTACT_FIELDS, HOW_KNOWN
 
 ROLE_LABELS = {
@@ -38,17 +45,23 @@ ROLE_LABELS = {
 SUBJECT_FIELDS = ("name", "description", "rank", "collar_number", "station")
 
 
+def _line(label: str, limit: int) -> StringField:
+    return StringField(label, render_kw={"maxlength": limit})
+
+
 class SubjectForm(Form):
-    name = StringField("Name")
+    name = _line("Name", SUBJECT_LIMITS["name"])
     description = TextAreaField("Description, if the name is not known")
-    rank = StringField("Rank or grade")
-    collar_number = StringField("Collar or staff number")
+    rank = _line("Rank or grade", SUBJECT_LIMITS["rank"])
+    collar_number = _line("Collar or staff number", SUBJECT_LIMITS["collar_number"])
     role = SelectField("Role", choices=choices(ROLE_LABELS.items()), validate_choice=False)
     force = SelectField("Force", validate_choice=False)
-    station = StringField("Station or unit")
+    station = _line("Station or unit", SUBJECT_LIMITS["station"])
 
 
 class ReportForm(FlaskForm):
+    # The version the page was drawn from (ivr/records/versions.py).
+    version = HiddenField()
     categories = SelectMultipleField(
         "Categories",
         widget=ListWidget(prefix_label=False),
@@ -56,7 +69,7 @@ class ReportForm(FlaskForm):
         validate_choice=False,
     )
     what = TextAreaField("What happened")
-    when_text = StringField("When")
+    when_text = _line("When", TEXT_LIMITS["when_text"])
     when_approximate = BooleanField("Approximate")
     where = TextAreaField("Where")
     how_known = RadioField(
@@ -69,13 +82,15 @@ class ReportForm(FlaskForm):
     )
     risk_who = TextAreaField("Who is at risk, and how")
     evidence = TextAreaField("Evidence the caller says exists")
-    subjects = FieldList(FormField(SubjectForm), max_entries=MAX_SUBJECTS)
-    contact_name = StringField("Name")
-    contact_phone = StringField("Phone")
-    contact_phone_other = StringField("Other phone")
-    contact_email = StringField("E-mail")
-    contact_safe_times = StringField("Safe times to contact")
-    contact_safe_ways = StringField("Safe ways to contact (or to avoid)")
+    # No max_entries: FieldList would drop the entries past it without a word; the
+    # records service refuses more than MAX_SUBJECTS people, counting them all.
+    subjects = FieldList(FormField(SubjectForm))
+    contact_name = _line("Name", CONTACT_LIMIT)
+    contact_phone = _line("Phone", CONTACT_LIMIT)
+    contact_phone_other = _line("Other phone", CONTACT_LIMIT)
+    contact_email = _line("E-mail", CONTACT_LIMIT)
+    contact_safe_times = _line("Safe times to contact", CONTACT_LIMIT)
+    contact_safe_ways = _line("Safe ways to contact (or to avoid)", CONTACT_LIMIT)
 
 
 def build_form(
@@ -100,6 +115,7 @@ def build_form(
 def _data_of(report: Report, contact: dict[str, str]) -> dict[str, Any]:
     risk = {True: "yes", False: "no"}.get(report.risk_now)  # type: ignore[arg-type]
     data: dict[str, Any] = {
+        "version": str(report.version),
         "categories": list(report.categories or []),
         "what": report.what,
         "when_text": report.when_text,

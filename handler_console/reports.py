@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
+from handler_console import conflicts
 from handler_console.access import allowed
 from handler_console.clock import uk_now_words
 from handler_console.listing import is_test_report, list_context
@@ -24,7 +25,9 @@ from ivr.core.db import get_session
 from ivr.core.permissions import Action, may
 from ivr.core.runtime import get_core
 from ivr.models import Call, Report, utcnow
-from ivr.records.drafts import MAX_SUBJECTS, Change, may_edit, save_draft
+from ivr.records import versions
+from ivr.records.drafts import Change, DraftEdit, may_edit, save_draft
+from ivr.records.limits import MAX_SUBJECTS
 from ivr.records.record import get_contact
 
 # Why a report is being looked at, as the link that opens it says (DPA 2018 s.62).
@@ -84,36 +87,65 @@ def report(reference: str) -> str:
     return _render(found, form)
 
 
+# What an autosave that meets a conflict tells the handler (static/report.js shows it).
+AUTOSAVE_CONFLICT = (
+    "Not saved automatically: this report was changed in another tab or window since "
+    "this page was opened. Autosave has stopped so nothing is overwritten. "
+    "Press Save draft to see both versions side by side."
+)
+
+
 @allowed(Action.WRITE_REPORTS)
-def save_report(reference: str) -> Response | str | tuple[str, int]:
+def save_report(reference: str) -> Response | str | tuple[str, int] | tuple[str, int, dict]:
     found = _load(reference)
-    if not _may_edit(found):
+    if found.created_by_id != current_user.record.id:
         abort(403)
     runtime = get_core()
     form = build_form(runtime.forces, _categories())
     if not form.validate_on_submit():  # only the CSRF token can fail here
         abort(400)
+    autosave = request.headers.get("X-Autosave") == "1"
+    started = versions.parse_version(form.version.data)
+    edit = edit_of(form)
+    if started is None or not _may_edit(found):
+        # Submitted meanwhile (another tab, or this tab's own submit before a late
+        # autosave), or a form that names no version: keep what was typed, change nothing.
+        return _conflict(found, form, edit, started, autosave)
     change, subject_index, confirm = _change_asked(request.form.get("action", "save"))
-    saved = save_draft(
-        get_session(),
-        found,
-        current_user.record,
-        edit_of(form),
-        change,
-        runtime.cipher,
-        runtime.forces,
-        _categories(),
-        subject_index=subject_index,
-    )
+    try:
+        saved = save_draft(
+            get_session(),
+            found,
+            current_user.record,
+            edit,
+            change,
+            runtime.cipher,
+            runtime.forces,
+            _categories(),
+            subject_index=subject_index,
+            started_from=started,
+        )
+    except versions.Conflict:
+        return _conflict(found, form, edit, started, autosave)
+    if not saved.kept:
+        # Over a limit: nothing saved, nothing cut; each field says its limit.
+        if autosave:
+            return "Not saved: " + " ".join(saved.problems.values()), 422
+        db = get_session()
+        audit(db, current_user.record, "view", "report", found.reference, reason="editing draft")
+        db.commit()
+        show_problems(form, saved.problems)
+        return _render(found, form, saved.problems, not_saved=True), 422
     if saved.submitted:
         flash(f"Report {found.reference} submitted for review.", "info")
         return redirect(url_for("console.my_reports"))
     if saved.problems:
         form = build_form(runtime.forces, _categories(), found, saved.contact)
+        form.version.data = str(saved.version)
         show_problems(form, saved.problems)
         return _render(found, form, saved.problems), 200
-    if request.headers.get("X-Autosave") == "1":
-        return "", 204
+    if autosave:
+        return "", 204, {"X-Report-Version": str(saved.version)}
     if change == Change.SAVE and not confirm:
         flash(f"Draft saved at {uk_now_words(utcnow())}.", "info")
     anchor = ""
@@ -132,6 +164,29 @@ def save_report(reference: str) -> Response | str | tuple[str, int]:
         url_for("console.report", reference=found.reference, why="editing draft", **confirm)
         + anchor
     )
+
+
+def _conflict(
+    found: Report, form: ReportForm, edit: DraftEdit, started: int | None, autosave: bool
+) -> tuple[str, int]:
+    """Not saved: the report moved on since this page was drawn. The answer shows the
+    stored version beside what was typed, and the form keeps what was typed with the
+    version now stored, so saving again keeps what the handler chose."""
+    db = get_session()
+    db.rollback()
+    db.refresh(found)
+    if autosave:
+        return AUTOSAVE_CONFLICT, 409
+    audit(db, current_user.record, "view", "report", found.reference, reason="save conflict")
+    db.commit()
+    stored_contact = get_contact(found, get_core().cipher)
+    form.version.data = str(found.version)
+    conflict = {
+        "changes": conflicts.since(found, started),
+        "differences": conflicts.draft_differences(found, edit, stored_contact),
+        "editable": _may_edit(found),
+    }
+    return _render(found, form, conflict=conflict), 409
 
 
 def _change_asked(action: str) -> tuple[Change, int | None, dict[str, Any]]:
@@ -161,7 +216,13 @@ def _categories() -> dict[str, Any]:
     return load_categories(get_core().settings.config_dir)
 
 
-def _render(found: Report, form: ReportForm, problems: dict[str, str] | None = None) -> str:
+def _render(
+    found: Report,
+    form: ReportForm,
+    problems: dict[str, str] | None = None,
+    not_saved: bool = False,
+    conflict: dict[str, Any] | None = None,
+) -> str:
     runtime = get_core()
     call = get_session().get(Call, found.call_id) if found.call_id else None
     return render_template(
@@ -169,6 +230,8 @@ def _render(found: Report, form: ReportForm, problems: dict[str, str] | None = N
         report=found,
         form=form,
         problems=problems or {},
+        not_saved=not_saved,
+        conflict=conflict,
         editable=_may_edit(found),
         call=call,
         forces=runtime.forces,

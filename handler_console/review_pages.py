@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import case, select
@@ -19,7 +19,9 @@ from werkzeug.wrappers import Response
 from wtforms import TextAreaField
 from wtforms.validators import Length
 
+from handler_console import conflicts
 from handler_console.access import allowed
+from handler_console.clock import uk_now_words
 from handler_console.dissemination import (
     OUTCOME_CHOICES,
     OutcomeForm,
@@ -37,25 +39,13 @@ from ivr.core.db import get_session
 from ivr.core.permissions import Action
 from ivr.core.runtime import get_core
 from ivr.models import RELEASED, Dissemination, Report, ReportStatus, User, utcnow
-from ivr.records import force_outcomes, marked_reports, pii
+from ivr.records import force_outcomes, marked_reports, pii, versions
 from ivr.records import review as decisions
-from ivr.records.delivery import state_label
+from ivr.records.delivery_state import state_label
 from ivr.records.record import HOW_KNOWN, get_contact
 
 # How many decided reports the review list shows (newest decisions first).
 RECENT = 50
-FIELD_LABELS = {
-    "what": "What happened",
-    "when_text": "When",
-    "where": "Where",
-    "risk_who": "Who is at risk",
-    "evidence": "Evidence",
-    "name": "name",
-    "description": "description",
-    "rank": "rank",
-    "collar_number": "collar number",
-    "station": "station",
-}
 
 
 CONTACT_LABELS = {
@@ -138,17 +128,41 @@ def review_report(reference: str) -> str:
 
 
 @allowed(Action.REVIEW_REPORTS)
-def approve_report(reference: str) -> Response | str:
+def approve_report(reference: str) -> Response | str | tuple[str, int]:
     found = load_report(reference)
     db = get_session()
+    # The version the supervisor read: approval is of that text, or of nothing.
+    started = versions.parse_version(request.form.get("version"))
     try:
-        outbox = decisions.approve(db, found, current_user.record, get_core().routes)
+        if started is None:
+            raise versions.Conflict(found.reference, None)
+        outbox = decisions.approve(
+            db, found, current_user.record, get_core().routes, started_from=started
+        )
     except decisions.ReviewRefused as exc:
         return render_review(found, refusal=f"Not approved: {exc}")
+    except versions.Conflict:
+        db.rollback()
+        db.refresh(found)
+        return render_review(found, refusal=_approval_conflict(found, started)), 409
     forces = get_core().forces
     to = ", ".join(forces.name(d.force_id) for d in outbox)
     flash(f"Report {found.reference} approved: it is being sent to {to}.", "info")
     return redirect(url_for("console.review_report", reference=found.reference))
+
+
+def _approval_conflict(found: Report, started: int | None) -> str:
+    """Why an approval did not go through when the report moved on since it was read."""
+    changes = conflicts.since(found, started)
+    if found.status in RELEASED:
+        by = _usernames([found.reviewed_by_id]).get(found.reviewed_by_id or 0, "another supervisor")
+        when = f" at {uk_now_words(found.reviewed_at)}" if found.reviewed_at else ""
+        return f"Not approved again: {by} already approved it{when}."
+    said = f" ({conflicts.since_sentence(changes)})" if changes else ""
+    return (
+        f"Not approved: the report was changed after you opened it{said}. "
+        "It is shown below as it is now: read it again, then approve it if it is right."
+    )
 
 
 @allowed(Action.REVIEW_REPORTS)
@@ -271,7 +285,7 @@ def render_review(
         marked=by_field(findings),
         mark=highlight,
         kind_labels=KIND_LABELS,
-        field_label=field_label,
+        field_label=pii.field_words,
         approval_refusal=(
             pii.approval_refusal(found) if found.status == ReportStatus.SUBMITTED else None
         ),
@@ -303,14 +317,6 @@ def render_review(
         ],
         is_test=is_test,
     )
-
-
-def field_label(field: str) -> str:
-    """ "subjects[1].name" -> "Person 2: name"; "what" -> "What happened"."""
-    if field.startswith("subjects["):
-        index, _, name = field.removeprefix("subjects[").partition("].")
-        return f"Person {int(index) + 1}: {FIELD_LABELS.get(name, name)}"
-    return FIELD_LABELS.get(field, field)
 
 
 def load_report(reference: str) -> Report:

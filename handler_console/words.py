@@ -70,13 +70,18 @@ STEPS = {
     "language": "Choosing English or Welsh",
     "welcome": "Welcome message",
     "force": "Which force",
+    "force_region": "Which force: list of regions",
     "force_confirm": "Which force: name read back",
     "role": "Their role",
     "category": "What it is about",
     "risk": "Anyone at risk now",
     "anonymity": "Stay anonymous?",
+    "contact_how": "Leaving a number: which",
     "contact_number": "Typing a contact number",
     "contact_confirm": "Contact number read back",
+    "calling_confirm": "Calling number read back",
+    "followup_reference": "Typing a report's reference",
+    "followup_code": "Typing the follow-up code",
     "queue": "Waiting for a handler",
 }
 # What happened at a step (CallEvent.outcome), and the timeline's own moments.
@@ -89,6 +94,13 @@ EVENTS = {
     "silence": "Said nothing",
     "repeat": "Asked to hear it again",
     "gave_up": "Moved on after three tries",
+    "operator": "Asked for a person (0)",
+    "rejected": "Said it was not right",
+    "entered": "Typed a number",
+    "not_understood": "Not understood",
+    "unavailable": "Number withheld",
+    "found": "Report found",
+    "not_found": "Reference or code not found",
     "queued": "Joined the queue",
     "answered": "Answered by a handler",
     "ended": "Call ended",
@@ -174,6 +186,7 @@ DETAIL_KEYS = {
     "sent_by": "Sent by",
     "dissemination": "Delivery",
     "first_already_delivered": "First force already had it",
+    "version": "Version",
 }
 
 
@@ -232,10 +245,15 @@ def _english_prompt(prompt_key: str, line: str | None = None) -> str:
     return flow.prompts.get("en", {}).get(prompt_key, "")
 
 
-def answer_words(step: str | None, value: str | None) -> str:
-    """A step's recorded answer in words: the force's name, the category, Yes/No."""
+def answer_words(step: str | None, value: str | None, line: str | None = None) -> str:
+    """A step's recorded answer in words: the force's name, the category, Yes/No; a key
+    that only leads on, in the words of its option ("Language: English", "Region:
+    London and South East"), never the bare key or "Unknown force"."""
     if value is None or value == "":
         return ""
+    chosen = _option_words(step, value, line)
+    if chosen:
+        return chosen
     if step and step.startswith("force"):
         return force_name(value) if value != "unknown" else "Does not know"
     if step == "category":
@@ -249,6 +267,23 @@ def answer_words(step: str | None, value: str | None) -> str:
             value, "Does not know" if value == "unknown" else value
         )
     return value
+
+
+def _option_words(step: str | None, key: str, line: str | None) -> str:
+    """The words of the option a caller pressed `key` for at `step`, when that option
+    records no value of its own (the event then holds the key): a language, a region."""
+    flows = get_voice().flows.flows
+    flow = flows.get(line or "") or next(iter(flows.values()), None)
+    menu = flow.steps.get(step or "") if flow is not None else None
+    option = menu.option(key) if menu is not None and menu.kind == "menu" else None
+    if option is None or option.value is not None:
+        return ""
+    if option.language:
+        return f"Language: {label(LANGUAGES, option.language)}"
+    words = _english_prompt(option.label, line)
+    if option.label.startswith("region."):
+        return f"Region: {words}"
+    return words or key
 
 
 def duration(seconds: int | None) -> str:

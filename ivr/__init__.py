@@ -12,13 +12,14 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ivr import bad_input, force_replies
+from ivr import bad_input
 from ivr.cookie_sessions import SessionsByFace
 from ivr.core import db, redaction
 from ivr.core.private_files import private_folder
 from ivr.core.runtime import EXTENSION as CORE
 from ivr.core.runtime import Core
 from ivr.core.settings import load_settings
+from ivr.force_api import replies as force_replies
 from ivr.voice.gateway import GATEWAY, make_gateway
 from ivr.voice.runtime import EXTENSION as VOICE
 from ivr.voice.runtime import Voice, get_voice

@@ -27,3 +27,22 @@ def post_worker_init(worker: Any) -> None:
     from ivr.core import redaction
 
     redaction.install("gunicorn.error", "gunicorn.access")
+
+
+def on_starting(server: Any) -> None:
+    """Build the app once in the master, before any worker: what stops it (a setting, a
+    SQLite folder that cannot be made, a route, a flow) is one line, and gunicorn exits 1
+    instead of starting workers that each fail the same way."""
+    import sys
+
+    from ivr.core.settings import SettingsError
+    from ivr.voice.flows.catalogue import FlowError
+
+    try:
+        from ivr import create_app
+        from ivr.core.db import get_engine
+
+        get_engine(create_app()).dispose()
+    except (SettingsError, FlowError) as exc:
+        print(f"ivr: {exc}", file=sys.stderr, flush=True)
+        sys.exit(1)

@@ -7,8 +7,9 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -21,6 +22,7 @@ from ivr import create_app
 from ivr.core.db import get_engine, normalise_url
 from ivr.core.migrate import upgrade
 from ivr.sim.twilio import SimulatedCall, flask_transport
+from ivr.sim.walks import Answers, keys_until
 
 # Real-browser fixtures (live_server, browser, browser_page), for any test file to use.
 from tests.browser import browser, browser_page, live_server  # noqa: E402, F401
@@ -190,3 +192,22 @@ def start_in_english(call: SimulatedCall):  # type: ignore[no-untyped-def]
     """Ring the main number and choose English at the language menu."""
     call.start()
     return call.press("1")
+
+
+def press_all(call: SimulatedCall, keys: Iterable[str]):  # type: ignore[no-untyped-def]
+    """Press each key (or typed number) in turn; the last TwiML, or None for no key."""
+    twiml = None
+    for key in keys:
+        twiml = call.press(key)
+    return twiml
+
+
+def walk(call: SimulatedCall, to: str = "", start: str | None = None, **answers: Any):  # type: ignore[no-untyped-def]
+    """Ring and answer the menus with `answers` (ivr/sim/walks.py's Answers: force, role,
+    category, urgent, anonymous, contact, language; its defaults otherwise) up to the
+    step `to` (asked, not answered), or to the queue. The keys come from the flow
+    file, so a changed menu changes no test. `start`: the step the dialled number
+    starts at ("welcome" for the Welsh-first number). The last TwiML heard."""
+    first = call.start()
+    keys = keys_until(to, Answers(**answers), start=start)
+    return press_all(call, keys) if keys else first

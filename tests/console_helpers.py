@@ -20,7 +20,7 @@ from ivr.core.runtime import get_core
 from ivr.models import User
 from ivr.staff import two_factor
 from ivr.staff.accounts import create_user, find_user
-from tests.conftest import start_in_english
+from tests.conftest import walk
 
 PASSWORD = "correct horse battery"
 HANDLER_PHONE = "07912 345678"
@@ -127,13 +127,10 @@ def second_step_browser(page, app: Flask, name: str) -> None:  # type: ignore[no
         page.get_by_role("button", name="Continue").click()
 
 
-def queue_a_caller(new_call, keys: tuple[str, ...] = ("1", "1", "2", "1")):  # type: ignore[no-untyped-def]
-    """A simulated call through the IVR to the queue: the Met, not urgent,
-    anonymous (by default)."""
+def queue_a_caller(new_call, **answers):  # type: ignore[no-untyped-def]
+    """A simulated call through the IVR to the queue with `answers` (tests.conftest.walk:
+    by default an officer of the Met, bribery, nobody at risk, anonymous)."""
     call = new_call()
-    start_in_english(call)
-    twiml = None
-    for key in keys:
-        twiml = call.press(key)
+    twiml = walk(call, **answers)
     assert twiml is not None and twiml.find("Enqueue") is not None
     return call

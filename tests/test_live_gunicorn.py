@@ -11,7 +11,7 @@ from cryptography.fernet import Fernet
 
 from ivr.core.migrate import upgrade
 from ivr.sim.twilio import SimulatedCall, spoken
-from tests.conftest import AUTH_TOKEN, start_in_english
+from tests.conftest import AUTH_TOKEN, walk
 from tests.live_server import gunicorn, http_post, worker_pids
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs /proc")
@@ -40,13 +40,12 @@ def test_a_worker_killed_mid_call_loses_no_call(server_env, tmp_path):
             from_number="+447911123456",
             from_city="Harrogate",
         )
-        start_in_english(call)
-        call.press("1")
-        call.press("1")  # the Met
+        walk(call, to="category")  # an officer, the Met
         # Kill every worker: gunicorn starts new ones, which know nothing in memory.
         for pid in worker_pids(server["process"].pid):
             os.kill(pid, signal.SIGKILL)
         time.sleep(1.0)
+        call.press("1")  # bribery
         twiml = call.press("2")  # nobody at risk
         assert "Stay anonymous" in " ".join(spoken(twiml))
         for key in ["1"]:

@@ -8,10 +8,13 @@ paths of the settings, flows and instance come from `ivr.core.settings` only.
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.cli.call import call
+from ivr.cli.common import db_error
 from ivr.cli.delivery import deliver, routes_command
 from ivr.cli.demo import demo
 from ivr.cli.demo_force import demo_force
@@ -51,8 +54,25 @@ for command in (
 
 
 def main() -> None:
+    """Run a command; what it could not do ends it with one line and exit status 1.
+
+    Commands raise click's own exceptions for what they check themselves; the errors
+    below are those any command may meet (a setting, a flow, a file, the database) and
+    are put into words here, once, rather than in every command.
+    """
     try:
         cli.main(prog_name="ivr")
     except (SettingsError, FlowError) as exc:
-        click.echo(f"ivr: {exc}", err=True)
-        sys.exit(1)
+        fail(str(exc))
+    except OSError as exc:
+        # A file or folder a setting names (or its default) cannot be read or written.
+        fail(f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc))
+    except SQLAlchemyError as exc:
+        # Commands open the database through common.open_database, which says more; this
+        # is for any other way in.
+        fail(db_error(exc))
+
+
+def fail(message: str) -> NoReturn:
+    click.echo(f"ivr: {message}", err=True)
+    sys.exit(1)

@@ -7,9 +7,8 @@ import logging
 from typing import TextIO
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
-from ivr.cli.common import safe_url
+from ivr.cli.common import database_errors, safe_url
 from ivr.core.contact import parse_phone
 from ivr.core.settings import Settings, load_settings
 from ivr.sim.twilio import Transport
@@ -152,13 +151,8 @@ def _transport(settings: Settings, url: str) -> tuple[Transport, str]:
 
     app = create_app()
     _quiet_server_logs()
-    try:
+    with database_errors(settings.database_url):
         migrated = inspect(get_engine(app)).has_table("calls")
-    except SQLAlchemyError as exc:
-        raise click.ClickException(
-            f"cannot open the database ({safe_url(settings.database_url)}): "
-            f"{str(getattr(exc, 'orig', None) or exc).splitlines()[0]}"
-        ) from None
     if not migrated:
         raise click.ClickException(
             f"the database ({safe_url(settings.database_url)}) has no tables yet: "

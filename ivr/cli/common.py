@@ -1,4 +1,5 @@
-"""What every command shares: the one way a command opens the database, and one-line errors."""
+"""What every command shares: the one way a command opens the database, and the one
+place a database's complaint becomes a line for a human (never a traceback)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,53 @@ import contextlib
 from collections.abc import Iterator
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.core.forces import ForceCatalogue
 from ivr.core.routing import Routes
 from ivr.core.settings import Settings
 
+# PostgreSQL's codes (SQLSTATE) for what a command can be told to do something about.
+UNDEFINED_TABLE = "42P01"
+QUERY_CANCELED = "57014"  # statement_timeout
+LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout
+
 
 def db_error(exc: SQLAlchemyError) -> str:
     """One line naming the database's complaint (never the SQL or its parameters)."""
     return f"database error: {type(getattr(exc, 'orig', None) or exc).__name__}"
+
+
+def database_problem(exc: SQLAlchemyError, url: str) -> str:
+    """What went wrong with the database at `url`, and what to do, in one line."""
+    where = safe_url(url)
+    orig = getattr(exc, "orig", None)
+    if isinstance(exc, DBAPIError) and exc.statement is None:
+        # Raised while connecting: the server is away, refuses us, or never answered.
+        # The driver's own words say which; they hold no SQL and no password.
+        reason = str(orig or exc).strip().splitlines()[0].rsplit(": ", 1)[-1].strip()
+        return f"cannot connect to the database ({where}): {reason}"
+    code = getattr(orig, "sqlstate", None)
+    if code == UNDEFINED_TABLE or str(orig).startswith("no such table"):
+        return f"the database ({where}) has no tables yet: run `ivr db upgrade` first"
+    if code == QUERY_CANCELED:
+        return f"the database ({where}) took too long to answer (statement timeout)"
+    if code == LOCK_NOT_AVAILABLE:
+        return (
+            f"the database ({where}) is busy: another process holds a lock this needs "
+            "(lock timeout); try again"
+        )
+    return f"{db_error(exc)} ({where})"
+
+
+@contextlib.contextmanager
+def database_errors(url: str) -> Iterator[None]:
+    """A database error inside becomes one line and a non-zero exit (click's)."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise click.ClickException(database_problem(exc, url)) from None
 
 
 def safe_url(url: str) -> str:
@@ -37,11 +74,8 @@ def open_database(settings: Settings) -> Iterator[sessionmaker[Session]]:
 
     engine = make_engine(settings.database_url)
     try:
-        yield sessionmaker(engine, expire_on_commit=False)
-    except SQLAlchemyError as exc:
-        raise click.ClickException(
-            f"{db_error(exc)} ({safe_url(settings.database_url)}; has `ivr db upgrade` been run?)"
-        ) from None
+        with database_errors(settings.database_url):
+            yield sessionmaker(engine, expire_on_commit=False)
     finally:
         engine.dispose()
 

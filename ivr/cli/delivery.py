@@ -15,7 +15,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.cli.common import db_error, load_routes, open_database
+from ivr.cli.common import database_problem, load_routes, open_database
 from ivr.core.settings import Settings, load_settings
 
 ROLL_UP_EVERY = timedelta(hours=1)
@@ -46,7 +46,8 @@ def _deliver(
     from ivr.core.contact import ContactCipher
     from ivr.insight.roll_up import roll_up_settled
     from ivr.models import utcnow
-    from ivr.records.delivery import Deliverer, DeliverySettings, failing_deliveries
+    from ivr.records.delivery import Deliverer, DeliverySettings
+    from ivr.records.delivery_state import failing_deliveries
     from ivr.records.update_delivery import UpdateDeliverer
     from ivr.voice.sweep import sweep
 
@@ -79,7 +80,7 @@ def _deliver(
                     rolled_up_at = utcnow()
         except SQLAlchemyError as exc:
             # The database is away (restart, network): say so in one line, try again later.
-            message = f"ivr deliver: {db_error(exc)}"
+            message = f"ivr deliver: {database_problem(exc, settings.database_url)}"
             if once:
                 raise click.ClickException(message) from None
             click.echo(message, err=True)

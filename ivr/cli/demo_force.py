@@ -22,7 +22,7 @@ from ivr.cli.demo import local_routes
 from ivr.core.routing import Routes
 from ivr.core.settings import load_settings
 from ivr.models import Channel
-from ivr.records.delivery import verify
+from ivr.records.sending import verify
 
 MAX_BODY = 1_000_000
 

@@ -9,7 +9,7 @@ import threading
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from ivr.cli.common import db_error, open_database
+from ivr.cli.common import database_problem, open_database
 from ivr.core.settings import load_settings
 
 
@@ -51,7 +51,7 @@ def erase_calls(once: bool, interval: int) -> None:
             try:
                 done = worker.run_once()
             except SQLAlchemyError as exc:
-                message = f"ivr erase-calls: {db_error(exc)}"
+                message = f"ivr erase-calls: {database_problem(exc, settings.database_url)}"
                 if once:
                     raise click.ClickException(message) from None
                 click.echo(message, err=True)

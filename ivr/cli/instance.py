@@ -7,7 +7,7 @@ import secrets
 import click
 from cryptography.fernet import Fernet
 
-from ivr.cli.common import safe_url
+from ivr.cli.common import database_errors, safe_url
 from ivr.cli.demo import DEMO_FORCE_PORT
 from ivr.core.private_files import private_folder, write_private_file
 from ivr.core.settings import ConfigPaths, load_settings
@@ -24,7 +24,8 @@ def db_upgrade() -> None:
     from ivr.core.migrate import upgrade
 
     settings = load_settings()
-    upgrade(settings.database_url)
+    with database_errors(settings.database_url):
+        upgrade(settings.database_url)
     click.echo(f"database is up to date ({safe_url(settings.database_url)})")
 
 
@@ -54,10 +55,7 @@ def init_instance(demo_force_port: int) -> None:
     from ivr.cli.demo import routing_toml
     from ivr.core.forces import ForceCatalogue
 
-    private_folder(instance)
-    # 0600 from the moment it exists: the secrets are never readable by others, even briefly.
-    write_private_file(
-        target,
+    text = (
         "# Local development settings, made by `ivr init-instance`. Never commit this file.\n"
         "[web]\n"
         'environment = "development"\n'
@@ -80,6 +78,14 @@ def init_instance(demo_force_port: int) -> None:
         "# two-step sign-in (an authenticator app), as production always has it.\n"
         "two_factor = false\n\n"
         "# Every force's reports go to the local test force (`ivr demo-force`), never a real one.\n"
-        + routing_toml(ForceCatalogue.load(paths.forces_file), demo_force_port),
+        + routing_toml(ForceCatalogue.load(paths.forces_file), demo_force_port)
     )
+    try:
+        private_folder(instance)
+        # 0600 from the moment it exists: the secrets are never readable by others, even briefly.
+        write_private_file(target, text)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot write {target} (the instance folder, IVR_INSTANCE_DIR): {exc.strerror}"
+        ) from None
     click.echo(f"wrote {target}")

@@ -18,7 +18,13 @@ from ivr.voice import urls
 @click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64))
 def serve(bind: str, workers: int) -> None:
     """Serve the app with gunicorn, and say what to point a Twilio number at."""
-    settings = load_settings()  # fail here, in one line, rather than in every worker
+    settings = load_settings()
+    # Build the app once here: whatever stops it (a setting, a SQLite folder that cannot
+    # be made, a route, a flow) is said in one line now rather than in every worker.
+    from ivr import create_app
+    from ivr.core.db import get_engine
+
+    get_engine(create_app()).dispose()
     base = settings.public_base_url or f"http://{bind}"
     click.echo("Point your Twilio number at:")
     click.echo(f"  A call comes in (Voice URL, POST): {base}{urls.INCOMING}")

@@ -58,31 +58,16 @@ def make_engine(url: str, statement_timeout_ms: int = STATEMENT_TIMEOUT_MS) -> E
     """The engine, with the time limits above. `statement_timeout_ms` 0 is no limit (for
     commands that may rightly run long, like a purge)."""
     url = normalise_url(url)
-    # Statement parameters never reach an exception message or a log line.
-    kwargs: dict[str, Any] = {"hide_parameters": True, "pool_timeout": POOL_TIMEOUT_SECONDS}
+    # Statement parameters never reach an exception message or a log line. Pooled
+    # connections are checked before use only after resting (_ping_if_rested).
     if url.startswith("sqlite"):
         prepare_sqlite_file(url)
-        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
-    else:
-        kwargs["connect_args"] = {
-            # Fail fast when the server is away.
-            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
-            # A server (or the network to it) that vanishes without closing the
-            # connection is noticed within about 20 s rather than the kernel's 2 hours.
-            "keepalives": 1,
-            "keepalives_idle": 10,
-            "keepalives_interval": 3,
-            "keepalives_count": 3,
-            "tcp_user_timeout": 20000,
-            # A statement or a lock wait that outlives a caller's patience is ended
-            # by the server; so is a transaction left open by a stuck client.
-            "options": (
-                f"-c statement_timeout={statement_timeout_ms} "
-                f"-c lock_timeout={min(LOCK_TIMEOUT_MS, statement_timeout_ms or LOCK_TIMEOUT_MS)} "
-                "-c idle_in_transaction_session_timeout=60000"
-            ),
-        }
-    engine = create_engine(url, **kwargs)
+    engine = create_engine(
+        url,
+        hide_parameters=True,
+        pool_timeout=POOL_TIMEOUT_SECONDS,
+        connect_args=connect_args(url, statement_timeout_ms),
+    )
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "checkin", _note_checkin)
@@ -114,6 +99,31 @@ def _ping_if_rested(engine: Engine) -> Any:
             raise InvalidatePoolError(f"ping failed: {type(exc).__name__}") from None
 
     return ping
+
+
+def connect_args(url: str, statement_timeout_ms: int = STATEMENT_TIMEOUT_MS) -> dict[str, Any]:
+    """The driver's time limits, for every engine of ours (the migrations' too): no
+    connection waits on the database for ever, whatever the database does."""
+    if normalise_url(url).startswith("sqlite"):
+        return {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    return {
+        # Fail fast when the server is away, or accepts and never answers.
+        "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+        # A server (or the network to it) that vanishes without closing the
+        # connection is noticed within about 20 s rather than the kernel's 2 hours.
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 3,
+        "keepalives_count": 3,
+        "tcp_user_timeout": 20000,
+        # A statement or a lock wait that outlives a caller's patience is ended
+        # by the server; so is a transaction left open by a stuck client.
+        "options": (
+            f"-c statement_timeout={statement_timeout_ms} "
+            f"-c lock_timeout={min(LOCK_TIMEOUT_MS, statement_timeout_ms or LOCK_TIMEOUT_MS)} "
+            "-c idle_in_transaction_session_timeout=60000"
+        ),
+    }
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

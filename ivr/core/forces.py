@@ -8,11 +8,14 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from ivr.core.settings import SettingsError
+
 
 @dataclass(frozen=True)
 class Force:
     id: str
     name: str
+    name_cy: str  # its Welsh name, for the Welsh pages (the phone says shorter names)
     nation: str
     kind: str
     region: str
@@ -46,21 +49,35 @@ class ForceCatalogue:
 
     @classmethod
     def load(cls, path: Path) -> ForceCatalogue:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-        regions = {key: value["name"] for key, value in data.get("regions", {}).items()}
-        forces = {
-            key: Force(
-                id=key,
-                name=value["name"],
-                nation=value["nation"],
-                kind=value["kind"],
-                region=value["region"],
-                aliases=tuple(value.get("aliases", ())),
-                destination=value["destination"],
-            )
-            for key, value in data["forces"].items()
-        }
+        """The list in `path`; SettingsError (one line) if it cannot be read."""
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except OSError as exc:
+            raise SettingsError(
+                f"the force list {path} cannot be read (IVR_CONFIG_DIR): {exc.strerror}"
+            ) from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"the force list {path} is not valid TOML: {exc}") from None
+        try:
+            regions = {key: value["name"] for key, value in data.get("regions", {}).items()}
+            forces = {
+                key: Force(
+                    id=key,
+                    name=value["name"],
+                    name_cy=value["name_cy"],
+                    nation=value["nation"],
+                    kind=value["kind"],
+                    region=value["region"],
+                    aliases=tuple(value.get("aliases", ())),
+                    destination=value["destination"],
+                )
+                for key, value in data["forces"].items()
+            }
+        except (KeyError, TypeError, AttributeError) as exc:
+            # Which entry lacks what: the first key the list is missing, or a wrong shape.
+            what = f"lacks {exc}" if isinstance(exc, KeyError) else f"is not shaped right ({exc})"
+            raise SettingsError(f"the force list {path} {what}: see docs/forces.md") from None
         return cls(forces, regions)
 
     def name(self, force_id: str | None) -> str:

@@ -114,7 +114,11 @@ def _route(force_id: str, name: str, destination: str, given: dict[str, Any]) ->
     if url and email:
         raise SettingsError(f"{where} has both url and email: choose one")
     if url:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 (reading it checks it: "https://x:abc" is refused)
+        except ValueError as exc:
+            raise SettingsError(f"{where} url is not a URL ({exc}): {url!r}") from None
         local = parts.scheme == "http" and parts.hostname in LOCAL_HOSTS
         if parts.scheme != "https" and not local:
             raise SettingsError(f"{where} url must start with https://, not {url!r}")

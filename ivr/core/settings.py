@@ -170,13 +170,22 @@ _SOURCES: dict[str, tuple[str, str, str]] = {
 }
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_toml(path: Path, required: bool = False) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
+        if required:
+            # Without it every setting would be missing, and the first one checked
+            # (not the file) would be blamed.
+            raise SettingsError(
+                f"settings file {path} is missing: IVR_CONFIG_DIR names the folder "
+                "holding default.toml (the project's config/)"
+            ) from None
         return {}
-    except tomllib.TOMLDecodeError as exc:
+    except OSError as exc:
+        raise SettingsError(f"settings file {path} cannot be read: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SettingsError(f"settings file {path} is not valid TOML: {exc}") from None
 
 
@@ -186,6 +195,11 @@ def _merge(into: dict[str, Any], other: dict[str, Any]) -> None:
             _merge(into[key], value)
         else:
             into[key] = value
+
+
+# No count, port or number of seconds here is larger: beyond it a timer, a database
+# INTEGER or a date sum overflows later, far from the setting that caused it.
+MAX_WHOLE = 2**31 - 1
 
 
 def _coerce(name: str, env_name: str, raw: Any, kind: type) -> Any:
@@ -208,6 +222,8 @@ def _coerce(name: str, env_name: str, raw: Any, kind: type) -> Any:
             raise SettingsError(f"{where} must be a whole number, not {raw!r}") from None
         if value < 0:
             raise SettingsError(f"{where} must not be negative")
+        if value > MAX_WHOLE:
+            raise SettingsError(f"{where} must be at most {MAX_WHOLE:,}, not {value:,}")
         return value
     if not isinstance(raw, str):
         raise SettingsError(f"{where} must be text, not {raw!r}")
@@ -221,7 +237,7 @@ def load_settings(
     """Read and check every setting. `overrides` (by setting name) win over all."""
     environ = os.environ if environ is None else environ
     paths = ConfigPaths.from_environ(environ)
-    data = _read_toml(paths.config_dir / "default.toml")
+    data = _read_toml(paths.config_dir / "default.toml", required=True)
     _merge(data, _read_toml(paths.instance_dir / "local.toml"))
 
     types = {f.name: f.type for f in fields(Settings)}
@@ -339,6 +355,39 @@ def check_settings(settings: Settings) -> None:
         raise SettingsError(
             "setting database_url (DATABASE_URL) must be a sqlite:/// or postgresql:// URL"
         )
+    _check_database_url(settings.database_url)
+
+
+def _check_database_url(url: str) -> None:
+    """A URL SQLAlchemy can read, with a port that is a number (otherwise the engine
+    fails later, with a traceback). The URL is not repeated: it may hold a password."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    where = "setting database_url (DATABASE_URL)"
+    try:
+        parsed = make_url(url)
+        port = parsed.port
+    except ValueError:
+        raise SettingsError(f"{where} is not a valid URL: its port must be a number") from None
+    except ArgumentError:
+        raise SettingsError(f"{where} is not a valid URL") from None
+    if port is not None and not 1 <= port <= 65535:
+        raise SettingsError(f"{where} is not a valid URL: its port must be 1 to 65535")
+    # The drivers installed (requirements.lock): psycopg 3 and Python's sqlite3.
+    if parsed.drivername not in _DATABASE_DRIVERS:
+        raise SettingsError(
+            f"{where} must be sqlite:///path or postgresql://… (psycopg 3), "
+            f"not {parsed.drivername}://"
+        )
+    if parsed.drivername.startswith("sqlite") and parsed.database in (None, "", ":memory:"):
+        raise SettingsError(
+            f"{where} names no SQLite file: a database in memory would be lost at exit, "
+            "and each worker would have its own"
+        )
+
+
+_DATABASE_DRIVERS = {"sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg"}
 
 
 def is_this_machine(host: str) -> bool:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -35,6 +36,9 @@ class Report(Base):
         code_column(ReportStatus, "status", 16), default=ReportStatus.DRAFT
     )
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Raised by every save of the report by staff (ivr/records/versions.py): a save
+    # names the version it started from, so an older form never overwrites a newer one.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
 
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -58,7 +58,6 @@ def sign_in() -> Response | str | tuple[str, int]:
         return _sign_in_again(typed, error=t("followup.empty")), 400
     db = get_session()
     if not take(db, CHECK_LIMIT):
-        db.commit()
         return _sign_in_again(typed, notice=t("followup.busy")), 429
     report = followup.check(db, typed["reference"], code, route="online")
     db.commit()

@@ -31,7 +31,7 @@ from ivr.core.followup import spaced
 from ivr.core.rate_limit import Limit, take
 from ivr.core.runtime import get_core
 from ivr.online import questions
-from ivr.online.words import LANGUAGES, catalogue, force_names_cy, translate
+from ivr.online.words import LANGUAGES, catalogue, translate
 from ivr.records.online_report import (
     create_online_report,
     delete_draft,
@@ -121,7 +121,6 @@ def _save(answers: dict[str, Any]) -> bool:
     token = session.get("draft")
     if not token:
         if not take(db, NEW_DRAFT_LIMIT):
-            db.commit()
             return False
         token = secrets.token_urlsafe(32)
         session["draft"] = token
@@ -145,8 +144,8 @@ def choices_for(item: questions.Field) -> list[tuple[str, str]]:
     if item.choices == "categories":
         return [(key, t(f"category.{key}")) for key in load_categories(core.settings.config_dir)]
     if item.choices == "forces":
-        welsh = force_names_cy(core.settings.flows_dir) if lang == "cy" else {}
-        names = [(f.id, welsh.get(f.id, f.name)) for f in core.forces.forces.values()]
+        forces = core.forces.forces.values()
+        names = [(f.id, f.name_cy if lang == "cy" else f.name) for f in forces]
         return [*sorted(names, key=lambda pair: pair[1]), ("unknown", t("choice.dont_know"))]
     raise KeyError(item.choices)
 
@@ -189,6 +188,23 @@ def question(slug: str) -> Response | str | tuple[str, int]:
     return redirect(url_for("online.question", slug=following.slug))
 
 
+def _field_view(
+    item: questions.Field, answers: dict[str, Any], problems: dict[str, str]
+) -> dict[str, Any]:
+    """One field of a question page; its error says the field's limit when over it."""
+    limit = f"{item.max_length:,}"
+    return {
+        "spec": item,
+        "value": answers.get(item.name, [] if item.kind == "checkboxes" else ""),
+        "choices": choices_for(item) if item.choices else [],
+        "error": t(problems[item.name], limit=limit) if item.name in problems else "",
+        "summary": {
+            "id": item.name,
+            "message": t(problems.get(item.name, "site.error_title"), limit=limit),
+        },
+    }
+
+
 def _render_question(
     page: questions.Question,
     answers: dict[str, Any],
@@ -203,16 +219,7 @@ def _render_question(
         back = url_for("online.start")
     else:
         back = url_for("online.question", slug=previous.slug)
-    fields = [
-        {
-            "spec": item,
-            "value": answers.get(item.name, [] if item.kind == "checkboxes" else ""),
-            "choices": choices_for(item) if item.choices else [],
-            "error": t(problems[item.name]) if item.name in problems else "",
-            "summary": {"id": item.name, "message": t(problems.get(item.name, "site.error_title"))},
-        }
-        for item in page.fields
-    ]
+    fields = [_field_view(item, answers, problems) for item in page.fields]
     return render_template(
         "online/question.html",
         page=page,
@@ -260,7 +267,6 @@ def check() -> Response | str | tuple[str, int]:
         return _render_check(answers, t("site.expired")), 400
     db = get_session()
     if not take(db, SUBMIT_LIMIT):
-        db.commit()
         return _render_check(answers, t("site.busy")), 429
     core = get_core()
     report, code = create_online_report(

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ivr.core.contact import parse_phone
+from ivr.records.limits import CONTACT_LIMIT, TEXT_LIMITS
+from ivr.records.limits import SUBJECT_LIMITS as RECORD_SUBJECT_LIMITS
 
 Answers = dict[str, Any]
 EMAIL_AT = "@"
@@ -50,12 +52,17 @@ def _required(name: str, error: str) -> Callable[[Answers], dict[str, str]]:
     return check
 
 
+# The record's limits (ivr/records/limits.py): an online report fits a report. The
+# error words say the limit ("Keep this to {limit} characters or fewer").
+TOO_LONG = "site.too_long"
+
+
 def _what(answers: Answers) -> dict[str, str]:
     text = str(answers.get("what", "")).strip()
     if len(text) < 10:
         return {"what": "q.what.error"}
-    if len(text) > 10_000:
-        return {"what": "q.what.too_long"}
+    if len(text) > TEXT_LIMITS["what"]:
+        return {"what": TOO_LONG}
     return {}
 
 
@@ -63,27 +70,32 @@ def _when(answers: Answers) -> dict[str, str]:
     text = str(answers.get("when_text", "")).strip()
     if not text:
         return {"when_text": "q.when_text.error"}
-    if len(text) > 200:
-        return {"when_text": "q.when_text.too_long"}
+    if len(text) > TEXT_LIMITS["when_text"]:
+        return {"when_text": TOO_LONG}
     return {}
 
 
 def _where(answers: Answers) -> dict[str, str]:
-    return {"where": "q.where.too_long"} if len(str(answers.get("where", ""))) > 2000 else {}
+    too_long = len(str(answers.get("where", ""))) > TEXT_LIMITS["where"]
+    return {"where": TOO_LONG} if too_long else {}
 
 
+# In the order the page asks them.
 SUBJECT_LIMITS = {
-    "subject_name": 200,
-    "subject_rank": 100,
-    "subject_collar_number": 50,
-    "subject_station": 200,
-    "subject_description": 2000,
+    f"subject_{name}": RECORD_SUBJECT_LIMITS[name]
+    for name in ("name", "rank", "collar_number", "station", "description")
+}
+CONTACT_LIMITS = {
+    "contact_name": CONTACT_LIMIT,
+    "contact_phone": 40,
+    "contact_email": 320,
+    "contact_safe_times": CONTACT_LIMIT,
 }
 
 
 def _subject(answers: Answers) -> dict[str, str]:
     problems = {
-        name: "q.subject.too_long"
+        name: TOO_LONG
         for name, limit in SUBJECT_LIMITS.items()
         if len(str(answers.get(name, ""))) > limit
     }
@@ -96,7 +108,7 @@ def _risk_who(answers: Answers) -> dict[str, str]:
     text = str(answers.get("risk_who", "")).strip()
     if not text:
         return {"risk_who": "q.risk_who.error"}
-    return {"risk_who": "q.what.too_long"} if len(text) > 10_000 else {}
+    return {"risk_who": TOO_LONG} if len(text) > TEXT_LIMITS["risk_who"] else {}
 
 
 def _contact(answers: Answers) -> dict[str, str]:
@@ -109,9 +121,9 @@ def _contact(answers: Answers) -> dict[str, str]:
         problems["contact_phone"] = "q.contact.error_phone"
     if email and (EMAIL_AT not in email or "." not in email.rsplit(EMAIL_AT, 1)[-1]):
         problems["contact_email"] = "q.contact.error_email"
-    for name in ("contact_name", "contact_safe_times"):
-        if len(str(answers.get(name, ""))) > 500:
-            problems[name] = "q.subject.too_long"
+    for name, limit in CONTACT_LIMITS.items():
+        if len(str(answers.get(name, ""))) > limit:
+            problems[name] = TOO_LONG
     return problems
 
 
@@ -123,7 +135,7 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     Question(
         "risk_who",
-        (Field("risk_who", "textarea", max_length=10_000),),
+        (Field("risk_who", "textarea", max_length=TEXT_LIMITS["risk_who"]),),
         _risk_who,
         shown=lambda answers: answers.get("risk_now") == "yes",
     ),
@@ -142,9 +154,11 @@ QUESTIONS: tuple[Question, ...] = (
         (Field("categories", "checkboxes", choices="categories"),),
         _required("categories", "q.categories.error"),
     ),
-    Question("what", (Field("what", "textarea", max_length=10_000),), _what),
-    Question("when_text", (Field("when_text", "text", max_length=200),), _when),
-    Question("where", (Field("where", "textarea", max_length=2000),), _where),
+    Question("what", (Field("what", "textarea", max_length=TEXT_LIMITS["what"]),), _what),
+    Question(
+        "when_text", (Field("when_text", "text", max_length=TEXT_LIMITS["when_text"]),), _when
+    ),
+    Question("where", (Field("where", "textarea", max_length=TEXT_LIMITS["where"]),), _where),
     Question(
         "subject",
         tuple(
@@ -171,14 +185,16 @@ QUESTIONS: tuple[Question, ...] = (
     Question(
         "contact",
         (
-            Field("contact_name", "text", label="q.contact.name", max_length=500,
+            Field("contact_name", "text", label="q.contact.name", max_length=CONTACT_LIMIT,
                   autocomplete="name", spellcheck=False),
-            Field("contact_phone", "text", label="q.contact.phone", max_length=40,
+            Field("contact_phone", "text", label="q.contact.phone",
+                  max_length=CONTACT_LIMITS["contact_phone"],
                   input_type="tel", autocomplete="tel", spellcheck=False),
-            Field("contact_email", "text", label="q.contact.email", max_length=320,
+            Field("contact_email", "text", label="q.contact.email",
+                  max_length=CONTACT_LIMITS["contact_email"],
                   input_type="email", autocomplete="email", spellcheck=False),
             Field("contact_safe_times", "textarea", label="q.contact.safe_times",
-                  max_length=500),
+                  max_length=CONTACT_LIMIT),
         ),
         _contact,
         shown=lambda answers: answers.get("anonymous") == "no",

@@ -31,18 +31,6 @@ def catalogue(language: str) -> dict[str, str]:
         return _flatten(tomllib.load(fh))
 
 
-@cache
-def force_names_cy(flows_dir: Path) -> dict[str, str]:
-    """Welsh names of the forces, as the phone line's Welsh prompts say them."""
-    path = flows_dir / "helpline" / "prompts" / "cy.toml"
-    try:
-        with path.open("rb") as fh:
-            table = tomllib.load(fh).get("force", {})
-    except OSError:
-        return {}
-    return {key: value for key, value in table.items() if isinstance(value, str)}
-
-
 def translate(language: str, key: str, **values: Any) -> str:
     text = catalogue(language if language in LANGUAGES else "en")[key]
     return text.format(**values) if values else text

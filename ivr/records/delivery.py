@@ -55,35 +55,16 @@ from ivr.models import (
     DisseminationState,
     Report,
     ReportStatus,
+    UpdateDelivery,
     User,
     utcnow,
 )
+from ivr.records.delivery_state import FINISHED
 from ivr.records.export import ExportError, export_report, to_body
-from ivr.records.sending import (
-    IDEMPOTENCY_HEADER,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    DeliveryFailed,
-    send_email,
-    send_https,
-    sign,
-    verify,
-)
-
-# Where they were before ivr/records/sending.py held them.
-__all__ = [
-    "IDEMPOTENCY_HEADER",
-    "SIGNATURE_HEADER",
-    "TIMESTAMP_HEADER",
-    "DeliveryFailed",
-    "sign",
-    "verify",
-]
+from ivr.records.sending import DeliveryFailed, send_email, send_https
 
 log = logging.getLogger(__name__)
 
-# A delivery in one of these states will not be attempted again.
-FINISHED = (DisseminationState.DELIVERED, DisseminationState.REDIRECTED)
 MAX_ERROR_LENGTH = 500
 
 Clock = Callable[[], datetime]
@@ -151,7 +132,12 @@ class Round:
 
 
 class Deliverer:
-    """One delivery worker. `clock` is injectable so tests move time instead of sleeping."""
+    """One delivery worker over an outbox table (`outbox`: a report's deliveries here;
+    ivr/records/update_delivery.py is the same worker over follow-up messages, giving
+    only the body and what a success records). `clock` is injectable so tests move
+    time instead of sleeping."""
+
+    outbox: type[Dissemination] | type[UpdateDelivery] = Dissemination
 
     def __init__(
         self,
@@ -220,6 +206,7 @@ class Deliverer:
             return self._claim(skip or set())
 
     def _claim(self, skip: set[str]) -> int | None:
+        outbox = self.outbox
         for _ in range(5):  # another worker may take the row between our read and write
             now = self.clock()
             lease_until = now + timedelta(seconds=self.settings.lease_seconds)
@@ -227,27 +214,27 @@ class Deliverer:
                 busy = {force for force, _ in self._held.values()} | skip
             with self.sessions() as session, session.begin():
                 stmt = (
-                    select(Dissemination.id, Dissemination.force_id, Dissemination.next_attempt_at)
+                    select(outbox.id, outbox.force_id, outbox.next_attempt_at)
                     .where(
-                        Dissemination.state == DisseminationState.PENDING,
-                        Dissemination.next_attempt_at <= now,
+                        outbox.state == DisseminationState.PENDING,
+                        outbox.next_attempt_at <= now,
                     )
-                    .order_by(Dissemination.next_attempt_at, Dissemination.id)
+                    .order_by(outbox.next_attempt_at, outbox.id)
                     .limit(1)
                 )
                 if busy:
-                    stmt = stmt.where(Dissemination.force_id.not_in(busy))
+                    stmt = stmt.where(outbox.force_id.not_in(busy))
                 if session.get_bind().dialect.name == "postgresql":
                     stmt = stmt.with_for_update(skip_locked=True)
                 row = session.execute(stmt).one_or_none()
                 if row is None:
                     return None
                 taken = session.execute(
-                    update(Dissemination)
+                    update(outbox)
                     .where(
-                        Dissemination.id == row.id,
-                        Dissemination.state == DisseminationState.PENDING,
-                        Dissemination.next_attempt_at == row.next_attempt_at,
+                        outbox.id == row.id,
+                        outbox.state == DisseminationState.PENDING,
+                        outbox.next_attempt_at == row.next_attempt_at,
                     )
                     .values(next_attempt_at=lease_until)
                     .execution_options(synchronize_session=False)
@@ -269,17 +256,17 @@ class Deliverer:
             with self._held_lock:
                 self._held.pop(dissemination_id, None)
 
-    def _attempt(self, dissemination_id: int, lease_until: datetime | None) -> bool:
+    def _attempt(self, delivery_id: int, lease_until: datetime | None) -> bool:
         with self.sessions() as session:
-            row = session.get_one(Dissemination, dissemination_id)
-            report = session.get_one(Report, row.report_id)
+            row = session.get_one(self.outbox, delivery_id)
+            assert isinstance(row, (Dissemination, UpdateDelivery))
             route = self.routes.routes.get(row.force_id)
             error = None
             try:
                 if route is None:
                     raise DeliveryFailed(f"no destination configured for {row.force_id}")
-                body = to_body(export_report(report, self.routes.forces, self.cipher))
-                key, reference = row.idempotency_key, report.reference
+                body, reference = self._body(session, row)
+                key = row.idempotency_key
                 session.rollback()  # no transaction stays open while the network is slow
                 self._send(route, key, body, reference)
             except (DeliveryFailed, ExportError) as exc:
@@ -287,26 +274,59 @@ class Deliverer:
             except Exception as exc:
                 # Whatever went wrong, the delivery is recorded as failed and retried:
                 # a worker never stops, and never drops a report, over one bad send.
-                log.exception("delivery %s: unexpected error", dissemination_id)
+                log.exception("%s %s: unexpected error", self.outbox.__tablename__, delivery_id)
                 error = f"unexpected error: {type(exc).__name__}"
             session.rollback()
-            recorded = self._record(session, dissemination_id, route, error, lease_until)
+            recorded = self._record(session, delivery_id, route, error, lease_until)
+        what = f"{self.outbox.__tablename__} {delivery_id}"
         if not recorded:
             log.warning(
-                "delivery %s: this worker's lease ran out during the attempt; the worker "
-                "holding it now records the delivery",
-                dissemination_id,
+                "%s: this worker's lease ran out during the attempt; the worker holding it "
+                "now records the delivery",
+                what,
             )
             return False
         if error:
-            log.warning("delivery %s failed: %s", dissemination_id, error)
+            log.warning("%s failed: %s", what, error)
         return error is None
+
+    def _body(self, session: Session, row: Dissemination | UpdateDelivery) -> tuple[bytes, str]:
+        """What to send for this outbox row, and the report's reference."""
+        assert isinstance(row, Dissemination)
+        report = session.get_one(Report, row.report_id)
+        return to_body(export_report(report, self.routes.forces, self.cipher)), report.reference
 
     def _send(self, route: Route, key: str, body: bytes, reference: str) -> None:
         if route.channel == Channel.HTTPS:
             send_https(route, key, body, self.settings.timeout_seconds)
         else:
             send_email(route, key, body, reference, self.settings)
+
+    def _settle(
+        self,
+        row: Dissemination | UpdateDelivery,
+        route: Route | None,
+        error: str | None,
+        lease_until: datetime | None,
+        now: datetime,
+    ) -> bool:
+        """Record an attempt on a locked outbox row: delivered, or failed and when to
+        retry; False (and nothing recorded) when this worker no longer holds the row."""
+        if row.state != DisseminationState.PENDING or (
+            lease_until is not None and row.next_attempt_at != lease_until
+        ):
+            return False
+        row.attempts += 1
+        if error is not None:
+            row.last_error = error
+            row.first_failed_at = row.first_failed_at or now
+            row.next_attempt_at = now + backoff(row.attempts, self.settings)
+            return True
+        assert route is not None
+        row.state = DisseminationState.DELIVERED
+        row.delivered_at = now
+        row.channel, row.destination = route.channel, route.target
+        return True
 
     def _record(
         self,
@@ -325,20 +345,11 @@ class Deliverer:
             row = session.get_one(Dissemination, dissemination_id)
             report = _locked(session, Report, row.report_id)
             row = _locked(session, Dissemination, dissemination_id)
-            if row.state != DisseminationState.PENDING or (
-                lease_until is not None and row.next_attempt_at != lease_until
-            ):
+            if not self._settle(row, route, error, lease_until, now):
                 return False
-            row.attempts += 1
             if error is not None:
-                row.last_error = error
-                row.first_failed_at = row.first_failed_at or now
-                row.next_attempt_at = now + backoff(row.attempts, self.settings)
                 return True
             assert route is not None
-            row.state = DisseminationState.DELIVERED
-            row.delivered_at = now
-            row.channel, row.destination = route.channel, route.target
             authoriser = session.get(User, report.reviewed_by_id) if report.reviewed_by_id else None
             audit(
                 session,
@@ -370,50 +381,6 @@ class Deliverer:
                 report.status = ReportStatus.DISSEMINATED
                 audit(session, None, "disseminated", "report", report.reference, at=now)
         return True
-
-
-def deliveries_of(session: Session, report: Report) -> list[Dissemination]:
-    """A report's deliveries, oldest first, for the console (see `state_label`)."""
-    stmt = (
-        select(Dissemination)
-        .where(Dissemination.report_id == report.id)
-        .order_by(Dissemination.created_at, Dissemination.id)
-    )
-    return list(session.scalars(stmt))
-
-
-def state_label(
-    dissemination: Dissemination,
-    now: datetime | None = None,
-    alert_after: timedelta = timedelta(days=1),
-) -> str:
-    """One word for the console: delivered, redirected, pending, failing or alert
-    (failing for longer than `alert_after`); `first_failed_at` and `last_error` say
-    since when and why."""
-    if dissemination.state in FINISHED:
-        return dissemination.state
-    if dissemination.first_failed_at is None:
-        return DisseminationState.PENDING
-    now = now or utcnow()
-    return "alert" if now - dissemination.first_failed_at > alert_after else "failing"
-
-
-def failing_deliveries(
-    session: Session, now: datetime | None = None, older_than: timedelta = timedelta(days=1)
-) -> list[Dissemination]:
-    """Deliveries not yet acknowledged that have been failing for longer than `older_than`:
-    what the supervisors' alert shows (oldest failure first)."""
-    now = now or utcnow()
-    stmt = (
-        select(Dissemination)
-        .where(
-            Dissemination.state == DisseminationState.PENDING,
-            Dissemination.first_failed_at.is_not(None),
-            Dissemination.first_failed_at <= now - older_than,
-        )
-        .order_by(Dissemination.first_failed_at, Dissemination.id)
-    )
-    return list(session.scalars(stmt))
 
 
 def _locked(session: Session, model: type[_Row], ident: int) -> _Row:

@@ -4,7 +4,7 @@ The announcement counts "investigations" and reports "passed to other forces":
 only the receiving force knows these. When its Professional Standards
 Department reports back, a supervisor records it on the delivery
 (`Dissemination.force_outcome`, and for a report passed on, to which force), or
-the force posts it itself to the signed reply endpoint (ivr/force_replies.py);
+the force posts it itself to the signed reply endpoint (ivr/force_api/replies.py);
 either way it is audited, and the figures count them from there. "Not yet
 known" clears what was recorded.
 """

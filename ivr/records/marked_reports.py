@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ivr.core.audit import audit
 from ivr.core.permissions import Action, may
 from ivr.models import Call, Report, ReportStatus, User, utcnow
+from ivr.records import versions
 
 CLOSED = ReportStatus.CLOSED
 
@@ -41,6 +42,7 @@ def close_test_report(
         raise CloseRefused("This test report is closed already.")
     now = now or utcnow()
     previous = report.status
+    version = versions.bump(session, report)  # an open edit or handler's tab stops saving
     report.status = CLOSED
     report.reviewed_by_id = supervisor.id
     report.reviewed_at = now
@@ -51,7 +53,7 @@ def close_test_report(
         "report",
         report.reference,
         reason="test call",
-        detail={"previous": previous},
+        detail={"previous": previous, "version": version},
         at=now,
     )
     session.commit()

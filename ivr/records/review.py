@@ -29,7 +29,7 @@ from ivr.models import (
     User,
     utcnow,
 )
-from ivr.records import pii
+from ivr.records import pii, versions
 
 
 class ReviewRefused(Exception):
@@ -67,11 +67,20 @@ def approve(
     supervisor: User,
     routes: Routes,
     now: datetime | None = None,
+    started_from: int | None = None,
 ) -> list[Dissemination]:
-    """Approve a submitted report and queue it for each destination force."""
+    """Approve a submitted report and queue it for each destination force.
+
+    `started_from` is the version the supervisor read (by default the version of
+    `report` as the caller loaded it): if the report has changed since, or another
+    supervisor approved it first, versions.Conflict is raised and nothing changes."""
     now = now or utcnow()
     _require_reviewer(supervisor)
-    report = _locked_report(session, report)
+    started = report.version if started_from is None else started_from
+    # The claim is the first write: of two approvals at once, the second finds the
+    # version moved on (no second set of deliveries, no IntegrityError).
+    version = versions.claim(session, report, started)
+    report = _reread(session, report)
     try:
         if report.status != ReportStatus.SUBMITTED:
             raise ReviewRefused(
@@ -105,6 +114,7 @@ def approve(
             "reference": report.reference,
             # The disclosure this approval authorises, and to whom (s.62).
             "to": [{"force": r.force_id, "destination": r.description} for r in chosen],
+            "version": version,
         },
         at=now,
     )
@@ -160,11 +170,22 @@ def return_to_handler(
         raise ReviewRefused(
             f"Only a submitted report can be returned; this one is {report.status}."
         )
+    # Forms drawn before the return (an approve button, an edit) no longer save.
+    version = versions.bump(session, report)
     report.status = ReportStatus.RETURNED
     report.return_comment = comment
     report.reviewed_by_id = supervisor.id
     report.reviewed_at = now
-    audit(session, supervisor, "return", "report", report.reference, reason=comment, at=now)
+    audit(
+        session,
+        supervisor,
+        "return",
+        "report",
+        report.reference,
+        reason=comment,
+        detail={"version": version},
+        at=now,
+    )
     session.commit()
 
 
@@ -290,6 +311,14 @@ def _redirected_delivery(
 def _require_reviewer(user: User) -> None:
     if user is None or not user.active or not may(user.role, Action.REVIEW_REPORTS):
         raise ReviewRefused("Only a supervisor can do this.")
+
+
+def _reread(session: Session, report: Report) -> Report:
+    """The report as stored now, in this transaction (after the claim, nobody else's
+    save can come in between)."""
+    return session.execute(
+        select(Report).where(Report.id == report.id).execution_options(populate_existing=True)
+    ).scalar_one()
 
 
 def _locked_report(session: Session, report: Report) -> Report:

@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 from ivr.sim.twilio import LineDown, SimulatedCall, http_transport
+from ivr.sim.walks import Answers, keys_to_queue
 
-# English; force: don't know; officer; bribery; no risk; anonymous: the queue.
-KEYS_TO_QUEUE = ["1", "0", "1", "1", "2", "1"]
+# English; an officer; force not sure; bribery; no risk; anonymous: the queue (read
+# from the flow, so a changed menu changes nothing here).
+KEYS_TO_QUEUE = list(keys_to_queue(Answers(force="unknown")))
 TWILIO_TIMEOUT = 15.0
 
 

@@ -81,7 +81,9 @@ def _seconds(value: str | None) -> int | None:
     if value is None:
         return None
     value = value.strip()
-    if not value.isdigit() or len(value) > 6:  # isdigit: no sign, no spaces, no "1e9"
+    # ASCII digits only: no sign, no spaces, no "1e9", and no "²", which str.isdigit
+    # takes for a digit and int() refuses (a ValueError here, before any view, was a 500).
+    if not (value.isascii() and value.isdigit()) or len(value) > 6:
         return None
     number = int(value)
     return number if number <= _MAX_SECONDS else None

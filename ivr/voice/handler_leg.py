@@ -36,6 +36,9 @@ def _call() -> Call | None:
     return get_session().get(Call, call_id)
 
 
+ROLES = ("officer", "staff", "volunteer")  # the role menu's values (call_flows/*/flow.toml)
+
+
 def whisper_text(call: Call) -> str:
     """The call's context in the call's own language (the flow's `whisper.*` prompts)."""
     runtime = get_core()
@@ -57,6 +60,9 @@ def whisper_text(call: Call) -> str:
     parts = [say("caller")]
     if call.urgent:
         parts.append(say("urgent"))
+    if call.role in ROLES:
+        # The words the caller pressed for ("Reporting an officer."); nothing when not said.
+        parts.append(say("role", value=flow.prompt(language, f"role.{call.role}")))
     parts.append(say("force", value=named("force", call.force, runtime.forces.name(call.force))))
     label = category.label if category else None
     parts.append(say("about", value=named("category", call.category, label)))

@@ -139,11 +139,3 @@ def hold_and_try_again(flow: Flow, language: str, online: str, tries: int) -> Vo
     response.pause(length=RESUME_PAUSE_SECONDS)
     response.redirect(urls.resume(tries + 1), method="POST")
     return response
-
-
-def carry_tries(twiml: str, tries: int) -> str:
-    """`twiml` with the step URLs in it (a Gather's action, the Redirect after it)
-    carrying `try=<tries>`, which a step's view ignores until it fails again."""
-    if tries <= 0:
-        return twiml
-    return twiml.replace("?seq=", f"?try={tries}&amp;seq=")

@@ -7,6 +7,8 @@ Twilio number is pointed at, and the tests post to them.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 # Every Twilio-facing URL lives under this prefix (the handler's leg too).
 PREFIX = "/voice"
 
@@ -33,10 +35,12 @@ def is_webhook_path(path: str) -> bool:
     return path.startswith(PREFIX + "/")
 
 
-def step(step_id: str, seq: int) -> str:
+def step(step_id: str, seq: int, tries: int = 0) -> str:
     """Where a step's answer goes: the step and the call's sequence number, so a late or
-    repeated answer is recognised as such."""
-    return f"{PREFIX}/step/{step_id}?seq={seq}"
+    repeated answer is recognised as such; after a failure, the tries so far at holding
+    and trying again (ivr/voice/outage.py), so a step that fails every time ends."""
+    query = {"seq": seq, "try": tries} if tries > 0 else {"seq": seq}
+    return f"{PREFIX}/step/{step_id}?{urlencode(query)}"
 
 
 def whisper(base_url: str, call_id: int) -> str:

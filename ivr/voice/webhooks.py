@@ -150,7 +150,7 @@ def _new_call(params: TwilioParams) -> tuple[Call, Flow]:
     return call, flow
 
 
-def _incoming(params: TwilioParams) -> VoiceResponse | str:
+def _incoming(params: TwilioParams, tries: int = 0) -> VoiceResponse | str:
     """The welcome depends on nothing stored, so a new call is answered without a write
     (docs/benchmarks.md): its first step stores it (`_step`), and so does the status
     callback of a caller who hangs up during the welcome (`_status`), so every call is
@@ -173,7 +173,7 @@ def _incoming(params: TwilioParams) -> VoiceResponse | str:
         return runtime.renderer.render_turned_away(
             flow, list(languages), call.outcome, staffing.now()
         )
-    return runtime.renderer.render_text(call, runtime.flows.for_line(call.line))
+    return runtime.renderer.render_text(call, runtime.flows.for_line(call.line), tries)
 
 
 def _insert(connection: Connection, call: Call) -> call_store.Loaded:
@@ -399,14 +399,12 @@ def resume() -> Response:
 def _resume(params: TwilioParams) -> VoiceResponse | str:
     """A caller who held through a failure: carry on from the call's stored state (a new
     call if the failure came before it was stored)."""
-    call = _load_call(params)
-    text = str(_incoming(params)) if call is None else _render_stored(call)
     # The next answer's URL carries the tries so far: a step that fails again and again
     # (a bug, not a blip) ends in goodbye after RESUME_TRIES, not in a loop.
-    tries = request.args.get("try", 0, type=int) or 0
-    return outage.carry_tries(text, tries)
-
-
-def _render_stored(call: Call) -> str:
+    # Bounded: any larger number means the same (goodbye at the next failure).
+    tries = min(request.args.get("try", 0, type=int) or 0, outage.RESUME_TRIES)
+    call = _load_call(params)
+    if call is None:
+        return _incoming(params, tries)
     runtime = get_voice()
-    return runtime.renderer.render_text(call, runtime.flows.for_line(call.line))
+    return runtime.renderer.render_text(call, runtime.flows.for_line(call.line), tries)

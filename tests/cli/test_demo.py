@@ -24,7 +24,7 @@ from ivr.core.forces import ForceCatalogue
 from ivr.core.routing import Routes
 from ivr.core.settings import PROJECT_ROOT, load_settings
 from ivr.models import User
-from ivr.records.delivery import DeliveryFailed, send_https
+from ivr.records.sending import DeliveryFailed, send_https
 from tests.console_helpers import sign_in, signed_in
 
 PASSWORD = re.compile(r"^\s+(demo-\w+)\s+\w+\s+password: (\S+)$", re.MULTILINE)

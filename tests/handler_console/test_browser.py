@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ivr.core.db import get_engine
 from ivr.models import Call, Report
 from tests.browser import screenshot
-from tests.conftest import start_in_english
+from tests.conftest import walk
 from tests.console_helpers import (
     BROWSER_SETTINGS,
     PASSWORD,
@@ -31,12 +31,9 @@ def settings_overrides(settings_overrides):
     return {**settings_overrides, **BROWSER_SETTINGS, "queue_refresh_seconds": 1}
 
 
-def _ring(server, keys):
+def _ring(server, **answers):
     call = server.call()
-    start_in_english(call)
-    for key in keys:
-        twiml = call.press(key)
-    assert twiml.find("Enqueue") is not None
+    assert walk(call, **answers).find("Enqueue") is not None
     return call
 
 
@@ -49,9 +46,9 @@ def test_a_handler_takes_a_call_and_types_up_the_report(live_server, browser, br
     expect(page.locator("#queue-rows")).to_contain_text("Nobody is waiting.")
 
     # Callers ring while the page is open: it refreshes itself (JavaScript on).
-    _ring(live_server, ("1", "1", "2", "1"))  # the Met, nobody at risk, anonymous
-    _ring(live_server, ("2", "5", "2", "1"))  # Wiltshire, nobody at risk, anonymous
-    _ring(live_server, ("1", "3", "1", "1"))  # Kent, someone at risk now, anonymous
+    _ring(live_server)  # the Met, nobody at risk, anonymous
+    _ring(live_server, force="wiltshire")
+    _ring(live_server, force="kent", urgent=True)  # someone at risk now
     rows = page.locator("#queue-rows tr")
     expect(rows).to_have_count(3)
     expect(rows.first).to_contain_text("Kent")
@@ -198,7 +195,7 @@ def test_an_admin_adds_a_handler_who_can_thensign_in_browser(live_server, browse
 def test_a_closed_tab_keeps_what_was_typed(live_server, browser_page):
     """The open draft saves itself every 20 seconds (the page's clock is fast-forwarded)."""
     add_user(live_server.app, "hana", "handler")
-    _ring(live_server, ("1", "1", "2", "1"))
+    _ring(live_server)
     page = browser_page
     page.clock.install()
     sign_in_browser(page, live_server, "hana")

@@ -74,7 +74,7 @@ def test_one_clock_and_the_waiting_count_whatever_the_browsers_zone(live_server,
 
 def test_enter_saves_and_removing_or_erasing_asks_first(live_server, browser):
     add_user(live_server.app, "hana", "handler")
-    queue_a_caller(live_server.call, ("1", "1", "2", "3", "1"))  # leaves a number
+    queue_a_caller(live_server.call, anonymous=False)  # leaves a number
     page = _page(browser)
     sign_in_browser(page, live_server, "hana")
     page.get_by_role("button", name="Take next caller").click()

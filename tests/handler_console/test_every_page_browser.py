@@ -20,7 +20,7 @@ from ivr.core.db import get_engine
 from ivr.models import Call, Dissemination, Report, User
 from tests.accessibility import axe_violations, broken_words, horizontal_overflow
 from tests.browser import screenshot
-from tests.conftest import start_in_english
+from tests.conftest import walk
 from tests.console_helpers import (
     BROWSER_SETTINGS,
     PASSWORD,
@@ -47,15 +47,10 @@ def _seed(server) -> dict[str, object]:
     add_user(app, "sue", "supervisor")
     add_user(app, "root", "admin")
     # Callers waiting: two in English, one urgent; one in Welsh (the Welsh-first number).
-    for keys in (("1", "1", "2", "1"), ("1", "3", "1", "1")):
-        call = server.call()
-        start_in_english(call)
-        for key in keys:
-            call.press(key)
+    for answers in ({}, {"force": "kent", "urgent": True}):
+        walk(server.call(), **answers)
     welsh = server.call(to_number="+448000850001")
-    welsh.start()
-    for key in ("7", "1", "2", "1"):
-        welsh.press(key)
+    walk(welsh, start="welcome", language="cy", force="dyfed-powys")
     # Hana takes the first caller: a draft of hers.
     client = app.test_client()
     sign_in(client, "hana")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ivr.core.db import get_engine
 from ivr.models import AuditEntry, Call, utcnow
+from tests.conftest import walk
 from tests.console_helpers import CONSOLE_SETTINGS, add_user, queue_a_caller, sign_in
 
 
@@ -26,7 +27,7 @@ def settings_overrides(settings_overrides):
 
 def test_queue_words_timeline_order_and_the_real_wait(app, client, new_call):
     add_user(app, "sue", "supervisor")
-    queue_a_caller(new_call, ("1", "3", "2", "1"))  # Kent, nobody at risk now, anonymous
+    queue_a_caller(new_call, force="kent", category="domestic_abuse")
     sign_in(client, "sue")
     queue = client.get("/console/queue").get_data(as_text=True)
     assert "Kent Police" in queue and ">kent<" not in queue
@@ -50,9 +51,16 @@ def test_queue_words_timeline_order_and_the_real_wait(app, client, new_call):
         i for i, (step, _w, _a) in enumerate(order) if step == "Stay anonymous?"
     )
     assert events.count("Answered by a handler") == 1 and events[-1] == "Call ended"
-    assert ("Which force", "Chose", "London and South East") not in order
+    assert ("Which force", "Chose", "A list of regions") in order
+    assert ("Which force: list of regions", "Chose", "Region: London and South East") in order
     assert ("Which force: London and South East", "Chose", "Kent Police") in order
+    assert ("Choosing English or Welsh", "Chose", "Language: English") in order
+    assert ("Their role", "Chose", "Officer or special constable") in order
+    assert ("What it is about", "Chose", "Domestic abuse or control") in order
     assert ("Anyone at risk now", "Chose", "No") in order
+    # Never a bare key, nor a region's key read as a force ("Unknown force").
+    assert "Unknown force" not in page
+    assert not [answer for _s, _w, answer in order if answer.strip().isdigit()]
     assert "5 min 0 s" in page and "Waited 0 s" not in page
     for code in ("in_flow", "force_london_south_east", "domestic_abuse", ">kent<", "True"):
         assert code not in page, code
@@ -62,9 +70,7 @@ def test_the_call_log_has_a_language_column_filter_and_csv(app, client, new_call
     add_user(app, "sue", "supervisor")
     queue_a_caller(new_call)
     welsh = new_call(to_number="+448000850001")
-    welsh.start()
-    for key in ("7", "1", "2", "5", "2", "1"):
-        welsh.press(key)
+    walk(welsh, start="welcome", language="cy", force="dyfed-powys")
     sign_in(client, "sue")
     both = client.get("/console/calls").get_data(as_text=True)
     assert "<th>Language</th>" in both

@@ -43,7 +43,7 @@ def _after_dial_url(app) -> str:
 
 def test_queue_shows_waiting_callers_urgent_first(app, client, new_call):
     calm = queue_a_caller(new_call)  # the Met, not urgent, anonymous
-    urgent = queue_a_caller(new_call, ("1", "3", "1", "1"))  # Kent, someone at risk now
+    urgent = queue_a_caller(new_call, force="kent", urgent=True)
     assert calm.call_sid != urgent.call_sid
     add_user(app, "hana", "handler")
     sign_in(client, "hana")
@@ -65,9 +65,16 @@ def test_the_queue_page_works_without_javascript(app, client):
 
 
 def test_taking_a_caller_rings_the_handlers_phone_and_opens_the_report(app, client, new_call):
-    caller = queue_a_caller(new_call)
+    caller = queue_a_caller(new_call, role="staff", category="sexual")
     add_user(app, "hana", "handler")
     sign_in(client, "hana")
+    # The queue shows what the caller answered: force, role, category (and the words
+    # they pressed for it), anonymity.
+    rows = client.get("/console/queue/rows").get_data(as_text=True)
+    for shown in ("Metropolitan Police Service", "Staff or PCSO",
+                  "Sexual misconduct or abuse of position", "Caller pressed: “sexual misconduct”",
+                  "Anonymous"):  # fmt: skip
+        assert shown in rows, shown
     token = csrf_token(client, "/console/queue")
     response = client.post("/console/queue/take-next", data={"csrf_token": token})
     assert response.status_code == 302
@@ -89,10 +96,10 @@ def test_taking_a_caller_rings_the_handlers_phone_and_opens_the_report(app, clie
         report = session.scalars(select(Report)).one()
         assert call.status == "answered" and call.handler_id is not None
         assert report.call_id == call.id and report.anonymous is True
-        # Role and category are the handler's to ask; the caller's No to "anyone at
-        # risk now?" opens the report as No, not as "not said".
-        assert report.categories == []
-        assert report.subjects[0].force == "metropolitan" and report.subjects[0].role == "unknown"
+        # The report opens with the caller's answers: force, role, category; their No to
+        # "anyone at risk now?" as No, not as "not said".
+        assert report.categories == ["sexual"]
+        assert report.subjects[0].force == "metropolitan" and report.subjects[0].role == "staff"
         assert report.risk_now is False
         actions = {(a.action, a.record_type) for a in session.scalars(select(AuditEntry))}
         assert ("create", "report") in actions and ("take", "call") in actions
@@ -103,8 +110,8 @@ def test_taking_a_caller_rings_the_handlers_phone_and_opens_the_report(app, clie
 
 
 def test_a_caller_who_left_a_number_has_it_on_the_report(app, client, new_call):
-    # anonymity: 3 = the number they call from (+447911123456 in the simulator), 1 = yes
-    queue_a_caller(new_call, ("1", "1", "2", "3", "1"))
+    # the number they call from (+447911123456 in the simulator), confirmed
+    queue_a_caller(new_call, anonymous=False)
     add_user(app, "hana", "handler")
     sign_in(client, "hana")
     token = csrf_token(client, "/console/queue")
@@ -200,9 +207,9 @@ def test_take_refuses_a_post_without_csrf_token(app, client, new_call):
         assert session.scalars(select(Call.status)).one() == "queued"
 
 
-@pytest.mark.parametrize(("risk_key", "risk_now"), [("1", True), ("2", False), ("9", None)])
-def test_the_report_opens_with_the_callers_risk_answer(app, client, new_call, risk_key, risk_now):
-    queue_a_caller(new_call, ("1", "1", risk_key, "1"))
+@pytest.mark.parametrize(("urgent", "risk_now"), [(True, True), (False, False), ("unknown", None)])
+def test_the_report_opens_with_the_callers_risk_answer(app, client, new_call, urgent, risk_now):
+    queue_a_caller(new_call, urgent=urgent)
     add_user(app, "hana", "handler")
     sign_in(client, "hana")
     token = csrf_token(client, "/console/queue")
@@ -211,17 +218,18 @@ def test_the_report_opens_with_the_callers_risk_answer(app, client, new_call, ri
         report = session.scalars(select(Report)).one()
         assert report.risk_now is risk_now
     page = client.get(f"/console/reports/{report.reference}").get_data(as_text=True)
-    said = {"1": "Yes: urgent", "2": "No", "9": "Not sure"}[risk_key]
+    said = {True: "Yes: urgent", False: "No", "unknown": "Not sure"}[urgent]
     assert f'<dd id="call-risk">{said}</dd>' in page
 
 
 def test_the_whisper_tells_the_handler_the_context(app, client, new_call):
-    caller = queue_a_caller(new_call)
+    caller = queue_a_caller(new_call, role="volunteer", category="discrimination")
     with Session(get_engine(app)) as session:
         call_id = session.scalars(select(Call.id)).one()
     twiml = caller.follow(f"/voice/handler/whisper?call={call_id}")
     said = " ".join(s.text or "" for s in twiml.iter("Say"))
     assert "Metropolitan" in said and "anonymous" in said
+    assert "Reporting a volunteer." in said and "About: Discrimination." in said
     # Unsigned: refused like every webhook.
     status, _body = caller.post(f"/voice/handler/whisper?call={call_id}", sign=False)
     assert status == 403

@@ -20,7 +20,7 @@ from ivr.core.runtime import get_core
 from ivr.models import Dissemination
 from ivr.records.delivery import Deliverer, DeliverySettings
 from tests.browser import screenshot
-from tests.conftest import start_in_english
+from tests.conftest import walk
 from tests.console_helpers import BROWSER_SETTINGS, add_user, sign_in_browser
 from tests.records.conftest import force_server, make_report, routes_to  # noqa: F401
 
@@ -45,11 +45,9 @@ def test_returned_fixed_approved_and_delivered_once(
     add_user(app, "hana", "handler")
     add_user(app, "sue", "supervisor")
 
-    # A caller rings: Kent, someone at risk now, anonymous.
+    # A caller rings: an officer of Kent, bribery, someone at risk now, anonymous.
     call = live_server.call()
-    start_in_english(call)
-    for key in ("1", "3", "1", "1"):
-        twiml = call.press(key)
+    twiml = walk(call, force="kent", urgent=True)
     assert twiml.find("Enqueue") is not None
 
     # The handler takes the call and types up the report, a phone number slipping in.

@@ -75,8 +75,14 @@ def audit_entries(app, action):
 
 
 def post(client, url, data=None):
+    """As the page's form would: with its CSRF token and, for an approval or an edit,
+    the report's version as the page was just drawn (ivr/records/versions.py)."""
     token = csrf_token(client, "/console/account")
-    return client.post(url, data={"csrf_token": token, **(data or {})})
+    data = {"csrf_token": token, **(data or {})}
+    reference = url.split("/")[3] if url.count("/") >= 4 else ""
+    if url.endswith(("/approve", "/edit")) and "version" not in data:
+        data["version"] = str(stored(client.application, reference)[0].version)
+    return client.post(url, data=data)
 
 
 def page(response):
@@ -153,7 +159,7 @@ def test_an_anonymous_report_with_a_phone_number_is_not_approved_until_sanitised
     assert saved.status_code == 302 and saved.headers["Location"].endswith(url)
     assert "Saved: 1 field changed." in page(sue.get(url))
     sanitised = audit_entries(app, "sanitise")
-    assert len(sanitised) == 1 and sanitised[0].detail == {"changed": ["what"]}
+    assert len(sanitised) == 1 and sanitised[0].detail == {"changed": ["what"], "version": 2}
     assert "07700" not in str(sanitised[0].detail) + (sanitised[0].reason or "")
     assert stored(app, report.reference)[0].what == "He took £500 in cash."
     assert [v.reason for v in audit_entries(app, "view")].count("sanitising") == 1
@@ -213,6 +219,7 @@ def test_returning_needs_a_comment_and_the_handler_sees_it_and_resubmits(app, st
         f"/console/reports/{report.reference}",
         data={
             "csrf_token": token,
+            "version": str(stored(app, report.reference)[0].version),  # as the page drew it
             "action": "submit",
             "categories": "bribery",
             "what": report.what,
@@ -366,7 +373,7 @@ def test_an_edit_too_long_is_refused_next_to_the_field_and_changes_nothing(app, 
     url = f"/console/review/{report.reference}/edit"
     refused = post(sue, url, {"what": "x" * 20001, "subjects-0-name": "PC Subject 0"})
     assert refused.status_code == 200
-    assert "At most 20,000 characters." in page(refused)
+    assert "What happened can be at most 20,000 characters; this is 20,001." in page(refused)
     assert stored(app, report.reference)[0].what == PHONE_TEXT
     assert audit_entries(app, "sanitise") == []
     assert [v.reason for v in audit_entries(app, "view")] == ["sanitising"]

@@ -14,8 +14,9 @@ from ivr.core.db import get_engine
 from ivr.core.routing import Routes
 from ivr.models import Call, Dissemination, Report
 from ivr.records.review import ReviewRefused, approve
+from ivr.sim.walks import Answers, keys_to_queue, keys_until
 from ivr.voice.marked_calls import TEST_FROM, is_test_call_sid, mint_call_sid
-from tests.conftest import start_in_english
+from tests.conftest import start_in_english, walk
 from tests.console_helpers import (
     CONSOLE_SETTINGS,
     add_user,
@@ -70,12 +71,14 @@ def test_a_supervisor_walks_a_test_call_to_the_queue(app, client):
     page = _page(client)
     assert "For English, press 1" in page
     assert "at <strong>Choosing English or Welsh</strong>" in page
-    _post(client, "/console/test-call/keys", keys="1")
+    for key in keys_until("force"):  # English, an officer
+        _post(client, "/console/test-call/keys", keys=key)
     assert "at <strong>Which force</strong>" in _page(client)
     _post(client, "/console/test-call/say", words="the Met")
     page = _page(client)
     assert "Metropolitan" in page and "at <strong>Which force: name read back</strong>" in page
-    for key in ("1", "2", "1"):  # yes, not urgent, anonymous
+    # yes; then bribery, not urgent, anonymous
+    for key in ("1", *keys_to_queue(start="category")):
         _post(client, "/console/test-call/keys", keys=key)
     page = _page(client)
     assert "In the queue" in page and "place 1" in page
@@ -100,9 +103,8 @@ def test_keys_only_steps_refuse_words_and_silence_reprompts(app, client):
     add_user(app, "root", "admin")
     sign_in(client, "root")
     _post(client, "/console/test-call/start", number="+448000850000")
-    _post(client, "/console/test-call/keys", keys="1")
-    _post(client, "/console/test-call/keys", keys="1")  # London and South East
-    page = client.get("/console/test-call").get_data(as_text=True)
+    for key in keys_until("force_london_south_east"):  # English, an officer, the regions, London
+        _post(client, "/console/test-call/keys", keys=key)
     _post(client, "/console/test-call/silence")
     page = _page(client)
     assert "stayed silent" in page
@@ -141,7 +143,7 @@ def test_a_report_from_a_test_call_is_never_approved(app, client, settings_overr
     add_user(app, "hana", "handler")
     sign_in(client, "sue")
     _post(client, "/console/test-call/start", number="+448000850000")
-    for key in ("1", "1", "1", "2", "1"):  # English, region 1, the Met, not urgent, anonymous
+    for key in keys_to_queue():  # the Met, not urgent, anonymous
         _post(client, "/console/test-call/keys", keys=key)
     [call] = _calls(app)
     assert call.is_test and call.status == "queued"
@@ -178,15 +180,12 @@ def test_a_test_call_never_keeps_a_real_caller_waiting(app, client, new_call):
     add_user(app, "sue", "supervisor")
     sign_in(client, "sue")
     _post(client, "/console/test-call/start", number="+448000850000")
-    for key in ("1", "1", "1", "1", "1"):  # English, the Met, urgent, anonymous
+    for key in keys_to_queue(Answers(urgent=True)):
         _post(client, "/console/test-call/keys", keys=key)
     assert "place 1" in _page(client)
     # A real caller (not urgent) arriving later is still number 1, and taken first.
     real = new_call()
-    start_in_english(real)
-    for key in ("1", "1", "2"):
-        real.press(key)
-    real.press("1")
+    walk(real)
     said = " ".join(s.text or "" for s in real.wait_in_queue().iter("Say"))
     assert "number 1 in the queue" in said
     add_user(app, "hana", "handler")

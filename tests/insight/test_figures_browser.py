@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ivr.core.db import get_engine
 from ivr.models import AuditEntry
 from tests.browser import screenshot
-from tests.conftest import start_in_english
+from tests.conftest import walk
 from tests.console_helpers import BROWSER_SETTINGS, add_user, sign_in_browser
 
 pytestmark = pytest.mark.browser
@@ -27,14 +27,12 @@ def settings_overrides(settings_overrides):
 
 def test_the_figures_page_shows_simulated_calls(live_server, browser_page):
     queued = live_server.call()
-    start_in_english(queued)
-    for key in ("1", "1", "2", "1"):  # the Met, not urgent, anonymous
-        twiml = queued.press(key)
+    twiml = walk(queued)  # the Met, not urgent, anonymous
     assert twiml.find("Enqueue") is not None
     queued.leave_queue("hangup", queue_time=42)
     queued.hang_up()
     gone = live_server.call()
-    start_in_english(gone)  # then hangs up at the force question
+    walk(gone, to="force")  # then hangs up at the force question
     gone.hang_up()
 
     add_user(live_server.app, "sue", "supervisor")

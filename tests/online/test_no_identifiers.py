@@ -6,19 +6,16 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 import pytest
 import requests
 from cryptography.fernet import Fernet
-from sqlalchemy import MetaData, create_engine, select
-from sqlalchemy.engine import make_url
 
-from ivr.core.db import normalise_url
 from ivr.core.migrate import upgrade
 from tests.conftest import AUTH_TOKEN
 from tests.live_server import gunicorn
 from tests.online.walk import ANSWERS
+from tests.stored import everything_stored
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs /proc")
 
@@ -27,28 +24,6 @@ USER_AGENT = "Mozilla/5.0 (X11; Linux) ReporterBrowser/99.1 Gecko-UNIQUE-7731"
 CLAIMED_ADDRESS = "203.0.113.77"
 NEEDLES = [USER_AGENT, "ReporterBrowser", "UNIQUE-7731", CLAIMED_ADDRESS]
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def _dump(url: str) -> str:
-    engine = create_engine(normalise_url(url))
-    metadata = MetaData()
-    metadata.reflect(engine)
-    lines = []
-    with engine.connect() as conn:
-        for table in metadata.sorted_tables:
-            for row in conn.execute(select(table)):
-                for value in row:
-                    if isinstance(value, bytes | memoryview):
-                        value = bytes(value).decode("latin-1")
-                    lines.append(f"{table.name}: {value}")
-    engine.dispose()
-    files = ""
-    if url.startswith("sqlite"):
-        path = make_url(url).database or ""
-        files = "".join(
-            p.read_bytes().decode("latin-1") for p in Path(path).parent.glob(Path(path).name + "*")
-        )
-    return "\n".join(lines) + files
 
 
 def test_an_online_report_and_follow_up_leave_no_address_or_user_agent(tmp_path, database_url):
@@ -93,7 +68,7 @@ def test_an_online_report_and_follow_up_leave_no_address_or_user_agent(tmp_path,
         assert "will be checked" in added.text
     log = server["log"].read_text()
     assert "/report/follow-up/add" in log  # the access log shows paths…
-    stored = _dump(database_url)
+    stored = everything_stored(database_url)
     assert "He drives a blue van." in stored  # …and the dump does see what was stored
     for needle in NEEDLES:
         assert needle not in log, f"{needle!r} in gunicorn's log"

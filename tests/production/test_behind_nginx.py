@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ivr.core.db import normalise_url
 from ivr.models import Report
 from tests.browser import screenshot
-from tests.conftest import start_in_english
+from tests.conftest import walk
 from tests.console_helpers import add_user, sign_in_browser
 
 pytestmark = pytest.mark.browser
@@ -38,9 +38,7 @@ def test_staff_sign_in_take_a_call_report_and_approve_over_https(production, bro
     # A caller rings, through nginx, signed for the https URL: Kent, at risk now,
     # anonymous.
     call = production.call()
-    start_in_english(call)
-    for key in ("1", "3", "1", "1"):
-        twiml = call.press(key)
+    twiml = walk(call, force="kent", urgent=True)
     assert twiml.find("Enqueue") is not None
 
     hana_context, hana = _https_page(browser)

@@ -8,11 +8,10 @@ from __future__ import annotations
 import re
 
 import requests
-from sqlalchemy import MetaData, create_engine, select
 
-from ivr.core.db import normalise_url
 from tests.online.walk import ANSWERS
 from tests.production.stack import SITE
+from tests.stored import everything_stored
 
 USER_AGENT = "Mozilla/5.0 (X11; Linux) ReporterBrowser/99.1 Gecko-UNIQUE-7731"
 CLAIMED_ADDRESS = "203.0.113.77"
@@ -41,22 +40,6 @@ def test_the_shipped_site_logs_nothing_identifying_for_the_online_pages():
     # The client's address is never passed on to the app either.
     assert 'proxy_set_header X-Forwarded-For "";' in site
     assert 'proxy_set_header X-Real-IP "";' in site
-
-
-def _dump(url: str) -> str:
-    engine = create_engine(normalise_url(url))
-    metadata = MetaData()
-    metadata.reflect(engine)
-    lines = []
-    with engine.connect() as conn:
-        for table in metadata.sorted_tables:
-            for row in conn.execute(select(table)):
-                for value in row:
-                    if isinstance(value, bytes | memoryview):
-                        value = bytes(value).decode("latin-1")
-                    lines.append(f"{table.name}: {value}")
-    engine.dispose()
-    return "\n".join(lines)
 
 
 def test_an_anonymous_online_report_and_follow_up_through_the_proxy(production):
@@ -98,7 +81,7 @@ def test_an_anonymous_online_report_and_follow_up_through_the_proxy(production):
         else "",
         "gunicorn and the app": production.app_log.read_text(),
     }
-    stored = _dump(production.database_url)
+    stored = everything_stored(production.database_url)
     assert "He drives a blue van." in stored
     for needle in NEEDLES:
         for name, text in logs.items():

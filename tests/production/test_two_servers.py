@@ -31,6 +31,7 @@ from ivr.core.settings import PROJECT_ROOT
 from ivr.models import Call, Dissemination, User
 from ivr.records.review import approve
 from ivr.sim.twilio import SimulatedCall
+from ivr.sim.walks import Answers, keys_to_queue
 from tests.conftest import AUTH_TOKEN, _empty_postgres, start_in_english
 from tests.console_helpers import PASSWORD, add_user, code_for, sign_in_browser
 from tests.live_server import free_port
@@ -44,8 +45,8 @@ pytestmark = pytest.mark.postgres
 # A force's endpoint on 127.0.0.1 (the `force_server` fixture of the delivery tests).
 force_server = records_fixtures.force_server
 
-# London and the South East, Kent, someone at risk now, anonymous.
-KEYS = ("1", "3", "1", "1")
+# An officer of Kent, bribery, someone at risk now, anonymous (after English).
+KEYS = keys_to_queue(Answers(force="kent", urgent=True))[1:]
 
 
 @dataclass

@@ -24,8 +24,8 @@ from ivr.core.forces import ForceCatalogue
 from ivr.core.routing import Route, Routes
 from ivr.core.settings import PROJECT_ROOT
 from ivr.models import Report, ReportSubject, User
-from ivr.records.delivery import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from ivr.records.record import new_reference
+from ivr.records.sending import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
 SECRET = "force-secret-0123456789abcdef-0123456789"
 

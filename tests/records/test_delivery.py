@@ -19,17 +19,11 @@ from sqlalchemy import select
 from ivr.core.routing import Route, Routes
 from ivr.core.settings import PROJECT_ROOT
 from ivr.models import AuditEntry, Dissemination, Report
-from ivr.records.delivery import (
-    Deliverer,
-    DeliverySettings,
-    backoff,
-    deliveries_of,
-    failing_deliveries,
-    state_label,
-    verify,
-)
+from ivr.records.delivery import Deliverer, DeliverySettings, backoff
+from ivr.records.delivery_state import deliveries_of, failing_deliveries, state_label
 from ivr.records.export import export_report, to_body
 from ivr.records.review import approve, redirect
+from ivr.records.sending import verify
 from tests.records.conftest import SECRET, free_port, make_report, make_user, routes_to
 
 SCHEMA = json.loads((PROJECT_ROOT / "schemas" / "report.schema.json").read_text())

@@ -110,3 +110,26 @@ def test_only_a_supervisor_asks_and_only_of_a_sent_report(session, forces, clock
         fm.ask(session, report, handler, "Why?", "kent")
     with pytest.raises(fm.MessageRefused, match="approved and sent"):
         fm.ask(session, report, make_user(session), "Why?", "kent")
+
+
+def test_an_update_whose_lease_ran_out_is_recorded_once(
+    sessions, session, forces, cipher, clock, force_server
+):
+    """Updates go through the report worker's claim and lease: a worker that outlived its
+    lease records nothing, and another worker takes the update over."""
+    routes = routes_to(forces, {"kent": ("https", force_server.url)})
+    report, supervisor = _sent_report(session, sessions, routes, cipher, clock)
+    question = fm.ask(session, report, supervisor, "Which day?", "kent")
+    answer = fm.from_reporter(session, report, "Fridays.", question, route="online")
+    fm.approve(session, answer, supervisor, now=clock())
+    session.commit()
+    slow, other = (UpdateDeliverer(sessions, routes, cipher, FAST, clock) for _ in range(2))
+    claimed = slow.claim()
+    assert claimed is not None and other.claim() is None  # leased: nobody else takes it
+    clock.advance(seconds=FAST.lease_seconds + 1)
+    assert other.claim() == claimed
+    assert other.deliver(claimed) is True
+    assert slow.deliver(claimed) is False
+    with sessions() as s:
+        row = s.get_one(UpdateDelivery, claimed)
+        assert (row.state, row.attempts) == ("delivered", 1)

@@ -24,11 +24,15 @@ from ivr.cli import cli
 from ivr.core.db import normalise_url
 from ivr.core.settings import PROJECT_ROOT
 from ivr.models import Call, CallEvent
+from ivr.sim.walks import Answers, keys_to_queue, keys_until
 
 AUTH_TOKEN = "call-test-token-0123456789abcdef"
 IVR = str(Path(sys.executable).with_name("ivr"))
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
-ENGLISH_TO_QUEUE = "1,9,2,1"  # English; force not sure; no risk; anonymous
+# English; an officer; force not sure; bribery; no risk; anonymous (keys from the flow)
+ENGLISH_TO_QUEUE = ",".join(keys_to_queue(Answers(force="unknown")))
+TO_RISK = ",".join(keys_until("risk", Answers(force="unknown")))
+WELSH_FIRST = Answers(language="cy", force="north-wales", urgent=True)
 
 
 @pytest.fixture
@@ -77,7 +81,8 @@ def test_a_scripted_call_in_process_reaches_the_queue(call_env, database_url):
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "[Polly.Gwyneth cy-GB] Am Gymraeg, pwyswch 2." in out
-    assert "independent charity" in out
+    assert "free, independent, not the police" in out
+    assert "Are you reporting an officer, 1;" in out and "Is it bribery, 1;" in out
     assert "You are number 1 in the queue." in out
     assert "in the queue 'helpline' (place 1), then hung up" in out
     assert "status callback sent: completed" in out
@@ -94,43 +99,48 @@ def test_a_scripted_call_in_process_reaches_the_queue(call_env, database_url):
 
 
 def test_an_interactive_call_hears_silence_words_and_a_welsh_read_back(call_env, database_url):
-    typed = "\n".join(["2", "", "say: Heddlu Gwent", "1", "9", "1", "", ""])
+    # Welsh; silence at the role question, then an officer; Gwent said; that's right;
+    # not sure of the category nor of the risk; anonymous
+    typed = "\n".join(["2", "", "1", "say: Heddlu Gwent", "1", "9", "9", "1", "", ""])
     result = CliRunner(env=call_env).invoke(cli, ["call"], input=typed)
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "(silence)" in out
     assert "Mae'n ddrwg gen i, chlywais i ddim dewis." in out  # the timeout path re-prompts
-    assert "Clywais i Heddlu Gwent." in out
+    assert "Clywais i: Gwent." in out
     assert "in the queue 'helpline' (place 1)" in out
     (call,) = calls(database_url)
     assert (call.language, call.force, call.answers["urgent"]) == ("cy", "gwent", "unknown")
+    assert (call.role, call.category) == ("officer", "unknown")
 
 
 def test_a_caller_who_stops_answering_hangs_up_and_the_call_is_abandoned(call_env, database_url):
     result = CliRunner(env=call_env).invoke(cli, ["call"], input="1\n")
     assert result.exit_code == 0, result.output
-    assert "the caller hung up at step force" in result.stdout
+    assert "the caller hung up at step role" in result.stdout
     (call,) = calls(database_url)
-    assert (call.outcome, call.abandoned_step) == ("abandoned", "force")
+    assert (call.outcome, call.abandoned_step) == ("abandoned", "role")
 
 
 def test_a_typo_at_the_keyboard_is_asked_again(call_env):
     result = CliRunner(env=call_env).invoke(cli, ["call"], input="x\n1\n")
     assert result.exit_code == 0, result.output
     assert "'x' is not an answer" in result.stdout
-    assert "independent charity" in result.stdout
+    assert "free, independent, not the police" in result.stdout
 
 
 def test_answers_from_a_file(call_env, tmp_path):
     script = tmp_path / "answers.txt"
-    script.write_text("// English, then the keypad to the queue\n1\n9\n2\n1\n")
+    script.write_text(
+        "// English, then the keypad to the queue\n" + ENGLISH_TO_QUEUE.replace(",", "\n")
+    )
     result = CliRunner(env=call_env).invoke(cli, ["call", "--answers", str(script)])
     assert result.exit_code == 0, result.output
     assert "in the queue 'helpline'" in result.stdout
 
 
 def test_a_key_refused_more_often_than_the_flow_allows_fails_in_one_line(call_env, database_url):
-    result = CliRunner(env=call_env).invoke(cli, ["call", "--keys", "1,9,5,5,5"])
+    result = CliRunner(env=call_env).invoke(cli, ["call", "--keys", TO_RISK + ",5,5,5"])
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
         "Error: key '5' was refused at step risk more often than the flow allows "
@@ -142,7 +152,7 @@ def test_a_key_refused_more_often_than_the_flow_allows_fails_in_one_line(call_en
 
 
 def test_a_refused_key_within_what_the_flow_allows_is_fine(call_env):
-    result = CliRunner(env=call_env).invoke(cli, ["call", "--keys", "1,9,5,2,1"])
+    result = CliRunner(env=call_env).invoke(cli, ["call", "--keys", TO_RISK + ",5,2,1"])
     assert result.exit_code == 0, result.output
     assert "Sorry, that key is not one of the choices." in result.stdout
 
@@ -222,7 +232,8 @@ def test_scripted_calls_against_gunicorn(server, call_env, database_url):
     assert english.returncode == 0, english.stderr
     assert "in the queue 'helpline' (place 1), then hung up" in english.stdout
     # The Welsh-first number: Welsh from the first word, straight to the welcome.
-    welsh = ivr_call(call_env, "--url", server, "--line", "0800 085 0001", "--keys", "7,3,1,1")
+    welsh_keys = ",".join(keys_to_queue(WELSH_FIRST, start="welcome"))
+    welsh = ivr_call(call_env, "--url", server, "--line", "0800 085 0001", "--keys", welsh_keys)
     assert welsh.returncode == 0, welsh.stderr
     assert "[Polly.Gwyneth cy-GB] Llinell gwrth-lygredd a cham-drin yr heddlu" in welsh.stdout
     assert "Polly.Amy" not in welsh.stdout
@@ -237,7 +248,7 @@ def test_scripted_calls_against_gunicorn(server, call_env, database_url):
 
 
 def test_a_refused_key_and_a_wrong_token_against_gunicorn(server, call_env):
-    refused = ivr_call(call_env, "--url", server, "--keys", "1,1,9,5,5,5")
+    refused = ivr_call(call_env, "--url", server, "--keys", TO_RISK + ",5,5,5")
     assert refused.returncode == 1
     assert refused.stderr.splitlines() == [
         "Error: key '5' was refused at step risk more often than the flow allows "
@@ -318,7 +329,9 @@ def test_a_line_that_hangs_up_on_a_scripted_caller_fails_without_a_traceback(
 
 
 def test_a_scripted_caller_can_speak_a_force(call_env, database_url):
-    keys = "1,say: it was the Met,1,2,1"  # English; "the Met"; yes, that's right; …
+    to_force = ",".join(keys_until("force"))  # English, an officer
+    after = ",".join(keys_to_queue(start="category"))  # bribery, nobody at risk, anonymous
+    keys = f"{to_force},say: it was the Met,1,{after}"  # "the Met"; yes, that's right
     result = CliRunner(env=call_env).invoke(cli, ["call", "--keys", keys])
     assert result.exit_code == 0, result.output
     assert "I heard Metropolitan Police Service." in result.stdout

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
-
-from sqlalchemy import MetaData, select
-from sqlalchemy.engine import make_url
 
 from ivr.core.db import get_engine
-from tests.conftest import start_in_english
+from ivr.sim.walks import Answers, keys_to_queue
+from tests.conftest import walk
+from tests.stored import everything_stored
 
 CALLER = "+447911123456"
 TOWN = "Harrogate"
@@ -28,28 +26,8 @@ NEEDLES = [
 
 
 def dump_database(app) -> str:  # type: ignore[no-untyped-def]
-    """Every row of every table, as text (bytes decoded leniently)."""
-    engine = get_engine(app)
-    metadata = MetaData()
-    metadata.reflect(engine)
-    lines = []
-    with engine.connect() as conn:
-        for table in metadata.sorted_tables:
-            for row in conn.execute(select(table)):
-                for value in row:
-                    if isinstance(value, bytes | memoryview):
-                        value = bytes(value).decode("latin-1")
-                    lines.append(f"{table.name}: {value}")
-    return "\n".join(lines)
-
-
-def database_files(app) -> bytes:  # type: ignore[no-untyped-def]
-    """SQLite's files as bytes, free pages and write-ahead log included."""
-    engine = get_engine(app)
-    if engine.dialect.name != "sqlite":
-        return b""
-    path = Path(make_url(engine.url).database)
-    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+    """Every row of every table, as text: what the database answers today."""
+    return everything_stored(get_engine(app), files=False)
 
 
 def assert_no_trace(text: str) -> None:
@@ -60,11 +38,11 @@ def assert_no_trace(text: str) -> None:
 def test_anonymous_call_leaves_no_trace(app, new_call, stored_call, caplog, capsys):
     caplog.set_level(logging.DEBUG)
     call = new_call(from_number=CALLER, from_city=TOWN)
-    start_in_english(call)
+    walk(call, to="force")  # an officer
     call.say("the Met")  # speech, read back
     call.press("1")  # confirm
-    call.press("5")  # a wrong key, logged as an event
-    for key in ["1", "1"]:  # at risk, anonymous
+    call.press("7")  # a wrong key at the category, logged as an event
+    for key in keys_to_queue(Answers(urgent=True), start="category"):  # at risk, anonymous
         call.press(key)
     call.follow("/voice/wait", {"QueueTime": "400"})
     call.hang_up()
@@ -75,7 +53,7 @@ def test_anonymous_call_leaves_no_trace(app, new_call, stored_call, caplog, caps
     assert "metropolitan" in dump and "risk" in dump  # the dump does see the call
     assert_no_trace(dump)
     assert call.call_sid not in dump  # erased once the call ended
-    raw = database_files(app).decode("latin-1")
+    raw = everything_stored(get_engine(app))
     assert_no_trace(raw)
     assert_no_trace(caplog.text)
     out, err = capsys.readouterr()
@@ -85,8 +63,7 @@ def test_anonymous_call_leaves_no_trace(app, new_call, stored_call, caplog, caps
 def test_caller_hanging_up_mid_flow_leaves_no_trace(app, new_call, caplog):
     caplog.set_level(logging.DEBUG)
     call = new_call(from_number=CALLER, from_city=TOWN)
-    start_in_english(call)
-    call.press("9")
+    walk(call, to="risk")
     call.hang_up()
     assert_no_trace(dump_database(app))
     assert_no_trace(caplog.text)
@@ -104,23 +81,21 @@ def test_forged_and_failing_requests_log_no_caller_details(app, new_call, caplog
         raise RuntimeError(f"a bug that mentions {CALLER} and {TOWN}")
 
     call = new_call(from_number=CALLER, from_city=TOWN)
-    start_in_english(call)
+    walk(call, to="role")
     monkeypatch.setattr(get_voice(app).moves, "handle", broken)
     call.press("1")
-    assert "webhook /voice/step/force failed with RuntimeError" in caplog.text
+    assert "webhook /voice/step/role failed with RuntimeError" in caplog.text
     for needle in ["+447911123456", "447911123456", "7911123456"]:
         assert needle not in caplog.text
 
 
 def test_contact_number_given_by_choice_is_stored_only_encrypted(app, new_call, stored_call):
     call = new_call(from_number=CALLER, from_city=TOWN)
-    start_in_english(call)
-    for key in ["9", "2", "3", "1"]:  # …, leave the calling number, confirm
-        call.press(key)
+    walk(call, anonymous=False)  # …, leave the calling number, confirm
     row = stored_call(call)
     assert row.anonymous is False and row.contact_number_enc
     assert_no_trace(dump_database(app))
-    assert_no_trace(database_files(app).decode("latin-1"))
+    assert_no_trace(everything_stored(get_engine(app)))
 
 
 def test_log_redaction_masks_phone_numbers():

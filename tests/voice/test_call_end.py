@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from ivr.core.db import get_engine
 from ivr.voice.door import call_key
-from tests.conftest import start_in_english
+from tests.conftest import start_in_english, walk
 
 TYPED = "02079460000"
 SAID = "Kent. I live at 12 Acacia Avenue, ring me on 07700 900123"
@@ -24,15 +24,12 @@ def _everything(app) -> str:
 
 
 def _walk_to_anonymity(call) -> None:  # type: ignore[no-untyped-def]
-    start_in_english(call)
-    for key in ["1", "1", "2"]:  # London & SE, the Met, no risk
-        call.press(key)
+    walk(call, to="anonymity")  # an officer, the Met, bribery, no risk
 
 
 def test_a_number_typed_then_abandoned_is_not_kept_in_clear(app, new_call):
     call = new_call()
-    _walk_to_anonymity(call)
-    call.press("2")  # leave a number
+    walk(call, to="contact_number", anonymous=False, contact=TYPED)  # leave a number
     call.press(TYPED)  # read back, waiting for the confirmation
     kept = _everything(app)
     for fragment in (TYPED, TYPED[1:], "2079460000"):
@@ -44,8 +41,7 @@ def test_a_number_typed_then_abandoned_is_not_kept_in_clear(app, new_call):
 
 def test_words_said_at_the_force_question_are_not_kept_in_clear(app, new_call, stored_call):
     call = new_call()
-    start_in_english(call)
-    call.press("1")  # a force by name
+    walk(call, to="force")  # a force by name
     call.say(SAID)
     kept = _everything(app)
     for fragment in ("Acacia", "acacia", "900123", "07700"):

@@ -9,7 +9,8 @@ import pytest
 
 from ivr.core.settings import PROJECT_ROOT
 from ivr.sim.twilio import spoken
-from tests.conftest import start_in_english
+from ivr.sim.walks import keys_to_queue
+from tests.conftest import walk
 
 ROOT = PROJECT_ROOT
 SHARED_FORCES = ROOT.parent / "shared" / "reference" / "uk_police_forces.csv"
@@ -19,7 +20,7 @@ FLOW = tomllib.loads((ROOT / "call_flows" / "helpline" / "flow.toml").read_text(
 def keypad_routes() -> dict[str, tuple[str, str]]:
     """force id -> (region key, force key), read from the flow's menus."""
     routes = {}
-    for region in FLOW["steps"]["force"]["options"]:
+    for region in FLOW["steps"]["force_region"]["options"]:
         submenu = FLOW["steps"].get(region["next"])
         if submenu is None or submenu.get("answer") != "force":
             continue
@@ -51,10 +52,11 @@ def test_every_uk_force_is_reachable_by_keypad():
 def test_each_force_by_keypad(new_call, stored_call, force_id):
     region_key, force_key = keypad_routes()[force_id]
     call = new_call()
-    start_in_english(call)
+    walk(call, to="force")
+    call.press("1")  # the list of regions
     call.press(region_key)
     twiml = call.press(force_key)
-    assert "risk of harm" in said(twiml)
+    assert said(twiml).startswith("Is it bribery, 1;")  # on to the category
     assert stored_call(call).force == force_id
 
 
@@ -73,7 +75,7 @@ SPOKEN = [
 @pytest.mark.parametrize(("words", "force_id"), SPOKEN)
 def test_force_by_speech_is_read_back_and_confirmed(new_call, stored_call, words, force_id):
     call = new_call()
-    twiml = start_in_english(call)
+    twiml = walk(call, to="force")
     assert call.gather().get("input") == "dtmf speech"
     assert "the Met" in call.gather().get("hints")
     twiml = call.say(words)
@@ -94,7 +96,7 @@ def all_force_names() -> list[tuple[str, str]]:
 @pytest.mark.parametrize(("name", "force_id"), all_force_names())
 def test_each_force_by_speech(new_call, stored_call, name, force_id):
     call = new_call()
-    start_in_english(call)
+    walk(call, to="force")
     twiml = call.say(name)
     assert f"I heard {name}." in said(twiml)
     call.press("1")
@@ -113,10 +115,10 @@ def test_every_force_name_is_understood(app):
 
 def test_a_misheard_force_can_be_rejected(new_call, stored_call):
     call = new_call()
-    start_in_english(call)
+    walk(call, to="force")
     call.say("Kent")
     twiml = call.press("2")
-    assert "Which force does the person you're reporting work for?" in said(twiml)
+    assert "Which force? Say it, or press 1 for a list." in said(twiml)
     assert stored_call(call).force is None
     call.say("Essex")
     call.press("1")
@@ -125,30 +127,53 @@ def test_a_misheard_force_can_be_rejected(new_call, stored_call):
 
 def test_an_unrecognised_force_reprompts_then_moves_on(new_call, stored_call):
     call = new_call()
-    start_in_english(call)
+    walk(call, to="force")
     twiml = call.say("banana republic")
     assert "didn't catch the force's name" in said(twiml)
     call.say("no idea mate")
     twiml = call.say("something")
-    assert "risk of harm" in said(twiml)
+    assert "Is it bribery" in said(twiml)
     assert stored_call(call).force == "unknown"
 
 
-def test_role_and_category_are_left_to_the_handler(new_call, stored_call):
-    """Every menu costs a frightened caller seconds before a person: after the force
-    comes the risk question, and the handler asks the rest."""
+def test_the_flow_asks_role_force_category_risk_then_anonymity(new_call, stored_call):
+    """Who (role), which force, what about (category), anyone at risk now, anonymity:
+    the handler's queue, whisper and report open with them."""
     call = new_call()
-    start_in_english(call)
-    twiml = call.press("9")  # not sure of the force
-    assert said(twiml).startswith("Is anyone at risk of harm now?")
+    welcome = said(start := call.start())
+    assert start is not None and "For English, press 1." in welcome
+    asked = said(call.press("1"))
+    assert asked.startswith("Police anti-corruption and abuse line")
+    assert "Are you reporting an officer, 1; staff, 2; a volunteer, 3;" in asked
+    assert said(call.press("3")).startswith("Which force? Say it, or press 1 for a list.")
+    assert said(call.press("9")).startswith(
+        "Is it bribery, 1; personal gain, 2; sexual misconduct, 3; domestic abuse, 4; "
+        "discrimination, 5; other, 6;"
+    )
+    assert said(call.press("4")).startswith("Is anyone at risk now? Yes, 1; No, 2;")
+    assert said(call.press("2")).startswith("Stay anonymous, 1;")
+    assert call.press("1").find("Enqueue") is not None
     row = stored_call(call)
-    assert (row.force, row.role, row.category) == ("unknown", None, None)
+    assert (row.role, row.force, row.category) == ("volunteer", "unknown", "domestic_abuse")
+    assert (row.urgent, row.anonymous, row.answers["urgent"]) == (False, True, False)
+
+
+def test_not_sure_is_9_at_every_question_and_never_spoken_there(new_call, stored_call):
+    call = new_call()
+    twiml = walk(call, role="unknown", force="unknown", category="unknown", urgent="unknown")
+    assert twiml.find("Enqueue") is not None
+    row = stored_call(call)
+    assert (row.role, row.force, row.category, row.answers["urgent"]) == ("unknown",) * 4
+    call = new_call()
+    heard = said(call.start()) + said(call.press("1"))
+    assert "not sure, 9" in heard  # said once, in the welcome
+    for key in keys_to_queue()[1:]:
+        heard += said(call.press(key))
+    assert heard.count(", 9;") == 1 and "Not sure" not in heard
 
 
 def walk_to_anonymity(call) -> None:  # type: ignore[no-untyped-def]
-    start_in_english(call)
-    for key in ["1", "1", "2"]:  # London & SE, the Met, nobody at risk
-        call.press(key)
+    walk(call, to="anonymity")  # an officer, the Met, bribery, nobody at risk
 
 
 def test_anonymous_caller_is_queued_with_context(new_call, stored_call):
@@ -163,8 +188,8 @@ def test_anonymous_caller_is_queued_with_context(new_call, stored_call):
     row = stored_call(call)
     assert (row.force, row.role, row.category, row.urgent, row.anonymous) == (
         "metropolitan",
-        None,
-        None,
+        "officer",
+        "bribery",
         False,
         True,
     )
@@ -175,8 +200,7 @@ def test_anonymous_caller_is_queued_with_context(new_call, stored_call):
 
 def test_risk_marks_urgent_and_repeats_999_advice(new_call, stored_call):
     call = new_call()
-    start_in_english(call)
-    call.press("9")  # not sure of the force
+    walk(call, to="risk")
     twiml = call.press("1")
     assert "call nine nine nine" in said(twiml)
     assert stored_call(call).urgent is True
@@ -185,9 +209,7 @@ def test_risk_marks_urgent_and_repeats_999_advice(new_call, stored_call):
 def test_urgent_callers_wait_ahead_of_others(new_call):
     def queue(urgent: bool):  # type: ignore[no-untyped-def]
         call = new_call()
-        start_in_english(call)
-        for key in ["9", "1" if urgent else "2", "1"]:
-            call.press(key)
+        walk(call, urgent=urgent)
         return call
 
     first, second = queue(False), queue(False)
@@ -204,7 +226,9 @@ def test_urgent_callers_wait_ahead_of_others(new_call):
 def test_typed_contact_number_is_read_back_and_stored_encrypted(app, new_call, stored_call):
     call = new_call()
     walk_to_anonymity(call)
-    twiml = call.press("2")
+    asked = said(call.press("2"))  # leave a number
+    assert asked == "This phone's number, 1; another number, 2;"
+    twiml = call.press("2")  # another number
     assert call.gather().get("finishOnKey") == "#"
     twiml = call.press("07700 900".replace(" ", "") + "00")  # not a valid number
     assert "doesn't look like a phone number" in said(twiml)
@@ -222,8 +246,7 @@ def test_typed_contact_number_is_read_back_and_stored_encrypted(app, new_call, s
 
 def test_international_number_with_double_zero(app, new_call, stored_call):
     call = new_call()
-    walk_to_anonymity(call)
-    call.press("2")
+    walk(call, to="contact_number", anonymous=False, contact="typed")
     twiml = call.press("0033142685300")
     assert "I heard 0 0, 3 3, 1, 4 2, 6 8, 5 3, 0 0." in said(twiml)
     call.press("1")
@@ -234,8 +257,8 @@ def test_international_number_with_double_zero(app, new_call, stored_call):
 
 def test_calling_number_is_used_only_on_its_own_key(app, new_call, stored_call):
     call = new_call(from_number="+447911123456")
-    walk_to_anonymity(call)
-    twiml = call.press("3")
+    walk(call, to="contact_how", anonymous=False)
+    twiml = call.press("1")  # this phone's number
     # Read back as theirs, not as something "heard": they typed nothing.
     assert "The number you're calling from is 0 7 9 1 1, 1 2 3 4 5 6." in said(twiml)
     assert "I heard" not in said(twiml)
@@ -247,8 +270,8 @@ def test_calling_number_is_used_only_on_its_own_key(app, new_call, stored_call):
 
 def test_withheld_calling_number_asks_for_a_typed_one(new_call, stored_call):
     call = new_call(from_number="anonymous")
-    walk_to_anonymity(call)
-    twiml = call.press("3")
+    walk(call, to="contact_how", anonymous=False)
+    twiml = call.press("1")  # this phone's number
     assert "withheld" in said(twiml)
     assert call.gather().get("finishOnKey") == "#"
     assert stored_call(call).contact_number_enc is None
@@ -256,8 +279,7 @@ def test_withheld_calling_number_asks_for_a_typed_one(new_call, stored_call):
 
 def test_rejected_number_is_erased(new_call, stored_call):
     call = new_call()
-    walk_to_anonymity(call)
-    call.press("2")
+    walk(call, to="contact_number", anonymous=False, contact="typed")
     call.press("02079460000")
     call.press("2")
     assert stored_call(call).contact_number_enc is None
@@ -265,35 +287,32 @@ def test_rejected_number_is_erased(new_call, stored_call):
 
 def test_wrong_key_says_so_and_reprompts(new_call, stored_call):
     call = new_call()
-    start_in_english(call)
-    call.press("9")  # not sure of the force
+    walk(call, to="risk")
     twiml = call.press("5")
     assert "not one of the choices" in said(twiml)
-    assert "Is anyone at risk of harm now?" in said(twiml)
+    assert "Is anyone at risk now?" in said(twiml)
     assert stored_call(call).tries == 1
 
 
 def test_star_repeats_without_counting_a_failure(new_call, stored_call):
     call = new_call()
-    start_in_english(call)
-    call.press("9")
+    walk(call, to="risk")
     twiml = call.press("*")
-    assert said(twiml).startswith("Is anyone at risk of harm now?")
+    assert said(twiml).startswith("Is anyone at risk now?")
     assert stored_call(call).tries == 0
 
 
 def test_silence_reprompts(new_call):
     call = new_call()
-    start_in_english(call)
+    walk(call, to="force")
     twiml = call.silence()
     assert "didn't hear a choice" in said(twiml)
-    assert "Which force does the person you're reporting work for?" in said(twiml)
+    assert "Which force? Say it, or press 1 for a list." in said(twiml)
 
 
 def test_three_failures_record_unknown_and_move_on_never_hang_up(new_call, stored_call):
     call = new_call()
-    start_in_english(call)
-    call.press("9")  # force: not sure
+    walk(call, to="risk")
     call.press("5")
     call.silence()
     twiml = call.press("#")
@@ -335,8 +354,11 @@ def test_every_step_is_logged_as_an_event(new_call, stored_call, app):
         steps = [(e.step, e.outcome, e.value) for e in events]
     assert steps == [
         ("language", "chose", "1"),
+        ("role", "chose", "officer"),
         ("force", "chose", "1"),
+        ("force_region", "chose", "1"),
         ("force_london_south_east", "chose", "metropolitan"),
+        ("category", "chose", "bribery"),
         ("risk", "chose", "False"),
         ("anonymity", "invalid", None),
         ("anonymity", "chose", "True"),
@@ -374,8 +396,7 @@ def test_keep_holding_returns_to_the_wait_messages(new_call):
 
 def test_status_records_where_a_caller_hung_up(new_call, stored_call):
     call = new_call()
-    start_in_english(call)
-    call.press("9")
+    walk(call, to="risk")
     call.hang_up(duration=42)
     row = stored_call(call)
     assert (row.status, row.outcome, row.abandoned_step, row.duration_seconds) == (
@@ -405,8 +426,7 @@ def test_status_callback_twice_or_late_changes_nothing(new_call, stored_call):
 
 def test_unconfirmed_number_is_erased_when_the_caller_hangs_up(new_call, stored_call):
     call = new_call()
-    walk_to_anonymity(call)
-    call.press("2")
+    walk(call, to="contact_number", anonymous=False, contact="typed")
     call.press("02079460000")
     assert stored_call(call).contact_number_enc is not None
     call.hang_up()
@@ -415,5 +435,5 @@ def test_unconfirmed_number_is_erased_when_the_caller_hangs_up(new_call, stored_
 
 def test_dialled_number_chooses_the_flow(new_call, stored_call):
     call = new_call(to_number="+448000850000")
-    start_in_english(call)
+    walk(call, to="role")
     assert stored_call(call).line == "helpline"

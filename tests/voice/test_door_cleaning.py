@@ -68,3 +68,14 @@ def test_handler_leg_with_an_id_past_the_integer_range(client, new_call):
     call = new_call()
     status, body = call.post(f"/voice/handler/whisper?call={2**70}")
     assert APOLOGY not in said(parse_twiml(status, body))
+
+
+def test_digits_of_other_kinds_in_seconds_are_taken_as_missing(new_call, stored_call):
+    # "²" is a digit to str.isdigit but not to int(): it raised before any view (HTTP 500).
+    call = new_call()
+    twiml = parse_twiml(*call.post("/voice/incoming", {"QueueTime": "²", "CallDuration": "١٢"}))
+    assert APOLOGY not in said(twiml)
+    call.post(twiml.find("Gather").get("action"))  # the first step stores the call
+    status, _ = call.post("/voice/status", {"CallDuration": "²"}, call_status="completed")
+    assert status == 200
+    assert stored_call(call).duration_seconds is None

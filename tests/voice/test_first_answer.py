@@ -39,12 +39,12 @@ def test_the_first_step_stores_the_call_as_the_orm_would_store_it(app, new_call)
     call = new_call()
     call.start()
     twiml = call.press("1")  # English
-    assert twiml.find("Gather").get("action") == "/voice/step/force?seq=2"
+    assert twiml.find("Gather").get("action") == "/voice/step/role?seq=2"
     [stored] = _calls(app)
     assert (stored.line, stored.language, stored.step, stored.status) == (
         "helpline",
         "en",
-        "force",
+        "role",
         "in_flow",
     )
     assert stored.seq == 2
@@ -69,12 +69,12 @@ def test_the_next_step_works_on_the_stored_call(app, new_call):
     call = new_call()
     call.start()
     call.press("1")  # English
-    twiml = call.press("1")
-    assert call.path == "/voice/step/force"
-    assert "London" in " ".join(spoken(twiml))
+    twiml = call.press("1")  # an officer
+    assert call.path == "/voice/step/role"
+    assert "Which force?" in " ".join(spoken(twiml))
     [stored] = _calls(app)
     assert stored.seq == 3
-    assert stored.step == "force_london_south_east"
+    assert stored.step == "force"
 
 
 def test_a_retried_incoming_request_changes_nothing(app, new_call):
@@ -133,4 +133,4 @@ def test_a_call_ended_after_its_first_step_is_counted_once(app, new_call):
     call.hang_up()
     assert _count(app, Call) == 1
     [stored] = _calls(app)
-    assert (stored.outcome, stored.abandoned_step) == ("abandoned", "force")
+    assert (stored.outcome, stored.abandoned_step) == ("abandoned", "role")

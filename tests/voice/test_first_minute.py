@@ -9,8 +9,9 @@ import pytest
 
 from ivr.core.settings import PROJECT_ROOT
 from ivr.sim.twilio import heard, spoken
+from ivr.sim.walks import Answers, keys_until
 from ivr.voice.flows.catalogue import load_flow
-from tests.conftest import start_in_english
+from tests.conftest import press_all, walk
 
 HELPLINE = load_flow(PROJECT_ROOT / "call_flows" / "helpline")
 
@@ -19,15 +20,18 @@ def said(twiml) -> str:  # type: ignore[no-untyped-def]
     return " ".join(spoken(twiml))
 
 
-# Keys that bring a caller to each menu or read-back, then 0.
+# Answers that bring a caller to each menu or read-back (ivr/sim/walks.py), then 0.
 MENUS = {
-    "language": (),
-    "force": ("1",),
-    "force_london_south_east": ("1", "1"),
-    "risk": ("1", "9"),
-    "anonymity": ("1", "9", "2"),
-    "contact_confirm": ("1", "9", "2", "2", "02079460000#"),
-    "calling_confirm": ("1", "9", "2", "3"),
+    "language": Answers(),
+    "role": Answers(),
+    "force": Answers(),
+    "force_region": Answers(),
+    "force_london_south_east": Answers(),
+    "category": Answers(),
+    "risk": Answers(),
+    "anonymity": Answers(),
+    "contact_confirm": Answers(anonymous=False, contact="02079460000"),
+    "calling_confirm": Answers(anonymous=False),
 }
 
 
@@ -35,10 +39,10 @@ MENUS = {
 def test_0_at_any_menu_is_straight_to_a_person(new_call, stored_call, menu):
     call = new_call()
     call.start()
-    for key in MENUS[menu]:
-        call.press(key)
+    keys = keys_until(menu, MENUS[menu])
+    press_all(call, keys)
     # The welcome stores nothing: at the first menu the call is not in the database yet.
-    assert stored_call(call).step == menu if MENUS[menu] else stored_call(call) is None
+    assert stored_call(call).step == menu if keys else stored_call(call) is None
     twiml = call.press("0")
     assert twiml.find("Enqueue") is not None, said(twiml)
     row = stored_call(call)
@@ -53,21 +57,31 @@ def test_0_at_any_menu_is_straight_to_a_person(new_call, stored_call, menu):
 
 def test_what_was_answered_before_0_goes_with_the_caller(new_call, stored_call):
     call = new_call()
-    start_in_english(call)
-    call.press("1")
-    call.press("1")  # the Met
-    call.press("1")  # someone at risk now
+    walk(call, to="anonymity", urgent=True)  # an officer, the Met, bribery, at risk now
     call.press("0")
     row = stored_call(call)
     assert (row.force, row.urgent, row.status) == ("metropolitan", True, "queued")
     assert stored_call(call).answers["urgent"] is True
 
 
+@pytest.mark.parametrize("menu", ["role", "category"])
+def test_0_at_the_role_or_category_menu_keeps_the_earlier_answers(new_call, stored_call, menu):
+    call = new_call()
+    walk(call, to=menu, role="staff", force="gwent")
+    twiml = call.press("0")
+    assert twiml.find("Enqueue") is not None
+    row = stored_call(call)
+    assert row.status == "queued" and row.answers.get("_pending") is None
+    if menu == "role":
+        assert (row.role, row.force, row.category) == (None, None, None)
+    else:
+        assert (row.role, row.force, row.category) == ("staff", "gwent", None)
+    assert row.anonymous is None and row.urgent is False
+
+
 def test_0_in_a_typed_number_is_a_digit(new_call, stored_call):
     call = new_call()
-    start_in_english(call)
-    for key in ("9", "2", "2"):
-        call.press(key)
+    walk(call, to="contact_number", anonymous=False, contact="0")
     twiml = call.press("0")  # the number's first digit, not the operator
     assert twiml.find("Enqueue") is None
     assert stored_call(call).step == "contact_number"
@@ -76,7 +90,7 @@ def test_0_in_a_typed_number_is_a_digit(new_call, stored_call):
 @pytest.mark.parametrize("words", ["operator", "I want to speak to someone", "Siarad â rhywun"])
 def test_saying_operator_or_speak_to_someone_is_straight_to_a_person(new_call, words):
     call = new_call()
-    start_in_english(call)
+    walk(call, to="force")  # the question that listens to speech
     twiml = call.say(words)
     assert twiml.find("Enqueue") is not None
 
@@ -89,12 +103,13 @@ def test_the_welcome_is_inside_the_gather_and_names_0_once(new_call):
     assert gather is not None
     inside = " ".join(say.text or "" for say in gather.iter("Say"))
     assert inside.startswith("Police anti-corruption and abuse line")
-    assert "press 0 at any time" in inside
+    assert "For a person, press 0; not sure, 9; a reference, 8." in inside
     # Said once: no menu after the welcome repeats it.
     words = said(first)
-    for key in ("9", "2", "1"):
+    for key in keys_until("", Answers())[1:]:
         words += " " + said(call.press(key))
     assert len(re.findall(r"press 0", words)) == 1
+    assert len(re.findall(r"\b0\b", words)) == 1
 
 
 def test_the_welsh_welcome_is_inside_the_gather_too(new_call):
@@ -110,7 +125,7 @@ def test_the_welcome_keeps_every_promise_in_both_languages():
     english = HELPLINE.prompt("en", "welcome")
     for promise in [
         "free",
-        "independent charity",
+        "independent",
         "not the police",
         "anonymous",
         "not traced or recorded",
@@ -121,7 +136,7 @@ def test_the_welcome_keeps_every_promise_in_both_languages():
     welsh = HELPLINE.prompt("cy", "welcome")
     for promise in [
         "am ddim",
-        "elusen annibynnol",
+        "annibynnol",
         "nid yr heddlu",
         "ddienw",
         "olrhain na recordio",
@@ -139,8 +154,10 @@ def test_words_that_tripped_callers_up_are_gone():
         for key, text in english.items()
         if key != "force.northern-ireland"
     )
-    # Who "they" are is said before the force question asks where they work.
-    assert "the person you're reporting" in english["force.ask"]
+    # Who is reported is asked before the force question asks where they work.
+    steps = HELPLINE.steps
+    assert steps["welcome"].next == "role" and steps["role"].options[0].next == "force"
+    assert english["role.ask"] == "Are you reporting"
     welsh = HELPLINE.prompts["cy"]
     # The line's Welsh name keeps the police in it...
     assert welsh["welcome"].split(":")[0].endswith("yr heddlu")
@@ -150,10 +167,7 @@ def test_words_that_tripped_callers_up_are_gone():
 
 def test_a_caller_who_left_a_number_is_not_told_the_call_is_anonymous(new_call):
     call = new_call(from_number="+447911123456")
-    start_in_english(call)
-    for key in ("9", "2", "3"):  # not sure, nobody at risk, the number I'm calling from
-        call.press(key)
-    call.press("1")  # that's right
+    walk(call, anonymous=False)  # the number I'm calling from; that's right
     assert call.twiml.find("Enqueue") is not None
     waiting = said(call.wait_in_queue())
     assert "anonymous" not in waiting
@@ -162,9 +176,7 @@ def test_a_caller_who_left_a_number_is_not_told_the_call_is_anonymous(new_call):
 
 def test_the_calling_number_is_read_back_as_theirs_in_welsh_too(new_call):
     call = new_call(to_number="+448000850001", from_number="+447911123456")
-    call.start()
-    for key in ("9", "2", "3"):
-        call.press(key)
+    walk(call, to="calling_confirm", start="welcome", language="cy", anonymous=False)
     words = [h.text for h in heard(call.twiml)]
     assert any("Y rhif rydych chi'n ffonio ohono yw 0 7 9 1 1" in w for w in words)
     assert not any(w.startswith("Clywais i") for w in words)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from ivr.core import followup
 from ivr.core.db import get_engine
 from ivr.models import AuditEntry, Call, CallEvent, Report, ReportMessage, User
-from ivr.sim.twilio import spoken
+from ivr.sim.twilio import heard, spoken
 from tests.console_helpers import CONSOLE_SETTINGS, add_user, csrf_token, sign_in
 
 
@@ -37,14 +37,19 @@ def _report_with_code(app, question: str | None = None) -> tuple[Report, str]:  
         return report, code
 
 
-def _follow_up(new_call, reference_keys: str, code: str):  # type: ignore[no-untyped-def]
-    call = new_call()
-    menu = " ".join(spoken(call.start()))
-    assert "Have a reference? Press 9." in menu
-    asked = " ".join(spoken(call.press("9")))
-    assert "Type your reference on the keypad" in asked
+def _follow_up(new_call, reference_keys: str, code: str, language: str = "en"):  # type: ignore[no-untyped-def]
+    """By phone: the welcome, in the caller's language, names 8 for a reference; the
+    reporter presses it (during the welcome, or at the first question)."""
+    call = new_call(to_number="+448000850001" if language == "cy" else "+448000850000")
+    first = call.start()
+    welcome = " ".join(spoken(first if language == "cy" else call.press("1")))
+    assert ("cyfeirnod, 8." if language == "cy" else "a reference, 8.") in welcome
+    asked = " ".join(spoken(call.press("8")))
+    typing = {"en": "Type your reference on the keypad", "cy": "Teipiwch eich cyfeirnod"}
+    assert typing[language] in asked
     asked = " ".join(spoken(call.press(reference_keys + "#")))
-    assert "twelve-digit secret code" in asked
+    code_words = {"en": "twelve-digit secret code", "cy": "cod cyfrinachol deuddeg digid"}
+    assert code_words[language] in asked
     return call, call.press(code + "#")
 
 
@@ -66,6 +71,32 @@ def test_a_reporter_rings_with_reference_and_code_and_is_queued_with_the_report(
         values = [e.value or "" for e in session.scalars(select(CallEvent))]
     assert not any("7573" in v or code[:6] in v for v in values)
     assert "75736392" not in str(stored.answers) and code not in str(stored.answers)
+
+
+def test_a_welsh_reporter_follows_up_by_phone_in_welsh(app, new_call):
+    """Issue 11's gap: the offer was English only, on the main number's first menu."""
+    report, code = _report_with_code(app, question="Pa gar?")
+    call, twiml = _follow_up(new_call, "75736392", code, language="cy")
+    said = heard(twiml)
+    assert {(h.voice, h.language) for h in said} == {("Polly.Gwyneth", "cy-GB")}
+    words = " ".join(h.text for h in said)
+    assert "Rydym wedi dod o hyd i'ch adroddiad" in words and "gwestiwn i chi" in words
+    assert twiml.find("Enqueue") is not None
+    stored = _stored(app, call)
+    assert stored.language == "cy" and stored.answers["followup_report"] == report.id
+    # The whisper tells the handler, in Welsh, that the report is on their screen.
+    from ivr.voice.handler_leg import whisper_text
+
+    with app.app_context():
+        assert "Yn dilyn ei adroddiad" in whisper_text(stored)
+
+
+def test_the_offer_is_spoken_in_english_after_english_is_chosen(new_call):
+    call = new_call()
+    menu = " ".join(spoken(call.start()))
+    assert "reference" not in menu.lower()  # the language menu is the language only
+    welcome = heard(call.press("1"))
+    assert any("a reference, 8." in h.text and h.voice == "Polly.Amy" for h in welcome)
 
 
 def test_a_wrong_code_is_asked_again_then_goes_to_a_handler_anyway(app, new_call):

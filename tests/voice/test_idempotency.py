@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from ivr.core.db import get_session
 from ivr.models import Call, CallEvent
 from ivr.sim.twilio import parse_twiml, spoken
-from tests.conftest import start_in_english
+from tests.conftest import walk
 
 
 def count(app, model, **where) -> int:  # type: ignore[no-untyped-def]
@@ -34,7 +34,7 @@ def test_retried_incoming_creates_one_call(app, new_call):
 
 def test_retried_step_is_applied_once(app, new_call, stored_call):
     call = new_call()
-    start_in_english(call)
+    walk(call, to="force")
     action = call.gather().get("action")
     first = call.post(action, {"Digits": "#"}, idempotency_token="tok-a")
     # Twilio retries with the same token; a proxy might replay with a new one.
@@ -47,20 +47,19 @@ def test_retried_step_is_applied_once(app, new_call, stored_call):
 
 def test_stale_request_changes_nothing(new_call, stored_call):
     call = new_call()
-    start_in_english(call)
+    walk(call, to="force_region")
     old_action = call.gather().get("action")
     call.press("1")  # London and the South East
     status, body = call.post(old_action, {"Digits": "#"})
     twiml = parse_twiml(status, body)
-    assert "Which force?" in " ".join(spoken(twiml))
+    assert " ".join(spoken(twiml)).startswith("the Met, 1;")
     row = stored_call(call)
     assert row.step == "force_london_south_east" and row.force is None
 
 
 def test_same_key_twice_at_a_new_prompt_is_a_new_answer(new_call, stored_call):
     call = new_call()
-    start_in_english(call)
-    call.press("9")  # not sure of the force: on to the risk question
+    walk(call, to="risk")
     call.press("5")
     call.press("5")
     assert stored_call(call).tries == 2
@@ -68,7 +67,7 @@ def test_same_key_twice_at_a_new_prompt_is_a_new_answer(new_call, stored_call):
 
 def test_duplicate_requests_at_once_apply_once(app, new_call, stored_call):
     call = new_call()
-    start_in_english(call)
+    walk(call, to="force")
     action = call.gather().get("action")
     results = []
 
@@ -113,6 +112,6 @@ def test_concurrent_duplicate_incoming_creates_one_call(app, new_call):
     for thread in threads:
         thread.join()
     assert [status for status, _ in results] == [200] * 4
-    assert all("/voice/step/force?seq=2" in body for _, body in results)
+    assert all("/voice/step/role?seq=2" in body for _, body in results)
     assert count(app, Call) == 1
     assert count(app, CallEvent) == 1

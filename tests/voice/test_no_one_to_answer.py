@@ -13,7 +13,7 @@ from ivr.core.availability import AVAILABLE, AWAY, set_availability
 from ivr.models import Call, User
 from ivr.sim.twilio import heard, spoken
 from ivr.voice import staffing
-from tests.conftest import start_in_english
+from tests.conftest import walk
 from tests.console_helpers import add_user
 
 TUESDAY_NOON = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)  # open: 08:00-22:00 UK time
@@ -110,9 +110,7 @@ def test_an_idle_handler_counts_as_away(app, new_call, clock):
 
 def test_a_queued_caller_is_told_when_the_last_handler_goes(app, new_call, hana_available, clock):
     call = new_call()
-    start_in_english(call)
-    for key in ("9", "2", "1"):
-        call.press(key)
+    walk(call)
     assert call.twiml.find("Enqueue") is not None
     assert "in the queue" in said(call.wait_in_queue())
     _set(app, "hana", AWAY, clock.now)
@@ -158,9 +156,7 @@ def test_the_wait_message_says_how_long_callers_waited_lately(
 ):
     _answered_calls(app, waits, clock.now)
     call = new_call()
-    start_in_english(call)
-    for key in ("9", "2", "1"):
-        call.press(key)
+    walk(call)
     words = said(call.wait_in_queue())
     if sentence is None:
         assert "Lately" not in words

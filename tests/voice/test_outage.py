@@ -6,12 +6,13 @@ answers within the deadline whatever the database does."""
 from __future__ import annotations
 
 import time
+from urllib.parse import parse_qs
 
 from sqlalchemy import text
 
 from ivr.core.db import get_engine
 from ivr.sim.twilio import parse_twiml, spoken
-from ivr.voice import outage
+from ivr.voice import outage, urls
 from tests.conftest import start_in_english
 from tests.voice.test_call_flow import walk_to_anonymity
 from tests.voice.test_resilience import APOLOGY, assert_asked_to_hold, assert_final_apology
@@ -47,8 +48,14 @@ def test_a_caller_in_the_menus_holds_and_carries_on_where_they_were(app, new_cal
     status, body = call.post("/voice/resume?try=2")
     twiml = parse_twiml(status, body)
     assert APOLOGY not in said(twiml)
-    # The same question again; its answer's URL carries the tries so far.
-    assert twiml.find("Gather").get("action") == where.replace("?", "?try=2&")
+    # The same question again; its answer's URL (and the one silence goes to) carries
+    # the tries so far, built by the URL helper beside the call's sequence number.
+    path, _, query = where.partition("?")
+    step_id, seq = path.rsplit("/", 1)[1], parse_qs(query)["seq"][0]
+    again = urls.step(step_id, int(seq), tries=2)
+    assert twiml.find("Gather").get("action") == again
+    assert twiml.find("Redirect").text == again
+    assert parse_qs(again.partition("?")[2]) == {"seq": [seq], "try": ["2"]}
 
 
 def test_a_step_that_fails_every_time_ends_in_goodbye_not_a_loop(app, new_call, monkeypatch):
@@ -89,7 +96,7 @@ def test_a_caller_whose_first_ring_failed_is_taken_in_on_the_retry(new_call, sto
     # The welcome again, which stores nothing; the caller's first key stores the call.
     assert stored_call(call) is None
     call.post(twiml.find("Gather").get("action"), {"Digits": "1"})
-    assert stored_call(call).step == "force"
+    assert stored_call(call).step == "role"
 
 
 def test_the_fallback_url_asks_the_caller_to_hold(new_call, break_database, app):
@@ -126,3 +133,16 @@ def test_a_status_callback_that_fails_answers_quietly(app, new_call, break_datab
     status, body = call.hang_up()
     twiml = parse_twiml(status, body)
     assert twiml.tag == "Response" and list(twiml) == []
+
+
+def test_a_retried_callers_first_ring_carries_the_tries_on_its_answer(new_call):
+    call = new_call()
+    twiml = parse_twiml(*call.post("/voice/resume?try=2"))  # the call was never stored
+    action = twiml.find("Gather").get("action")
+    assert parse_qs(action.partition("?")[2])["try"] == ["2"]
+    assert twiml.find("Redirect").text == action
+
+
+def test_the_step_url_names_the_tries_only_after_a_failure():
+    assert urls.step("force", 3) == "/voice/step/force?seq=3"
+    assert urls.step("force", 3, tries=2) == "/voice/step/force?seq=3&try=2"

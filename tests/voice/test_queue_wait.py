@@ -14,16 +14,14 @@ from ivr.core.db import get_engine
 from ivr.insight.figures import Period, Waiting, figures
 from ivr.models import Call, utcnow
 from ivr.voice import call_life
-from tests.conftest import start_in_english
+from tests.conftest import walk
 from tests.console_helpers import add_user
 
 
 def _queue(new_call, stored_call, app, waited: int):  # type: ignore[no-untyped-def]
     """A caller walked to the queue, who joined it `waited` seconds ago."""
     call = new_call()
-    start_in_english(call)
-    for key in ("1", "1", "2", "1"):  # the Met, not urgent, anonymous
-        twiml = call.press(key)
+    twiml = walk(call)  # the Met, not urgent, anonymous
     assert twiml.find("Enqueue") is not None
     row = stored_call(call)
     with Session(get_engine(app)) as session:

@@ -87,7 +87,7 @@ def test_step_that_does_not_exist_takes_the_caller_back(new_call):
     twiml = parse_twiml(status, body)
     assert "let's try that again" in " ".join(spoken(twiml)).lower()
     assert twiml.find("Gather").get("action") == call.gather().get("action")
-    assert call.gather().get("action").startswith("/voice/step/force?seq=")
+    assert call.gather().get("action").startswith("/voice/step/role?seq=")
 
 
 @pytest.mark.parametrize("path", ["/voice/nothing-here", "/voice/step/"])

@@ -16,7 +16,7 @@ from ivr.core.runtime import get_core
 from ivr.models import TwilioErasure
 from ivr.sim.twilio import SimulatedCall, flask_transport
 from ivr.voice.twilio_erasure import FIRST_TRY_AFTER, Eraser, ErasureSettings
-from tests.conftest import AUTH_TOKEN, start_in_english
+from tests.conftest import AUTH_TOKEN, walk
 from tests.voice.fake_twilio_rest import PointedHttpClient, fake_twilio
 from tests.voice.test_anonymity import dump_database
 
@@ -51,18 +51,16 @@ def _outbox(app) -> list[TwilioErasure]:  # type: ignore[no-untyped-def]
         return list(session.scalars(select(TwilioErasure)))
 
 
-def _queued_and_ended(new_call, *keys: str):  # type: ignore[no-untyped-def]
+def _queued_and_ended(new_call, **answers):  # type: ignore[no-untyped-def]
     call = new_call()
-    start_in_english(call)
-    for key in keys:
-        call.press(key)
+    walk(call, **answers)
     assert call.twiml.find("Enqueue") is not None
     call.hang_up()
     return call
 
 
 def test_the_call_is_deleted_at_twilio_after_it_ends_and_nothing_of_it_stays(app, new_call):
-    call = _queued_and_ended(new_call, "9", "2", "1")  # not sure, nobody at risk, anonymous
+    call = _queued_and_ended(new_call)  # nobody at risk, anonymous
     (row,) = _outbox(app)
     assert call.call_sid not in dump_database(app)  # kept only encrypted
     clock = Clock()
@@ -84,7 +82,7 @@ def test_the_call_is_deleted_at_twilio_after_it_ends_and_nothing_of_it_stays(app
 
 
 def test_a_call_twilio_has_not_finished_with_is_tried_again_later(app, new_call):
-    call = _queued_and_ended(new_call, "9", "2", "1")
+    call = _queued_and_ended(new_call)
     clock = Clock()
     with fake_twilio(ACCOUNT) as twilio:
         twilio.calls[call.call_sid] = "in-progress"  # Twilio answers 20009
@@ -106,7 +104,7 @@ def test_a_call_twilio_has_not_finished_with_is_tried_again_later(app, new_call)
 
 def test_twilio_down_for_an_hour_delays_the_erasure_and_loses_nothing(app, new_call, caplog):
     caplog.set_level(logging.INFO)
-    call = _queued_and_ended(new_call, "9", "2", "1")
+    call = _queued_and_ended(new_call)
     clock = Clock()
     clock.advance(minutes=2)
     with fake_twilio(ACCOUNT) as twilio:
@@ -132,7 +130,7 @@ def test_twilio_down_for_an_hour_delays_the_erasure_and_loses_nothing(app, new_c
 
 
 def test_twilio_unreachable_is_tried_again(app, new_call):
-    call = _queued_and_ended(new_call, "9", "2", "1")
+    call = _queued_and_ended(new_call)
     with socket.socket() as closed:  # a port nobody listens on
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
@@ -145,11 +143,7 @@ def test_twilio_unreachable_is_tried_again(app, new_call):
 
 def test_a_caller_who_left_a_number_is_erased_at_twilio_all_the_same(app, new_call, stored_call):
     call = new_call()
-    start_in_english(call)
-    for key in ("9", "2", "2"):  # not sure, nobody at risk, leave a number
-        call.press(key)
-    call.press("07912345678#")
-    call.press("1")  # that's right
+    walk(call, anonymous=False, contact="07912345678")  # a number to call, confirmed
     assert call.twiml.find("Enqueue") is not None
     call.hang_up()
     assert stored_call(call).contact_number_enc is not None  # the number they chose to leave
@@ -163,7 +157,7 @@ def test_a_caller_who_left_a_number_is_erased_at_twilio_all_the_same(app, new_ca
 
 
 def test_a_call_twilio_does_not_know_counts_as_erased(app, new_call):
-    _queued_and_ended(new_call, "9", "2", "1")
+    _queued_and_ended(new_call)
     clock = Clock()
     clock.advance(minutes=2)
     with fake_twilio(ACCOUNT) as twilio:  # deleted already (404)
@@ -175,9 +169,7 @@ def test_the_setting_turns_it_off(settings_overrides):
     app = create_app({**settings_overrides, "twilio_erase_calls": False})
     client = app.test_client()
     call = SimulatedCall(flask_transport(client), AUTH_TOKEN, "http://localhost/")
-    start_in_english(call)
-    for key in ("9", "2", "1"):
-        call.press(key)
+    walk(call)
     call.hang_up()
     with app.extensions["ivr.sessionmaker"]() as session:
         assert session.scalar(select(func.count()).select_from(TwilioErasure)) == 0

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from ivr.core.db import get_engine
 from ivr.models import Call
+from tests.conftest import walk
 
 
 def _whisper(app, caller):
@@ -17,19 +18,18 @@ def _whisper(app, caller):
 
 def test_a_welsh_callers_whisper_is_in_welsh(app, new_call):
     caller = new_call(to_number="+448000850001")  # the Welsh-first number
-    caller.start()
-    for key in ("9", "1", "1"):  # force not known, at risk, anonymous
-        caller.press(key)
+    walk(caller, start="welcome", language="cy", role="volunteer", force="gwent", urgent=True)
     [say] = _whisper(app, caller)
     assert (say.get("voice"), say.get("language")) == ("Polly.Gwyneth", "cy-GB")
     assert "Galwr" in say.text and "Brys" in say.text and "ddienw" in say.text
+    assert "Rôl: gwirfoddolwr." in say.text and "Heddlu: Gwent." in say.text
+    assert "Ynghylch: llwgrwobrwyo." in say.text
 
 
 def test_an_english_callers_whisper_is_in_english(app, new_call):
     caller = new_call()
-    caller.start()
-    for key in ("1", "1", "1", "2", "1"):  # English, the Met, nobody at risk, anonymous
-        caller.press(key)
+    walk(caller, category="personal_advantage")  # an officer, the Met, nobody at risk
     [say] = _whisper(app, caller)
     assert (say.get("voice"), say.get("language")) == ("Polly.Amy", "en-GB")
     assert "Metropolitan Police Service" in say.text and "anonymous" in say.text
+    assert "Reporting an officer." in say.text and "About: Personal advantage." in say.text

@@ -39,6 +39,10 @@ class Option:
     unavailable: str | None = None
     # The prompt that speaks this option, instead of the step's `option_say`.
     say: str | None = None
+    # False: the key works but the menu does not speak it, because the caller was told
+    # once already (the welcome names 9 for "not sure" and 8 for a follow-up), or the
+    # step's question says it. Every option spoken costs each caller a second or two.
+    spoken: bool = True
 
 
 @dataclass(frozen=True)
@@ -270,6 +274,10 @@ class FlowCatalogue:
 
     @classmethod
     def load(cls, folder: Path) -> FlowCatalogue:
+        if not folder.is_dir():
+            raise FlowError(
+                f"setting flows_dir (IVR_FLOWS_DIR): {folder} is not a folder of call flows"
+            )
         flows = {
             sub.name: load_flow(sub)
             for sub in sorted(folder.iterdir())

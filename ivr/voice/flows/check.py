@@ -205,7 +205,7 @@ def used_prompts(flow: Flow) -> set[str]:
             used.add(step.option_say)
             for option in step.options:
                 used.add(option.label)
-                if option.say:
+                if option.say and option.spoken:
                     used.add(option.say)
                 used.update(option.then_say)
                 if option.take:
@@ -354,6 +354,8 @@ def _render_words(flow: Flow, step: Step, language: str) -> Heard:
     words = _total(_words(flow, language, key) for key in step.say)
     if step.kind == "menu":
         for option in step.options:
+            if not option.spoken:
+                continue
             spoken_in = option.language if option.language in flow.voices else language
             label = flow.prompts.get(spoken_in, {}).get(option.label, option.label)
             say = option.say or step.option_say

@@ -93,7 +93,7 @@ def _box(flow: Flow, step: Step, language: str) -> Box:
         spoken_in = flow.option_language(option, language)
         label = flow.prompts.get(spoken_in, {}).get(option.label, option.label)
         target = option.next or option.confirm or ""
-        line = f"{option.key}: {label} → {target}"
+        line = f"{option.key}: {label}{'' if option.spoken else ' (not spoken)'} → {target}"
         lines.append(("option", textwrap.shorten(line, WRAP + 4, placeholder="…")))
     if step.speech:
         lines.append(("option", f"or say a {step.speech} → {step.confirm or step.fail_next}"))

@@ -43,23 +43,25 @@ class Renderer:
         self._hints = ", ".join(forces.speech_hints())
         self._rendered: dict[tuple[Any, ...], str] = {}
 
-    def render_text(self, call: Call, flow: Flow) -> str:
+    def render_text(self, call: Call, flow: Flow, tries: int = 0) -> str:
         """The call's TwiML as text, remembered: rendering is a pure function of the state,
         and most callers pass through the same few states (every new call renders the same
         first menu). A confirm step reads back a pending value, maybe a contact number:
         it is rendered afresh each time and never kept."""
         if flow.steps[call.step].kind == "confirm":
-            return str(self.render(call, flow))
-        key = (flow.id, call.step, call.seq, call.language, tuple(call.preface or ()))
+            return str(self.render(call, flow, tries))
+        key = (flow.id, call.step, call.seq, call.language, tuple(call.preface or ()), tries)
         text = self._rendered.get(key)
         if text is None:
-            text = str(self.render(call, flow))
+            text = str(self.render(call, flow, tries))
             if len(self._rendered) >= 4096:  # bounded: a flow has few states worth keeping
                 self._rendered.clear()
             self._rendered[key] = text
         return text
 
-    def render(self, call: Call, flow: Flow) -> VoiceResponse:
+    def render(self, call: Call, flow: Flow, tries: int = 0) -> VoiceResponse:
+        """The TwiML of the call's step. `tries`: how many times the caller has held
+        through a failure to get here (ivr/voice/outage.py), carried on the answer's URL."""
         step = flow.steps[call.step]
         response = VoiceResponse()
         if step.kind == "queue":
@@ -75,7 +77,7 @@ class Renderer:
                 method="POST",
             )
             return response
-        action = urls.step(step.id, call.seq)
+        action = urls.step(step.id, call.seq, tries)
         gather = self._gather(call, flow, step, action)
         # What comes before the question (the welcome, a notice) is inside the Gather
         # too: a caller who knows the line can press at once, the operator key included.
@@ -89,6 +91,8 @@ class Renderer:
         words = [(language, self._text(flow, language, key, value=value)) for key in step.say]
         if step.kind == "menu":
             for option in step.options:
+                if not option.spoken:
+                    continue
                 spoken_in = flow.option_language(option, language)
                 label = flow.prompt(spoken_in, option.label)
                 words.append(

@@ -40,19 +40,21 @@ def test_every_step_is_a_box_and_no_two_boxes_overlap():
 
 def test_the_words_spoken_options_and_arrows_are_drawn():
     svg = flow_svg(HELPLINE)
-    assert "Is anyone at risk of harm now?" in svg
+    assert "Is anyone at risk now?" in svg
     assert "2: No → anonymity" in svg
+    assert "9: Not sure (not spoken) → anonymity" in svg
     assert svg.count("<path class=") >= 20  # an arrow per way out (keys to one step share one)
     # The start is above what follows it, and the queue at the bottom.
     drawn = boxes(svg)
-    assert drawn["language"][1] < drawn["welcome"][1] < drawn["force"][1] < drawn["risk"][1]
+    assert drawn["language"][1] < drawn["welcome"][1] < drawn["role"][1] < drawn["force"][1]
+    assert drawn["force"][1] < drawn["category"][1] < drawn["risk"][1]
     assert drawn["queue"][1] == max(y for _, y, _, _ in drawn.values())
 
 
 def test_the_words_can_be_drawn_in_welsh():
     svg = flow_svg(HELPLINE, "cy")
     assert "Oes rhywun mewn perygl nawr?" in svg
-    assert "Is anyone at risk of harm now?" not in svg
+    assert "Is anyone at risk now?" not in svg
 
 
 def test_the_command_writes_an_svg_file(tmp_path: Path):

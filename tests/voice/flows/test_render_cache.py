@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from ivr.voice.runtime import get_voice
-from tests.conftest import start_in_english
+from tests.conftest import walk
 
 
 def test_remembered_twiml_is_what_rendering_gives(app, new_call, stored_call):
     call = new_call()
-    start_in_english(call)
-    call.press("9")  # not sure of the force
+    walk(call, to="risk")
     call.press("5")  # a notice in the state, too
     row = stored_call(call)
     runtime = get_voice(app)
@@ -21,9 +20,7 @@ def test_remembered_twiml_is_what_rendering_gives(app, new_call, stored_call):
 
 def test_a_contact_number_read_back_is_never_remembered(app, new_call):
     call = new_call()
-    start_in_english(call)
-    for key in ["1", "1", "2", "2"]:  # …, no risk, leave a number
-        call.press(key)
+    walk(call, to="contact_number", anonymous=False, contact="02079460000")
     twiml = call.press("02079460000")
     assert "0 2 0, 7 9 4 6" in " ".join(s.text or "" for s in twiml.iter("Say"))
     remembered = "\n".join(get_voice(app).renderer._rendered.values())
