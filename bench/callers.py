@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+from sqlalchemy import create_engine, text
 from twilio.request_validator import RequestValidator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -66,6 +67,7 @@ from webhooks import (  # noqa: E402
     start_server,
 )
 
+from ivr.core.db import normalise_url  # noqa: E402
 from ivr.sim.twilio import twilio_params  # noqa: E402
 from ivr.sim.walks import keys_to_queue  # noqa: E402
 
@@ -87,6 +89,29 @@ def cpu_seconds(pids: list[int]) -> float:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def database_backends(url: str) -> dict[int, float]:
+    """PostgreSQL: the server processes serving this database, with their CPU seconds so
+    far (on SQLite the database's work is inside the workers, counted there)."""
+    if not url.startswith("postgres"):
+        return {}
+    engine = create_engine(normalise_url(url))
+    with engine.connect() as connection:
+        pids = connection.scalars(
+            text(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).all()
+    engine.dispose()
+    return {pid: cpu_seconds([pid]) for pid in pids}
+
+
+def database_cpu(url: str, before: dict[int, float]) -> float:
+    """CPU seconds the database's server processes used since `before` was taken."""
+    now = database_backends(url)
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in now.items())
 
 
 # ------------------------------------------------------------------ the callers
@@ -220,10 +245,12 @@ def bench_database(
             if args.callers:
                 workers = worker_pids(server.process.pid)
                 cpu_before, mine_before = cpu_seconds(workers), time.process_time()
+                database_before = database_backends(url)
                 started = time.monotonic()
                 walk = asyncio.run(run_callers(server.port, args.callers, args.duration, args))
                 seconds = time.monotonic() - started
                 server_cpu = cpu_seconds(workers) - cpu_before
+                db_cpu = database_cpu(url, database_before)
                 mine = time.process_time() - mine_before
                 if worker_pids(server.process.pid) != workers:
                     walk.errors.append("a gunicorn worker was replaced during the run")
@@ -236,16 +263,23 @@ def bench_database(
                     p99=percentile(ms, 99),
                     errors=len(walk.errors),
                     cpu_ms=1000 * server_cpu / max(n, 1),
+                    db_cpu_ms=1000 * db_cpu / max(n, 1),
                     generator_ms=1000 * mine / max(n, 1),
                     queued=walk.calls_queued,
                 )
+                # The cores the helpline used (workers and database) for these callers:
+                # the callers one core would carry at the same CPU per caller.
+                cores = (server_cpu + db_cpu) / seconds
+                row["per_core"] = args.callers / cores if cores else 0
                 mix = ", ".join(f"{k} {v}" for k, v in sorted(walk.by_kind.items()))
                 print(
                     f"  (a) {args.callers} callers, {seconds:.0f} s: {n} webhooks ({mix}), "
                     f"{row['rps']:.0f} req/s, p50 {row['p50']:.1f} / p95 {row['p95']:.1f} / "
                     f"p99 {row['p99']:.1f} ms, errors {len(walk.errors)}, calls queued "
                     f"{walk.calls_queued}, ended {walk.calls_ended}; server CPU "
-                    f"{row['cpu_ms']:.2f} ms a webhook; generator CPU {row['generator_ms']:.2f} ms",
+                    f"{row['cpu_ms']:.2f} ms a webhook (PostgreSQL's own "
+                    f"{row['db_cpu_ms']:.2f} ms); "
+                    f"generator CPU {row['generator_ms']:.2f} ms",
                     flush=True,
                 )
                 for error in sorted(set(walk.errors))[:5]:
@@ -321,7 +355,9 @@ def print_summary(rows: list[dict[str, float | int | str]], args: argparse.Names
     line("    p99 ms (target < 50)", "p99", ".1f")
     line("    errors (target 0)", "errors", "d")
     line("    server CPU ms a webhook (<= 1)", "cpu_ms", ".3f")
+    line("    PostgreSQL server CPU ms a webhook", "db_cpu_ms", ".3f")
     line("    generator CPU ms a webhook", "generator_ms", ".3f")
+    line("    callers one core carries", "per_core", ".0f")
     line("(b) new calls/s", "new_rps", ".0f")
     line("    bare app requests/s", "bare_rps", ".0f")
     line("    ratio (target >= 0.50)", "ratio", ".2f")
