@@ -402,7 +402,10 @@ def main() -> None:
         tmp = Path(name)
         bare = None
         if args.rounds:
-            bare = start_server("bare", "bench.bare_app:app", dict(os.environ), args, tmp)
+            # The same settings as the helpline's: ivr/gunicorn_conf.py builds the helpline
+            # once in the master to check them, whatever app it then serves.
+            bare_env = helpline_env(f"sqlite:///{tmp / 'bare.db'}", tmp)
+            bare = start_server("bare", "bench.bare_app:app", bare_env, args, tmp)
         try:
             rows = []
             for backend in args.backends.split(","):

@@ -133,17 +133,19 @@ def _new_call(params: TwilioParams) -> tuple[Call, Flow]:
     if not params.call_sid:
         raise ValueError("a call without CallSid")
     flow = runtime.flows.for_number(params.to)
-    call = Call(
-        call_key=_key(params),
-        live_call_sid=params.call_sid,
-        line=flow.id,
-        language=flow.languages[0],
-        # Only a CallSid minted by this server (the console's test-call page) is a test.
-        is_test=is_test_call_sid(runtime.settings.secret_key, params.call_sid),
-        step=flow.start,
-        last_idempotency_token=params.idempotency_token or None,
-        # What the ORM would give the version column on its first insert.
-        seq=1,
+    call = call_store.transient_call(
+        {
+            "call_key": _key(params),
+            "live_call_sid": params.call_sid,
+            "line": flow.id,
+            "language": flow.languages[0],
+            # Only a CallSid minted by this server (the console's test-call page) is a test.
+            "is_test": is_test_call_sid(runtime.settings.secret_key, params.call_sid),
+            "step": flow.start,
+            "last_idempotency_token": params.idempotency_token or None,
+            # What the ORM would give the version column on its first insert.
+            "seq": 1,
+        }
     )
     call_life.start(call)
     runtime.moves.begin(call, flow, params.to)
@@ -159,7 +161,10 @@ def _incoming(params: TwilioParams, tries: int = 0) -> VoiceResponse | str:
     runtime = get_voice()
     call, flow = _new_call(params)
     # Nobody to answer (closed, or no handler available): said at once, before the menus.
-    why = staffing.why_nobody_answers(get_session(), flow, runtime.settings)
+    # (No session opened when nothing is checked.)
+    why = runtime.settings.check_staffing and staffing.why_nobody_answers(
+        get_session(), flow, runtime.settings
+    )
     if why:
         call.outcome = why
     if why or call.is_test:
