@@ -17,6 +17,9 @@ Paths (keys pressed, per language; from ivr/sim/walks.py, read from the flow its
                  East, the Met); an officer, bribery, nobody at risk, anonymous
   speech force   the force said aloud ("Kent"), then confirmed; the same answers
   operator       0 as soon as the welcome names it: straight to a person
+Each language is walked from every number that reaches it (the flow's `numbers`):
+the main number with its language menu's key (2 for Cymraeg), and a number that
+starts in that language at the welcome (the Welsh line, 0800 085 0001).
 Targets (issue 15): under 60 s on the shortest path, under 75 s through region
 and force, in both languages. espeak-ng at 160 words a minute speaks a little
 faster than Twilio's Polly voices; the word estimate of `ivr flows check`
