@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ivr.core.db import get_engine
 from ivr.models import Call
+from ivr.sim.walks import keys_to_queue
 from tests.browser import screenshot
 from tests.console_helpers import BROWSER_SETTINGS, add_user, sign_in_browser
 
@@ -37,13 +38,15 @@ def test_a_supervisor_rings_the_line_from_the_console(live_server, browser, brow
     page.get_by_role("button", name="Ring the line").click()
     expect(page.locator("#transcript")).to_contain_text("For English, press 1")
     _press(page, "1")
-    expect(page.locator("#waiting-at")).to_contain_text("Which force")
+    expect(page.locator("#waiting-at")).to_contain_text("Their role")
     expect(page.locator("#transcript")).to_contain_text("not the police")
+    _press(page, "1")  # an officer
+    expect(page.locator("#waiting-at")).to_contain_text("Which force")
     page.get_by_label("Say").fill("the Met")
     page.get_by_role("button", name="Say it").click()
     expect(page.locator("#transcript")).to_contain_text("said “the Met”")
     expect(page.locator("#waiting-at")).to_contain_text("Which force: name read back")
-    for key in ("1", "2", "1"):  # yes, not urgent, anonymous
+    for key in ("1", *keys_to_queue(start="category")):  # yes; bribery, not urgent, anonymous
         _press(page, key)
     expect(page.locator("#ending")).to_contain_text("In the queue")
     expect(page.locator("#ending")).to_contain_text("place 1")

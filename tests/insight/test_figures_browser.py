@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ivr.core.db import get_engine
 from ivr.models import AuditEntry
 from tests.browser import screenshot
-from tests.conftest import start_in_english, walk
+from tests.conftest import walk
 from tests.console_helpers import BROWSER_SETTINGS, add_user, sign_in_browser
 
 pytestmark = pytest.mark.browser
@@ -32,7 +32,7 @@ def test_the_figures_page_shows_simulated_calls(live_server, browser_page):
     queued.leave_queue("hangup", queue_time=42)
     queued.hang_up()
     gone = live_server.call()
-    start_in_english(gone)  # then hangs up at the first question
+    walk(gone, to="force")  # then hangs up at the force question
     gone.hang_up()
 
     add_user(live_server.app, "sue", "supervisor")
