@@ -17,6 +17,9 @@ Paths (keys pressed, per language; from ivr/sim/walks.py, read from the flow its
                  East, the Met); an officer, bribery, nobody at risk, anonymous
   speech force   the force said aloud ("Kent"), then confirmed; the same answers
   operator       0 as soon as the welcome names it: straight to a person
+Each language is walked from every number that reaches it (the flow's `numbers`):
+the main number with its language menu's key (2 for Cymraeg), and a number that
+starts in that language at the welcome (the Welsh line, 0800 085 0001).
 Targets (issue 15): under 60 s on the shortest path, under 75 s through region
 and force, in both languages. espeak-ng at 160 words a minute speaks a little
 faster than Twilio's Polly voices; the word estimate of `ivr flows check`
@@ -35,6 +38,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+import phonenumbers
 from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,11 +48,10 @@ from ivr import create_app  # noqa: E402
 from ivr.core.migrate import upgrade  # noqa: E402
 from ivr.sim.twilio import SimulatedCall, TwimlError, flask_transport  # noqa: E402
 from ivr.sim.walks import Answers, keys_to_queue, keys_until  # noqa: E402
-from ivr.voice.flows.catalogue import load_flow  # noqa: E402
+from ivr.voice.flows.catalogue import Flow, load_flow  # noqa: E402
 from ivr.voice.flows.check import keypad_paths  # noqa: E402
 
 AUTH_TOKEN = "bench-speech-0123456789abcdef"
-MAIN = "+448000850000"
 ESPEAK_VOICES = {"en-GB": "en-gb", "cy-GB": "cy"}
 TARGETS = {"shortest": 60.0, "keypad force": 75.0, "speech force": 75.0, "operator": 60.0}
 
@@ -56,41 +59,76 @@ TARGETS = {"shortest": 60.0, "keypad force": 75.0, "speech force": 75.0, "operat
 @dataclass(frozen=True)
 class Path_:
     name: str
-    language_key: str
+    language: str
+    number: str  # the number rung (E.164)
     moves: tuple[tuple[str, str], ...]  # ("press", "1") or ("say", "Kent")
     # The caller presses as soon as they hear the key for a person (the welcome says it),
     # not after the whole menu: Twilio stops speaking at the first key.
     barge_in: bool = False
 
 
+def routes(flow: Flow, language: str) -> list[tuple[str, tuple[str, ...], str | None]]:
+    """How a caller reaches the line in `language`: (number, keys, start step). The main
+    number, with its language menu's key when it has one, and every number that starts
+    in that language (the Welsh line, 0800 085 0001): all read from the flow."""
+    chosen = language_keys(flow)
+    found: list[tuple[str, tuple[str, ...], str | None]] = []
+    if language in chosen:
+        found.append((flow.numbers[0], (chosen[language],), None))
+    elif not chosen and language == flow.languages[0]:
+        found.append((flow.numbers[0], (), None))
+    found += [(n, (), e.start) for n, e in flow.entries.items() if e.language == language]
+    return found
+
+
+def language_keys(flow: Flow) -> dict[str, str]:
+    """The main number's first menu: the key of each language it offers (none: no menu)."""
+    first = flow.steps[flow.start]
+    return {o.language: o.key for o in first.options if o.language}
+
+
 def paths(flow_dir: Path) -> list[Path_]:
     flow = load_flow(flow_dir)
-    found = keypad_paths(flow)
+    quickest = keypad_paths(flow)
     out = []
-    for key, lang in (("1", "en"), ("2", "cy")):
-        shortest = found[lang].keys[1:] if found[lang].keys[:1] == (key,) else found[lang].keys
+    for lang in flow.languages:
         answers = Answers(language=lang)
-        to_force = keys_until("force", answers, flow_dir=flow_dir)[1:]
+        found = quickest[lang]
+        # The quickest keys once the language is chosen (the estimate may have dialled
+        # either number): the same menus follow, whichever number was rung.
+        chose = found.dialled == flow.numbers[0] and bool(language_keys(flow))
+        after_language = found.keys[1:] if chose else found.keys
         after_force = keys_to_queue(answers, start="category", flow_dir=flow_dir)
-        out += [
-            Path_("shortest", key, tuple(("press", k) for k in shortest)),
-            Path_(
-                "keypad force",
-                key,
-                tuple(("press", k) for k in keys_to_queue(answers, flow_dir=flow_dir)[1:]),
-            ),
-            Path_(
-                "speech force",
-                key,
-                (
-                    *(("press", k) for k in to_force),
-                    ("say", "Kent"),
-                    ("press", "1"),  # that's right
-                    *(("press", k) for k in after_force),
+        for number, first, start in routes(flow, lang):
+            to_force = keys_until("force", answers, start=start, flow_dir=flow_dir)
+            keypad = keys_to_queue(answers, start=start, flow_dir=flow_dir)
+            out += [
+                Path_(
+                    "shortest",
+                    lang,
+                    number,
+                    tuple(("press", k) for k in (*first, *after_language)),
                 ),
-            ),
-            Path_("operator", key, (("press", "0"),), barge_in=True),
-        ]
+                Path_("keypad force", lang, number, tuple(("press", k) for k in keypad)),
+                Path_(
+                    "speech force",
+                    lang,
+                    number,
+                    (
+                        *(("press", k) for k in to_force),
+                        ("say", "Kent"),
+                        ("press", "1"),  # that's right
+                        *(("press", k) for k in after_force),
+                    ),
+                ),
+                Path_(
+                    "operator",
+                    lang,
+                    number,
+                    (*(("press", k) for k in first), ("press", "0")),
+                    barge_in=True,
+                ),
+            ]
     return out
 
 
@@ -135,7 +173,7 @@ def heard_seconds(document: ET.Element, speaker: Speaker) -> tuple[float, int]:
 
 
 def walk(call: SimulatedCall, path: Path_, speaker: Speaker) -> tuple[float, int, bool]:
-    documents = [call.start(), call.press(path.language_key)]
+    documents = [call.start()]
     for how, what in path.moves:
         try:
             documents.append(call.press(what) if how == "press" else call.say(what))
@@ -170,6 +208,13 @@ def _until_operator_key(document: ET.Element) -> ET.Element:
     return heard
 
 
+def national(number: str) -> str:
+    """+448000850000 as a caller dials it: 0800 085 0000."""
+    return phonenumbers.format_number(
+        phonenumbers.parse(number), phonenumbers.PhoneNumberFormat.NATIONAL
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rate", type=int, default=160, help="espeak-ng words a minute")
@@ -198,19 +243,23 @@ def main() -> int:
         speaker = Speaker(folder, args.rate)
         client = app.test_client()
         print(f"espeak-ng at {args.rate} words a minute, measured with soxi")
-        print(f"{'path':14} {'lang':4} {'audio s':>8} {'words':>6} {'target':>7}  keys")
+        print(
+            f"{'path':14} {'lang':4} {'number':13} {'audio s':>8} {'words':>6} {'target':>7}  keys"
+        )
         failed = False
         for path in paths(flow_dir):
-            call = SimulatedCall(flask_transport(client), AUTH_TOKEN, "http://localhost/", MAIN)
+            call = SimulatedCall(
+                flask_transport(client), AUTH_TOKEN, "http://localhost/", path.number
+            )
             DETAIL.clear()
             seconds, words, queued = walk(call, path, speaker)
-            language = "en" if path.language_key == "1" else "cy"
             target = TARGETS[path.name]
             mark = "ok" if queued and seconds < target else "OVER" if queued else "NOT QUEUED"
             failed |= mark != "ok"
-            keys = " ".join([path.language_key, *(w for _, w in path.moves)])
+            keys = " ".join(w for _, w in path.moves)
             print(
-                f"{path.name:14} {language:4} {seconds:8.1f} {words:6d} {target:6.0f}s  "
+                f"{path.name:14} {path.language:4} {national(path.number):13} {seconds:8.1f} "
+                f"{words:6d} {target:6.0f}s  "
                 f"{keys}  {mark}"
             )
             if args.detail:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -337,3 +338,22 @@ def test_a_scripted_caller_can_speak_a_force(call_env, database_url):
     assert "I heard Metropolitan Police Service." in result.stdout
     (call,) = calls(database_url)
     assert call.force == "metropolitan"
+
+
+def test_the_readme_demo_call_is_true_to_the_flow(call_env, database_url):
+    """The keys of the README's five-minute demo (step 1) reach the queue with the
+    answers the README says the handler will see: a menu added or moved breaks this."""
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    keys = re.search(r'--keys "([^"]+)"', readme.split("## Five-minute demo", 1)[1])
+    assert keys is not None, "the README's demo no longer scripts its keys"
+    result = CliRunner(env=call_env).invoke(cli, ["call", "--keys", keys.group(1)])
+    assert result.exit_code == 0, result.output
+    assert "number 1 in the queue" in result.stdout
+    (call,) = calls(database_url)
+    assert (call.language, call.role, call.force, call.category) == (
+        "en",
+        "officer",
+        "metropolitan",
+        "bribery",
+    )
+    assert (call.urgent, call.anonymous) == (False, True)

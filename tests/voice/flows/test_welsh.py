@@ -70,7 +70,8 @@ def test_a_full_welsh_call_reaches_the_queue_in_welsh(new_call, app):
     for text in english_only_texts():
         assert text not in words
     assert "Llinell gwrth-lygredd a cham-drin yr heddlu" in words
-    assert "Y person dan sylw: swyddog, 1; staff, 2; gwirfoddolwr, 3;" in words
+    assert "Rhoi gwybod am swyddog, 1; staff, 2; gwirfoddolwr, 3;" in words
+    assert "Pa heddlu? Dywedwch yr enw, neu 1 am restr." in words
     assert "Gogledd Cymru, 3;" in words
     assert "Ai llwgrwobrwyo, 1; budd personol, 2; camymddwyn rhywiol, 3;" in words
     assert "rhowch y ffôn i lawr a ffoniwch naw naw naw" in words  # the urgent advice
