@@ -132,10 +132,12 @@ def _update_with_event(columns: tuple[str, ...]) -> Any:
     if statement is None:
         moved = _versioned_update(columns).returning(CALLS.c.id).cte("moved")
         values = [bindparam(f"event_{k}", type_=EVENTS.c[k].type) for k in _EVENT_COLUMNS[1:]]
+        # RETURNING: SQLAlchemy gives no row count for an INSERT (it says -1).
         statement = (
             insert(EVENTS)
             .from_select(list(_EVENT_COLUMNS), select(moved.c.id, *values))
             .add_cte(moved)
+            .returning(EVENTS.c.id)
         )
         _UPDATES_WITH_EVENT[columns] = statement
     return statement
@@ -151,7 +153,7 @@ def save_with_event(
     event = {"seq": old_seq, "step": step, "outcome": outcome, "value": value, "at": utcnow()}
     if connection.dialect.name == "postgresql":
         params.update({f"event_{k}": v for k, v in event.items()})
-        won = connection.execute(_update_with_event(tuple(changes)), params).rowcount == 1
+        won = connection.execute(_update_with_event(tuple(changes)), params).first() is not None
     else:
         won = connection.execute(_versioned_update(tuple(changes)), params).rowcount == 1
         if won:

@@ -134,3 +134,33 @@ def test_a_call_ended_after_its_first_step_is_counted_once(app, new_call):
     assert _count(app, Call) == 1
     [stored] = _calls(app)
     assert (stored.outcome, stored.abandoned_step) == ("abandoned", "role")
+
+
+def test_a_step_is_one_read_and_one_write(app, new_call):
+    """After the first, a step is a SELECT and one write: on PostgreSQL a single statement
+    (the versioned UPDATE with the event's INSERT), on SQLite the two in one transaction;
+    no ping, no second read (a lost race alone reads again)."""
+    from sqlalchemy import event
+
+    from ivr.core.db import get_engine
+
+    call = new_call()
+    call.start()
+    call.press("1")
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement.split(None, 1)[0].upper())
+
+    engine = get_engine(app)
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        call.press("1")
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    expected = (
+        ["SELECT", "WITH"]
+        if engine.dialect.name == "postgresql"
+        else ["SELECT", "UPDATE", "INSERT"]
+    )
+    assert statements == expected
