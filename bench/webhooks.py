@@ -489,7 +489,9 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory(prefix="helpline-bench-") as name:
         tmp = Path(name)
-        bare = start_server("bare", "bench.bare_app:app", dict(os.environ), args, tmp)
+        # ivr/gunicorn_conf.py builds the helpline once in the master to check its settings.
+        bare_env = helpline_env(f"sqlite:///{tmp / 'bare.db'}", tmp)
+        bare = start_server("bare", "bench.bare_app:app", bare_env, args, tmp)
         print(f"bare Flask app: {bare.url()}", flush=True)
         try:
             rows = [bench_backend(b, bare, args, tmp) for b in args.backends.split(",")]

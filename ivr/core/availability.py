@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
 from ivr.models import User
@@ -29,7 +29,7 @@ def _fresh_since(now: datetime, idle: timedelta) -> datetime:
     return now - idle
 
 
-def answerers_available(session: Session, now: datetime, idle: timedelta) -> int:
+def answerers_available(session: Session | Connection, now: datetime, idle: timedelta) -> int:
     """How many handlers could take a call now (available, and not idle)."""
     query = select(func.count(User.id)).where(
         User.active.is_(True),

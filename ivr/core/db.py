@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.core.private_files import private_database
@@ -48,27 +50,55 @@ LOCK_TIMEOUT_MS = 3000
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # How long a request waits for a free pooled connection before giving up.
 POOL_TIMEOUT_SECONDS = 3
+# A pooled connection that has rested this long is checked before use (see _ping_if_rested).
+PING_AFTER_IDLE_SECONDS = 1.0
 
 
 def make_engine(url: str, statement_timeout_ms: int = STATEMENT_TIMEOUT_MS) -> Engine:
     """The engine, with the time limits above. `statement_timeout_ms` 0 is no limit (for
     commands that may rightly run long, like a purge)."""
     url = normalise_url(url)
-    # Statement parameters never reach an exception message or a log line. Pre-ping: a
-    # pooled connection is checked before use, so after a database restart the first
-    # request on each worker gets a fresh connection instead of an error.
+    # Statement parameters never reach an exception message or a log line. Pooled
+    # connections are checked before use only after resting (_ping_if_rested).
     if url.startswith("sqlite"):
         prepare_sqlite_file(url)
     engine = create_engine(
         url,
         hide_parameters=True,
-        pool_pre_ping=True,
         pool_timeout=POOL_TIMEOUT_SECONDS,
         connect_args=connect_args(url, statement_timeout_ms),
     )
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "checkin", _note_checkin)
+    event.listen(engine, "checkout", _ping_if_rested(engine))
     return engine
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info["checked_in_at"] = time.monotonic()
+
+
+def _ping_if_rested(engine: Engine) -> Any:
+    """A pooled connection that has rested a while is checked before use (a round trip),
+    so that after a database restart a request gets a fresh connection, not an error.
+    One back in use within PING_AFTER_IDLE_SECONDS is not: under load that is every
+    connection, and the ping was a webhook's second round trip (docs/benchmarks.md). A
+    restart between two uses that close together fails that request (the caller hears
+    "please hold" and is picked up again, ivr/voice/outage.py), and the failure makes the
+    pool replace every older connection."""
+
+    def ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        rested_since = record.info.get("checked_in_at")
+        if rested_since is None or time.monotonic() - rested_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool replaces this connection and every older one, then tries again.
+            raise InvalidatePoolError(f"ping failed: {type(exc).__name__}") from None
+
+    return ping
 
 
 def connect_args(url: str, statement_timeout_ms: int = STATEMENT_TIMEOUT_MS) -> dict[str, Any]:

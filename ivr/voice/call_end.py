@@ -22,13 +22,18 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
 from ivr.core.coarse_time import to_the_hour, wait_step
 from ivr.models import Call, CallEvent, CallOutcome, CallStatus, utcnow
 
 ENDED_KEY_PREFIX = "ended-"
+_EVENT_TIMES = (
+    update(CallEvent)
+    .where(CallEvent.call_id == bindparam("call"))
+    .values(at=bindparam("at", type_=CallEvent.at.type))
+)
 
 
 def request_key(secret: str, step_id: str, seq: int | None, digits: str, speech: str) -> str:
@@ -86,9 +91,6 @@ def forget(session: Session, call: Call) -> None:
         call.duration_seconds = wait_step(call.duration_seconds)
     if call.queue_seconds is not None:
         call.queue_seconds = wait_step(call.queue_seconds)
-    session.execute(
-        update(CallEvent)
-        .where(CallEvent.call_id == call.id)
-        .values(at=call.started_at)
-        .execution_options(synchronize_session=False)
-    )
+    # Core on the session's connection (same transaction): the ORM's bulk UPDATE machinery
+    # cost more than the statement.
+    session.connection().execute(_EVENT_TIMES, {"call": call.id, "at": call.started_at})

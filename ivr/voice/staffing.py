@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from statistics import median
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from ivr.core.availability import answerers_available
@@ -32,7 +32,9 @@ def now() -> datetime:
     return utcnow()
 
 
-def why_nobody_answers(session: Session, flow: Flow, settings: Settings) -> CallOutcome | None:
+def why_nobody_answers(
+    session: Session | Connection, flow: Flow, settings: Settings
+) -> CallOutcome | None:
     """CLOSED, NOBODY, or None when someone can answer."""
     if not settings.check_staffing:
         return None
@@ -45,21 +47,25 @@ def why_nobody_answers(session: Session, flow: Flow, settings: Settings) -> Call
     return None
 
 
-def recent_wait_seconds(session: Session) -> float | None:
+# Built once, `since` bound at execution: the wait URL asks it for every queued caller.
+_RECENT_WAITS = (
+    select(Call.queued_at, Call.answered_at, Call.queue_seconds)
+    .where(
+        Call.started_at >= bindparam("since", type_=Call.started_at.type),
+        Call.answered_at.is_not(None),
+        Call.queued_at.is_not(None),
+        Call.is_test.is_(False),
+    )
+    .order_by(Call.started_at.desc())
+    .limit(200)
+)
+
+
+def recent_wait_seconds(session: Session | Connection) -> float | None:
     """The median wait of real calls answered lately, if there were enough: an ended
     call's wait as the figures keep it (`queue_seconds`), a live one's from its times."""
     since = now().replace(minute=0, second=0, microsecond=0) - RECENT
-    rows = session.execute(
-        select(Call.queued_at, Call.answered_at, Call.queue_seconds)
-        .where(
-            Call.started_at >= since,
-            Call.answered_at.is_not(None),
-            Call.queued_at.is_not(None),
-            Call.is_test.is_(False),
-        )
-        .order_by(Call.started_at.desc())
-        .limit(200)
-    ).all()
+    rows = session.execute(_RECENT_WAITS, {"since": since}).all()
     # The query keeps only rows with both times (is_not(None) above).
     waits = [
         float(seconds) if seconds is not None else (answered - queued).total_seconds()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from ivr.core.runtime import get_core
@@ -49,28 +49,31 @@ def next_waiting_id(session: Session) -> int | None:
     return session.scalar(query)
 
 
-def ahead_of(call: Call) -> ColumnElement[bool]:
-    """Rows that come before `call` in the queue's order: those that win on the first
-    key where the two differ."""
+def ahead_of() -> ColumnElement[bool]:
+    """Rows that come before a call in the queue's order: those that win on the first key
+    where the two differ. The call's values are bound by name (`mine_<column>`)."""
     conditions = []
     same_so_far: list[ColumnElement[bool]] = []
     for column, ascending in QUEUE_KEYS:
-        # A bound value, not Python's True/False, which SQLAlchemy compares with = only.
-        mine = literal(getattr(call, column.key), column.type)
+        mine = bindparam(f"mine_{column.key}", type_=column.type)
         comes_first = column < mine if ascending else column > mine
         conditions.append(and_(*same_so_far, comes_first))
         same_so_far.append(column == mine)
     return or_(*conditions)
 
 
-def queue_position(session: Session, call: Call) -> int:
+# Built once, values bound at execution: the wait URL asks it for every queued caller.
+_POSITION = select(func.count(Call.id)).where(
+    Call.status == CallStatus.QUEUED, Call.line == bindparam("line"), ahead_of()
+)
+
+
+def queue_position(session: Session | Connection, call: Call) -> int:
     """The caller's place in their line's queue, 1 for the next to be taken."""
     if call.queued_at is None:
         return 1
-    ahead = select(func.count(Call.id)).where(
-        Call.status == CallStatus.QUEUED, Call.line == call.line, ahead_of(call)
-    )
-    return int(session.scalar(ahead) or 0) + 1
+    values = {f"mine_{column.key}": getattr(call, column.key) for column, _up in QUEUE_KEYS}
+    return int(session.scalar(_POSITION, {"line": call.line, **values}) or 0) + 1
 
 
 def take_call(

@@ -14,18 +14,19 @@ from pathlib import Path
 from typing import Any, cast
 
 from flask import Blueprint, Response, request
-from sqlalchemy import Table, insert, inspect, select
+from sqlalchemy import Connection, Table, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.core import followup
-from ivr.core.db import autocommit_connection, get_session
+from ivr.core.db import get_session
 from ivr.core.rate_limit import take
 from ivr.core.runtime import get_core
-from ivr.models import Call, CallEvent, utcnow
-from ivr.voice import call_end, call_life, outage, staffing, twilio_erasure, urls
+from ivr.models import Call, utcnow
+from ivr.voice import call_end, call_life, call_store, outage, staffing, twilio_erasure, urls
 from ivr.voice.door import MAX_BODY_BYTES, TwilioParams, call_key, signature_is_valid
+from ivr.voice.flows.catalogue import Flow
 from ivr.voice.flows.moves import CallerInput
 from ivr.voice.marked_calls import is_test_call_sid
 from ivr.voice.runtime import get_voice
@@ -34,9 +35,9 @@ from ivr.voice.taking import queue_position
 log = logging.getLogger("ivr.voice.webhooks")
 
 # Built once: SQLAlchemy caches a statement's compiled form by the statement object,
-# and building and keying a 30-column INSERT anew costs more than running it. Inline:
-# no RETURNING of the new id, which nothing here reads.
-_INSERT_CALL = insert(cast(Table, Call.__table__)).inline()
+# and building and keying a 30-column INSERT anew costs more than running it. It
+# returns the stored row, defaults and all, for the step that follows.
+_INSERT_CALL = insert(cast(Table, Call.__table__)).returning(*Call.__table__.columns)
 
 
 def make_blueprint() -> Blueprint:
@@ -111,55 +112,65 @@ def answer_twiml(
     return _twiml(outage.hold_and_try_again(flow, language, online, tries))
 
 
+def _key(params: TwilioParams) -> str:
+    return call_key(get_core().settings.secret_key, params.call_sid)
+
+
 def _load_call(params: TwilioParams) -> Call | None:
+    """The stored call as an ORM object in the request's session (the resume path)."""
     if not params.call_sid:
         return None
-    key = call_key(get_core().settings.secret_key, params.call_sid)
-    return get_session().scalar(select(Call).where(Call.call_key == key))
+    return get_session().scalar(select(Call).where(Call.call_key == _key(params)))
 
 
 def incoming() -> Response:
     return answer_twiml(_incoming)
 
 
-def _incoming(params: TwilioParams, tries: int = 0) -> VoiceResponse | str:
+def _new_call(params: TwilioParams) -> tuple[Call, Flow]:
+    """A call as it starts on the dialled number, not stored (yet)."""
     runtime = get_voice()
     if not params.call_sid:
-        raise ValueError("incoming call without CallSid")
+        raise ValueError("a call without CallSid")
     flow = runtime.flows.for_number(params.to)
-    call = Call(
-        call_key=call_key(runtime.settings.secret_key, params.call_sid),
-        live_call_sid=params.call_sid,
-        line=flow.id,
-        language=flow.languages[0],
-        # Only a CallSid minted by this server (the console's test-call page) is a test.
-        is_test=is_test_call_sid(runtime.settings.secret_key, params.call_sid),
-        step=flow.start,
-        last_idempotency_token=params.idempotency_token or None,
-        # What the ORM would give the version column on its first insert.
-        seq=1,
+    call = call_store.transient_call(
+        {
+            "call_key": _key(params),
+            "live_call_sid": params.call_sid,
+            "line": flow.id,
+            "language": flow.languages[0],
+            # Only a CallSid minted by this server (the console's test-call page) is a test.
+            "is_test": is_test_call_sid(runtime.settings.secret_key, params.call_sid),
+            "step": flow.start,
+            "last_idempotency_token": params.idempotency_token or None,
+            # What the ORM would give the version column on its first insert.
+            "seq": 1,
+        }
     )
     call_life.start(call)
     runtime.moves.begin(call, flow, params.to)
+    return call, flow
+
+
+def _incoming(params: TwilioParams, tries: int = 0) -> VoiceResponse | str:
+    """The welcome depends on nothing stored, so a new call is answered without a write
+    (docs/benchmarks.md): its first step stores it (`_step`), and so does the status
+    callback of a caller who hangs up during the welcome (`_status`), so every call is
+    in the figures. Stored at once: a call turned away (its outcome is the record) and
+    a test call (the console's test-call page finds it to audit)."""
+    runtime = get_voice()
+    call, flow = _new_call(params)
     # Nobody to answer (closed, or no handler available): said at once, before the menus.
-    why = staffing.why_nobody_answers(get_session(), flow, runtime.settings)
+    # (No session opened when nothing is checked.)
+    why = runtime.settings.check_staffing and staffing.why_nobody_answers(
+        get_session(), flow, runtime.settings
+    )
     if why:
         call.outcome = why
-    try:
-        # Nearly every request here is a new call, so insert at once: one Core INSERT
-        # instead of a SELECT to look for the call, then the ORM's unit of work to add
-        # it (most of this webhook's time, docs/benchmarks.md). `call` stays unsaved; it is
-        # only rendered, and the next webhook loads the stored row. In autocommit the
-        # INSERT is the whole transaction: one round trip, not BEGIN, INSERT, COMMIT.
-        with autocommit_connection() as connection:
-            connection.execute(_INSERT_CALL, _column_values(call))
-    except IntegrityError:
-        # The call is known already (a Twilio retry, or the same call twice at once):
-        # change nothing, answer from its stored state.
-        stored = _load_call(params)
-        if stored is None:
-            raise
-        call = stored
+    if why or call.is_test:
+        with call_store.connect() as connection:
+            call = _insert(connection, call).call
+            connection.commit()
     if call.outcome in (staffing.CLOSED, staffing.NOBODY):
         entry = flow.entry(params.to)
         # The main number has not asked for a language yet: say it in each.
@@ -168,6 +179,20 @@ def _incoming(params: TwilioParams, tries: int = 0) -> VoiceResponse | str:
             flow, list(languages), call.outcome, staffing.now()
         )
     return runtime.renderer.render_text(call, runtime.flows.for_line(call.line), tries)
+
+
+def _insert(connection: Connection, call: Call) -> call_store.Loaded:
+    """Store a new call; if it is stored already (a Twilio retry, or the same call's
+    requests at once), change nothing and give back the stored one."""
+    try:
+        row = connection.execute(_INSERT_CALL, _column_values(call)).mappings().one()
+        return call_store.Loaded(dict(row))
+    except IntegrityError:
+        connection.rollback()
+        stored = call_store.load(connection, call.call_key)
+        if stored is None:
+            raise
+        return stored
 
 
 def _column_values(call: Call) -> dict[str, Any]:
@@ -184,68 +209,72 @@ def step(step_id: str) -> Response:
 
 def _step(params: TwilioParams, step_id: str) -> VoiceResponse | str:
     runtime = get_voice()
-    session = get_session()
-    call = _load_call(params)
-    if call is None:
-        raise LookupError("a step for a call we do not know")
-    flow = runtime.flows.for_line(call.line)
     seq = request.args.get("seq", type=int)
-    # A keyed hash: what the caller typed or said is not kept in clear (call_end.py).
-    request_key = call_end.request_key(
-        get_core().settings.secret_key, step_id, seq, params.digits, params.speech
-    )
-    token = params.idempotency_token
-    is_current = step_id == call.step and seq == call.seq
-    already_done = request_key == call.last_request_key or (
-        token and token == call.last_idempotency_token
-    )
-    if not is_current or already_done:
-        # A retry, a duplicate, or a stale request: change nothing, say where the caller is.
-        if step_id not in flow.steps:
-            call.preface = ["notice.lost_step"]
-        return runtime.renderer.render_text(call, flow)
-
-    old_seq = call.seq
-    given = CallerInput(
-        digits=params.digits,
-        speech=params.speech,
-        # Read only when the caller presses the key that asks for it.
-        calling_number=lambda: request.form.get("From"),
-        check_followup=_check_followup,
-    )
-    outcome = runtime.moves.handle(call, flow, given)
-    call.last_request_key = request_key
-    call.last_idempotency_token = token or None
-    session.add(
-        CallEvent(
-            call_id=call.id,
-            seq=old_seq,
-            step=outcome.step,
-            outcome=outcome.outcome,
-            value=outcome.value,
+    with call_store.connect() as connection:
+        loaded = call_store.load(connection, _key(params)) if params.call_sid else None
+        if loaded is None:
+            # The welcome was answered without a write: the first step stores the call.
+            call, flow = _new_call(params)
+            if (step_id, seq) != (call.step, call.seq):
+                raise LookupError("a step for a call we do not know")
+            call.last_idempotency_token = None  # this request's is the step's, not the ring's
+            loaded = _insert(connection, call)
+        call = loaded.call
+        flow = runtime.flows.for_line(call.line)
+        # A keyed hash: what the caller typed or said is not kept in clear (call_end.py).
+        request_key = call_end.request_key(
+            get_core().settings.secret_key, step_id, seq, params.digits, params.speech
         )
-    )
-    try:
-        session.commit()
-    except (StaleDataError, IntegrityError):
-        # Another worker answered the same request first: show the state it left.
-        session.rollback()
-        call = _load_call(params)
-        if call is None:
-            raise
+        token = params.idempotency_token
+        is_current = step_id == call.step and seq == call.seq
+        already_done = request_key == call.last_request_key or (
+            token and token == call.last_idempotency_token
+        )
+        if not is_current or already_done:
+            connection.commit()  # the new call, if this request stored it
+            # A retry, a duplicate, or a stale request: change nothing, say where the caller is.
+            if step_id not in flow.steps:
+                call.preface = ["notice.lost_step"]
+            return runtime.renderer.render_text(call, flow)
+
+        given = CallerInput(
+            digits=params.digits,
+            speech=params.speech,
+            # Read only when the caller presses the key that asks for it.
+            calling_number=lambda: request.form.get("From"),
+            check_followup=_check_followup,
+        )
+        outcome = runtime.moves.handle(call, flow, given)
+        call.last_request_key = request_key
+        call.last_idempotency_token = token or None
+        won = call_store.save_with_event(
+            connection, loaded, outcome.step, outcome.outcome, outcome.value
+        )
+        connection.commit()
+        if not won:
+            # Another worker answered the same request first: show the state it left.
+            stored = call_store.load(connection, _key(params))
+            connection.commit()
+            if stored is None:
+                raise LookupError("the call ended while this step was answered")
+            call = stored.call
     return runtime.renderer.render_text(call, runtime.flows.for_line(call.line))
 
 
 def _check_followup(reference: str, code: str) -> tuple[int, int] | None:
     """The phone line's follow-up check: the same function, lock and shared rate limit
-    as the web's; the step's commit keeps a wrong code's count and any lock."""
+    as the web's. Committed at once, before the step's own write: a wrong code's count
+    and any lock are kept whatever becomes of the step."""
     session = get_session()
-    if not take(session, followup.CHECK_LIMIT):
-        return None
-    report = followup.check(session, reference, code, route="phone")
-    if report is None:
-        return None
-    return report.id, followup.open_questions(session, report.id)
+    try:
+        if not take(session, followup.CHECK_LIMIT):
+            return None
+        report = followup.check(session, reference, code, route="phone")
+        if report is None:
+            return None
+        return report.id, followup.open_questions(session, report.id)
+    finally:
+        session.commit()
 
 
 def wait() -> Response:
@@ -254,25 +283,29 @@ def wait() -> Response:
 
 def _wait(params: TwilioParams) -> VoiceResponse:
     runtime = get_voice()
-    call = _load_call(params)
-    if call is None:
-        raise LookupError("a wait request for a call we do not know")
-    flow = runtime.flows.for_line(call.line)
-    if staffing.why_nobody_answers(get_session(), flow, runtime.settings):
-        # The last handler has gone (or the line has closed): say so now, then out of
-        # the queue, with the online address, rather than holding for nobody.
-        call.outcome = staffing.NOBODY
-        get_session().commit()
-        return runtime.renderer.render_nobody_left(call, flow)
-    position = queue_position(get_session(), call)
-    offer_after = runtime.settings.queue_offer_after_seconds
-    last_offer = int((call.answers or {}).get("_offered_at_queue_time", 0))
-    # Offer to leave once per `offer_after` seconds of waiting, not at every wait message.
-    waited_since_offer = params.queue_time - last_offer
-    if waited_since_offer >= offer_after:
-        call.set_answer("_offered_at_queue_time", params.queue_time)
-        get_session().commit()
-    recent = staffing.recent_wait_seconds(get_session())
+    with call_store.connect() as connection:
+        loaded = call_store.load(connection, _key(params)) if params.call_sid else None
+        if loaded is None:
+            raise LookupError("a wait request for a call we do not know")
+        call = loaded.call
+        flow = runtime.flows.for_line(call.line)
+        if staffing.why_nobody_answers(connection, flow, runtime.settings):
+            # The last handler has gone (or the line has closed): say so now, then out of
+            # the queue, with the online address, rather than holding for nobody.
+            call.outcome = staffing.NOBODY
+            call_store.save(connection, loaded)
+            connection.commit()
+            return runtime.renderer.render_nobody_left(call, flow)
+        position = queue_position(connection, call)
+        offer_after = runtime.settings.queue_offer_after_seconds
+        last_offer = int((call.answers or {}).get("_offered_at_queue_time", 0))
+        # Offer to leave once per `offer_after` seconds of waiting, not at every wait message.
+        waited_since_offer = params.queue_time - last_offer
+        if waited_since_offer >= offer_after:
+            call.set_answer("_offered_at_queue_time", params.queue_time)
+            call_store.save(connection, loaded)
+        recent = staffing.recent_wait_seconds(connection)
+        connection.commit()
     return runtime.renderer.render_wait(call, flow, position, waited_since_offer, recent)
 
 
@@ -295,14 +328,18 @@ def queue_left() -> Response:
 
 def _queue_left(params: TwilioParams) -> VoiceResponse:
     runtime = get_voice()
-    call = _load_call(params)
-    if call is None:
-        raise LookupError("a queue result for a call we do not know")
+    with call_store.connect() as connection:
+        loaded = call_store.load(connection, _key(params)) if params.call_sid else None
+        if loaded is None:
+            raise LookupError("a queue result for a call we do not know")
+        call = loaded.call
+        result = params.queue_result
+        # Twilio's QueueTime, or our own count where Twilio's is missing (call_end.queue_wait).
+        call_life.leave_queue(call, result, call_end.queue_wait(call, params.queue_time, utcnow()))
+        if not call_store.save(connection, loaded):
+            raise StaleDataError("the call moved while its queue result was recorded")
+        connection.commit()
     flow = runtime.flows.for_line(call.line)
-    result = params.queue_result
-    # Twilio's QueueTime, or our own count where Twilio's is missing (call_end.queue_wait).
-    call_life.leave_queue(call, result, call_end.queue_wait(call, params.queue_time, utcnow()))
-    get_session().commit()
     if result == "leave":
         return runtime.renderer.render_leaving(call, flow)
     if result in ("error", "system-error", "queue-full"):
@@ -317,20 +354,35 @@ def status() -> Response:
 
 
 def _status(params: TwilioParams) -> VoiceResponse:
-    call = _load_call(params)
-    if (
-        call is None
-        or params.call_status not in call_life.FINAL_STATUSES
-        or call.ended_at is not None
-    ):
-        # Unknown, not final, or already recorded: status callbacks come late and twice.
-        return VoiceResponse()
+    if params.call_status not in call_life.FINAL_STATUSES or not params.call_sid:
+        return VoiceResponse()  # not over yet: status callbacks come before the end too
+    session = get_session()
+    # The session's connection: the call, its events' times and the erasure request are
+    # written in one transaction.
+    connection = session.connection()
+    loaded = call_store.load(connection, _key(params))
+    if loaded is None:
+        # Hung up during the welcome, which stored nothing (`_incoming`): stored now, so
+        # the call is in the figures, abandoned at its first step. (An ended call's key
+        # is replaced by a random one, so a call already recorded is not found either:
+        # Twilio sends a call's final status once.)
+        with call_store.connect() as own:
+            _insert(own, _new_call(params)[0])
+            own.commit()
+        loaded = call_store.load(connection, _key(params))
+        if loaded is None:
+            raise LookupError("the call stored just now is gone")
+    call = loaded.call
+    if call.ended_at is not None:
+        return VoiceResponse()  # already recorded
     # Twilio's own record of the call (the From number in its call log) is deleted by
     # `ivr erase-calls`; until then the CallSid is kept only encrypted, in the outbox.
-    if get_voice().settings.twilio_erase_calls and not call.is_test and params.call_sid:
-        twilio_erasure.enqueue(get_session(), get_core().cipher, params.call_sid, utcnow())
-    call_life.end(get_session(), call, params.call_status, params.call_duration)
-    get_session().commit()
+    if get_voice().settings.twilio_erase_calls and not call.is_test:
+        twilio_erasure.enqueue(session, get_core().cipher, params.call_sid, utcnow())
+    call_life.end(session, call, params.call_status, params.call_duration)
+    if not call_store.save(connection, loaded):
+        raise StaleDataError("the call moved while its end was recorded")
+    session.commit()
     return VoiceResponse()
 
 

@@ -39,8 +39,10 @@ MENUS = {
 def test_0_at_any_menu_is_straight_to_a_person(new_call, stored_call, menu):
     call = new_call()
     call.start()
-    press_all(call, keys_until(menu, MENUS[menu]))
-    assert stored_call(call).step == menu
+    keys = keys_until(menu, MENUS[menu])
+    press_all(call, keys)
+    # The welcome stores nothing: at the first menu the call is not in the database yet.
+    assert stored_call(call).step == menu if keys else stored_call(call) is None
     twiml = call.press("0")
     assert twiml.find("Enqueue") is not None, said(twiml)
     row = stored_call(call)

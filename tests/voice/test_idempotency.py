@@ -23,7 +23,13 @@ def test_retried_incoming_creates_one_call(app, new_call):
     first = call.post("/voice/incoming", idempotency_token="tok-1")
     second = call.post("/voice/incoming", idempotency_token="tok-1")
     assert first == second
+    assert count(app, Call) == 0  # the welcome stores nothing; the first step does
+    action = call.start().find("Gather").get("action")
+    third = call.post(action, {"Digits": "1"}, idempotency_token="tok-2")
+    fourth = call.post(action, {"Digits": "1"}, idempotency_token="tok-2")
+    assert third == fourth
     assert count(app, Call) == 1
+    assert count(app, CallEvent) == 1
 
 
 def test_retried_step_is_applied_once(app, new_call, stored_call):
@@ -92,4 +98,20 @@ def test_concurrent_duplicate_incoming_creates_one_call(app, new_call):
         thread.join()
     assert [status for status, _ in results] == [200] * 4
     assert all("<Gather" in body for _, body in results)
+    assert count(app, Call) == 0  # the welcome stores nothing
+    # The first step stores the call: four at once make one call, one step applied.
+    action = call.start().find("Gather").get("action")
+    results.clear()
+
+    def press() -> None:
+        results.append(call.post(action, {"Digits": "1"}))
+
+    threads = [threading.Thread(target=press) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [status for status, _ in results] == [200] * 4
+    assert all("/voice/step/role?seq=2" in body for _, body in results)
     assert count(app, Call) == 1
+    assert count(app, CallEvent) == 1

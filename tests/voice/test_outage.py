@@ -81,7 +81,8 @@ def test_a_step_that_fails_every_time_ends_in_goodbye_not_a_loop(app, new_call, 
 def test_after_the_last_try_the_caller_hears_how_else_to_report(app, new_call, break_database):
     call = new_call()
     break_database(app)
-    assert_asked_to_hold(*call.post("/voice/incoming"))
+    call.start()  # the welcome needs nothing stored
+    assert_asked_to_hold(*call.post(call.gather().get("action"), {"Digits": "1"}))
     assert_asked_to_hold(*call.post("/voice/resume?try=1"), next_try=2)
     assert_asked_to_hold(*call.post("/voice/resume?try=2"), next_try=3)
     assert_final_apology(*call.post(f"/voice/resume?try={outage.RESUME_TRIES}"))
@@ -90,8 +91,12 @@ def test_after_the_last_try_the_caller_hears_how_else_to_report(app, new_call, b
 def test_a_caller_whose_first_ring_failed_is_taken_in_on_the_retry(new_call, stored_call):
     call = new_call()
     status, body = call.post("/voice/resume?try=1")  # the call was never stored
-    assert parse_twiml(status, body).find("Gather") is not None
-    assert stored_call(call) is not None
+    twiml = parse_twiml(status, body)
+    assert twiml.find("Gather") is not None
+    # The welcome again, which stores nothing; the caller's first key stores the call.
+    assert stored_call(call) is None
+    call.post(twiml.find("Gather").get("action"), {"Digits": "1"})
+    assert stored_call(call).step == "role"
 
 
 def test_the_fallback_url_asks_the_caller_to_hold(new_call, break_database, app):

@@ -32,9 +32,12 @@ def assert_asked_to_hold(status: int, body: str, next_try: int = 1) -> None:
 
 
 def test_database_down_at_the_first_ring(app, new_call, break_database):
+    """The welcome needs nothing stored, so it is heard; the first key, which stores the
+    call, is asked to hold."""
     break_database(app)
     call = new_call()
-    assert_asked_to_hold(*call.post("/voice/incoming"))
+    assert "For English, press 1" in " ".join(spoken(call.start()))
+    assert_asked_to_hold(*call.post(call.gather().get("action"), {"Digits": "1"}))
 
 
 def test_database_down_mid_call(app, new_call, break_database):
@@ -56,7 +59,8 @@ def test_unreachable_database_server(settings_overrides, new_call):
         auth_token=AUTH_TOKEN,
         base_url="http://localhost/",
     )
-    assert_asked_to_hold(*call.post("/voice/incoming"))
+    call.start()
+    assert_asked_to_hold(*call.post(call.gather().get("action"), {"Digits": "1"}))
 
 
 def test_a_bug_in_the_flow_moves_becomes_an_apology(app, new_call, monkeypatch):
