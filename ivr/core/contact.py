@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+
 import phonenumbers
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -11,9 +15,17 @@ class ContactCipher:
 
     def __init__(self, key: str) -> None:
         self._fernet = Fernet(key.encode())
+        # A key of its own for digests, derived so that a digest says nothing of the
+        # encryption key.
+        self._digest_key = hmac.digest(base64.urlsafe_b64decode(key), b"digest", "sha256")
 
     def encrypt(self, text: str) -> bytes:
         return self._fernet.encrypt(text.encode())
+
+    def digest(self, text: str) -> str:
+        """A keyed digest (HMAC-SHA256), to find a value again without keeping it: only
+        whoever holds the key can test a guess against it."""
+        return hmac.new(self._digest_key, text.encode(), hashlib.sha256).hexdigest()
 
     def decrypt(self, token: bytes) -> str | None:
         try:

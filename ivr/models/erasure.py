@@ -3,7 +3,8 @@
 Twilio keeps every call's From number in its call log until the account deletes
 the call. One row per ended call asks the worker (ivr/voice/twilio_erasure.py) to
 delete it; the CallSid is kept only encrypted (the contact cipher), and the row is
-deleted the moment Twilio confirms, so nothing of the CallSid is left here.
+deleted the moment Twilio confirms, so nothing of the CallSid is left here (nor its
+digest, kept beside it to know a repeated status callback).
 No time of the call is kept: only when to try next.
 """
 
@@ -23,6 +24,10 @@ class TwilioErasure(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     call_sid_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    # The CallSid's keyed digest (ContactCipher.digest), kept exactly as long as the
+    # encrypted CallSid: a repeated final status callback for an ended call is known by
+    # it and counts nothing twice (ivr/voice/webhooks.py, `_status`).
+    call_sid_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Why the last attempt failed, as Twilio's error code or the exception's name;

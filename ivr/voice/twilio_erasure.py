@@ -46,10 +46,19 @@ def enqueue(session: Session, cipher: ContactCipher, call_sid: str, now: datetim
     session.add(
         TwilioErasure(
             call_sid_enc=cipher.encrypt(call_sid),
+            call_sid_digest=cipher.digest(call_sid),
             attempts=0,
             next_attempt_at=now + FIRST_TRY_AFTER,
         )
     )
+
+
+def already_ended(session: Session, cipher: ContactCipher, call_sid: str) -> bool:
+    """Whether this call's end was recorded and its erasure at Twilio is still waiting:
+    a repeated final status callback then finds it, though the call's own key is gone."""
+    digest = cipher.digest(call_sid)
+    found = session.scalar(select(TwilioErasure.id).where(TwilioErasure.call_sid_digest == digest))
+    return found is not None
 
 
 @dataclass(frozen=True)

@@ -361,11 +361,17 @@ def _status(params: TwilioParams) -> VoiceResponse:
     # written in one transaction.
     connection = session.connection()
     loaded = call_store.load(connection, _key(params))
+    erase_at_twilio = get_voice().settings.twilio_erase_calls
     if loaded is None:
+        # An ended call's key is replaced by a random one, so a call already recorded is
+        # not found by it: a repeated final callback is known by the erasure outbox's
+        # digest of the CallSid, kept until Twilio has deleted the call.
+        if erase_at_twilio and twilio_erasure.already_ended(
+            session, get_core().cipher, params.call_sid
+        ):
+            return VoiceResponse()
         # Hung up during the welcome, which stored nothing (`_incoming`): stored now, so
-        # the call is in the figures, abandoned at its first step. (An ended call's key
-        # is replaced by a random one, so a call already recorded is not found either:
-        # Twilio sends a call's final status once.)
+        # the call is in the figures, abandoned at its first step.
         with call_store.connect() as own:
             _insert(own, _new_call(params)[0])
             own.commit()
@@ -377,7 +383,7 @@ def _status(params: TwilioParams) -> VoiceResponse:
         return VoiceResponse()  # already recorded
     # Twilio's own record of the call (the From number in its call log) is deleted by
     # `ivr erase-calls`; until then the CallSid is kept only encrypted, in the outbox.
-    if get_voice().settings.twilio_erase_calls and not call.is_test:
+    if erase_at_twilio and not call.is_test:
         twilio_erasure.enqueue(session, get_core().cipher, params.call_sid, utcnow())
     call_life.end(session, call, params.call_status, params.call_duration)
     if not call_store.save(connection, loaded):

@@ -126,6 +126,27 @@ def test_a_caller_who_hangs_up_during_the_welcome_is_counted(app, new_call):
     assert len(logged.rows) == 1
 
 
+def test_a_repeated_final_status_callback_counts_nothing_twice(app, new_call):
+    """Promise 4: a duplicate callback creates no duplicate. The ended call's key is gone,
+    so the repeat is known by the erasure outbox's digest of the CallSid."""
+    during_welcome = new_call()
+    during_welcome.start()
+    assert during_welcome.hang_up(duration=7)[0] == 200
+    assert during_welcome.hang_up(duration=7)[0] == 200
+    after_a_step = new_call()
+    after_a_step.start()
+    after_a_step.press("1")
+    after_a_step.hang_up()
+    after_a_step.hang_up()
+    assert _count(app, Call) == 2
+    assert _count(app, TwilioErasure) == 2
+    with app.app_context():
+        digests = get_session().scalars(select(TwilioErasure.call_sid_digest)).all()
+    # A digest, never the CallSid itself.
+    assert all(d and len(d) == 64 for d in digests)
+    assert during_welcome.call_sid not in digests
+
+
 def test_a_call_ended_after_its_first_step_is_counted_once(app, new_call):
     call = new_call()
     call.start()
