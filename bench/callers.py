@@ -81,14 +81,26 @@ def worker_pids(master: int) -> list[int]:
     return [int(pid) for pid in children]
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds of these processes so far (a vanished one counts 0)."""
-    ticks = 0
+def cpu_by_pid(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds of each of these processes so far (vanished ones left out)."""
+    seconds = {}
     for pid in pids:
         with contextlib.suppress(OSError):
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
-    return ticks / os.sysconf("SC_CLK_TCK")
+            ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+            seconds[pid] = ticks / os.sysconf("SC_CLK_TCK")
+    return seconds
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    return sum(cpu_by_pid(pids).values())
+
+
+def cpu_since(before: dict[int, float], master: int) -> float:
+    """The workers' CPU since `before`: the survivors' growth, and all of a replacement's.
+    A worker killed during the run takes its CPU with it: then this is too low."""
+    after = cpu_by_pid(worker_pids(master))
+    return sum(spent - before.get(pid, 0.0) for pid, spent in after.items())
 
 
 def database_backends(url: str) -> dict[int, float]:
@@ -244,15 +256,16 @@ def bench_database(
             asyncio.run(run_callers(server.port, 8 * args.workers, 4, _quick(args)))
             if args.callers:
                 workers = worker_pids(server.process.pid)
-                cpu_before, mine_before = cpu_seconds(workers), time.process_time()
+                cpu_before, mine_before = cpu_by_pid(workers), time.process_time()
                 database_before = database_backends(url)
                 started = time.monotonic()
                 walk = asyncio.run(run_callers(server.port, args.callers, args.duration, args))
                 seconds = time.monotonic() - started
-                server_cpu = cpu_seconds(workers) - cpu_before
+                server_cpu = cpu_since(cpu_before, server.process.pid)
                 db_cpu = database_cpu(url, database_before)
                 mine = time.process_time() - mine_before
                 if worker_pids(server.process.pid) != workers:
+                    # Its CPU went with it: the CPU figures of this run are too low.
                     walk.errors.append("a gunicorn worker was replaced during the run")
                 ms = [x * 1000 for x in walk.latencies]
                 n = len(ms)
@@ -303,10 +316,9 @@ def new_calls(
     before = count_calls(url)
     for _ in range(args.rounds):
         for name, each in (("bare", bare), ("helpline", server)):
-            workers = worker_pids(each.process.pid)
-            started = cpu_seconds(workers)
+            started = cpu_by_pid(worker_pids(each.process.pid))
             results[name].append(saturate(each, args.saturate_seconds, args, tmp))
-            cpu[name] += cpu_seconds(workers) - started
+            cpu[name] += cpu_since(started, each.process.pid)
     bare_result, result = combined(results["bare"]), combined(results["helpline"])
     stored = count_calls(url) - before
     figures: dict[str, float | int | str] = {
