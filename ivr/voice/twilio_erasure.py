@@ -1,8 +1,9 @@
 """Leave no trace at Twilio: delete each ended call's record there (its Call resource).
 
 Twilio keeps every call in the account's call log, From number included, until the
-account deletes it. When a call ends, `enqueue` writes one row to the erasure outbox
-(ivr/models/erasure.py) with the CallSid encrypted; `Eraser` (run by `ivr erase-calls`)
+account deletes it. When a call ends, `claim` writes one row to the erasure outbox
+(ivr/models/erasure.py) with the CallSid encrypted (and its keyed digest, by which a
+repeated final status callback is known); `Eraser` (run by `ivr erase-calls`)
 deletes the call through Twilio's REST client (`client.calls(sid).delete()`) and
 deletes the row the moment Twilio confirms, so nothing of the CallSid is left.
 
@@ -20,7 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http import HttpClient
@@ -41,24 +43,25 @@ NOT_YET_COMPLETE = 20009  # Twilio: "Cannot delete this resource before it is co
 FIRST_TRY_AFTER = timedelta(seconds=90)
 
 
-def enqueue(session: Session, cipher: ContactCipher, call_sid: str, now: datetime) -> None:
-    """Ask for the call's deletion at Twilio, in the caller's transaction."""
-    session.add(
-        TwilioErasure(
+def claim(connection: Connection, cipher: ContactCipher, call_sid: str, now: datetime) -> bool:
+    """Ask for the call's deletion at Twilio, in the caller's transaction, unless it was
+    asked for already: False then. The row is the claim on the call's end. Its digest
+    is unique and the INSERT does nothing on a conflict, so of two identical final status
+    callbacks at once exactly one is True (the other waits for its row, then finds it);
+    a check and then an INSERT let both through, and both stored the call."""
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(TwilioErasure)
+        .values(
             call_sid_enc=cipher.encrypt(call_sid),
             call_sid_digest=cipher.digest(call_sid),
             attempts=0,
             next_attempt_at=now + FIRST_TRY_AFTER,
         )
+        .on_conflict_do_nothing(index_elements=["call_sid_digest"])
+        .returning(TwilioErasure.id)
     )
-
-
-def already_ended(session: Session, cipher: ContactCipher, call_sid: str) -> bool:
-    """Whether this call's end was recorded and its erasure at Twilio is still waiting:
-    a repeated final status callback then finds it, though the call's own key is gone."""
-    digest = cipher.digest(call_sid)
-    found = session.scalar(select(TwilioErasure.id).where(TwilioErasure.call_sid_digest == digest))
-    return found is not None
+    return connection.execute(statement).first() is not None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from flask import Blueprint, Response, request
 from sqlalchemy import Connection, Table, insert, inspect, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from twilio.twiml.voice_response import VoiceResponse
@@ -356,40 +357,58 @@ def status() -> Response:
 def _status(params: TwilioParams) -> VoiceResponse:
     if params.call_status not in call_life.FINAL_STATUSES or not params.call_sid:
         return VoiceResponse()  # not over yet: status callbacks come before the end too
+    settings = get_voice().settings
     session = get_session()
-    # The session's connection: the call, its events' times and the erasure request are
-    # written in one transaction.
+    # The session's connection: the erasure request, the call's end and its events'
+    # times are written in one transaction.
     connection = session.connection()
+    # Twilio's own record of the call (the From number in its call log) is deleted by
+    # `ivr erase-calls`; until then the CallSid is kept only encrypted, in the outbox.
+    # That row is the claim on the call's end, made first and atomically: a repeated
+    # final callback, even one arriving at the same instant, finds it and does nothing
+    # (an ended call's key is random, so the call itself is not found by it).
+    erase_at_twilio = settings.twilio_erase_calls and not is_test_call_sid(
+        settings.secret_key, params.call_sid
+    )
+    if erase_at_twilio and not twilio_erasure.claim(
+        connection, get_core().cipher, params.call_sid, utcnow()
+    ):
+        return VoiceResponse()  # already ended, or being ended by a copy of this callback
     loaded = call_store.load(connection, _key(params))
-    erase_at_twilio = get_voice().settings.twilio_erase_calls
     if loaded is None:
-        # An ended call's key is replaced by a random one, so a call already recorded is
-        # not found by it: a repeated final callback is known by the erasure outbox's
-        # digest of the CallSid, kept until Twilio has deleted the call.
-        if erase_at_twilio and twilio_erasure.already_ended(
-            session, get_core().cipher, params.call_sid
-        ):
-            return VoiceResponse()
         # Hung up during the welcome, which stored nothing (`_incoming`): stored now, so
-        # the call is in the figures, abandoned at its first step.
-        with call_store.connect() as own:
-            _insert(own, _new_call(params)[0])
-            own.commit()
-        loaded = call_store.load(connection, _key(params))
-        if loaded is None:
-            raise LookupError("the call stored just now is gone")
+        # the call is in the figures, abandoned at its first step. Committed with the
+        # claim, before the end: if the end fails, the sweep ends the call.
+        loaded = _insert_in_transaction(connection, _new_call(params)[0])
+        session.commit()
+        connection = session.connection()
     call = loaded.call
     if call.ended_at is not None:
         return VoiceResponse()  # already recorded
-    # Twilio's own record of the call (the From number in its call log) is deleted by
-    # `ivr erase-calls`; until then the CallSid is kept only encrypted, in the outbox.
-    if erase_at_twilio and not call.is_test:
-        twilio_erasure.enqueue(session, get_core().cipher, params.call_sid, utcnow())
     call_life.end(session, call, params.call_status, params.call_duration)
     if not call_store.save(connection, loaded):
         raise StaleDataError("the call moved while its end was recorded")
     session.commit()
     return VoiceResponse()
+
+
+def _insert_in_transaction(connection: Connection, call: Call) -> call_store.Loaded:
+    """Store a new call within the connection's transaction (which `_insert` would roll
+    back on a conflict); if its first step has stored it meanwhile, the stored one."""
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(Call)
+        .values(_column_values(call))
+        .on_conflict_do_nothing(index_elements=["call_key"])
+        .returning(*Call.__table__.columns)
+    )
+    row = connection.execute(statement).mappings().first()
+    if row is not None:
+        return call_store.Loaded(dict(row))
+    stored = call_store.load(connection, call.call_key)
+    if stored is None:
+        raise LookupError("the call stored by its first step is gone")
+    return stored
 
 
 def fallback() -> Response:
