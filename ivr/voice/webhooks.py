@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from flask import Blueprint, Response, request
-from sqlalchemy import Connection, Table, insert, inspect, select
+from sqlalchemy import Connection, Table, bindparam, insert, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -24,7 +24,7 @@ from ivr.core import followup
 from ivr.core.db import get_session
 from ivr.core.rate_limit import take
 from ivr.core.runtime import get_core
-from ivr.models import Call, utcnow
+from ivr.models import Call, TwilioErasure, utcnow
 from ivr.voice import call_end, call_life, call_store, outage, staffing, twilio_erasure, urls
 from ivr.voice.door import MAX_BODY_BYTES, TwilioParams, call_key, signature_is_valid
 from ivr.voice.flows.catalogue import Flow
@@ -39,6 +39,9 @@ log = logging.getLogger("ivr.voice.webhooks")
 # and building and keying a 30-column INSERT anew costs more than running it. It
 # returns the stored row, defaults and all, for the step that follows.
 _INSERT_CALL = insert(cast(Table, Call.__table__)).returning(*Call.__table__.columns)
+# The first step's INSERT, unless the call has ended (`_insert_first`): one per set of
+# columns given, built once as the step's UPDATEs are (call_store.py).
+_INSERTS_UNLESS_ENDED: dict[tuple[str, ...], Any] = {}
 
 
 def make_blueprint() -> Blueprint:
@@ -196,6 +199,48 @@ def _insert(connection: Connection, call: Call) -> call_store.Loaded:
         return stored
 
 
+def _insert_first(connection: Connection, call: Call) -> call_store.Loaded | None:
+    """Store a new call at its first step, unless it has ended already (None). Its key is
+    replaced at the end, so a first step answered after the final status callback (a
+    Twilio retry, or a request held behind others while the caller hung up) would find
+    no call and store it a second time; the end's erasure request (`_status`'s claim)
+    says it has ended. One statement, INSERT ... SELECT ... WHERE NOT EXISTS: no round
+    trip added, and no separate look for a claim to slip past (a claim made while the
+    statement runs is committed with the call under the same key, before its end, and
+    the INSERT meets that key: the stored call is taken)."""
+    settings = get_voice().settings
+    if not settings.twilio_erase_calls or call.is_test or not call.live_call_sid:
+        return _insert(connection, call)  # no claim is made for such a call
+    values = _column_values(call)
+    params = {f"v_{column}": value for column, value in values.items()}
+    params["digest"] = get_core().cipher.digest(call.live_call_sid)
+    try:
+        row = connection.execute(_insert_unless_ended(tuple(values)), params).mappings().first()
+    except IntegrityError:  # stored by a request of the same call meanwhile: that one
+        connection.rollback()
+        stored = call_store.load(connection, call.call_key)
+        if stored is None:
+            raise
+        return stored
+    return None if row is None else call_store.Loaded(dict(row))
+
+
+def _insert_unless_ended(columns: tuple[str, ...]) -> Any:
+    statement = _INSERTS_UNLESS_ENDED.get(columns)
+    if statement is None:
+        calls = cast(Table, Call.__table__)
+        erasures = cast(Table, TwilioErasure.__table__)
+        values = [bindparam(f"v_{column}", type_=calls.c[column].type) for column in columns]
+        ended = select(erasures.c.id).where(erasures.c.call_sid_digest == bindparam("digest"))
+        statement = (
+            insert(calls)
+            .from_select(list(columns), select(*values).where(~ended.exists()))
+            .returning(*calls.columns)
+        )
+        _INSERTS_UNLESS_ENDED[columns] = statement
+    return statement
+
+
 def _column_values(call: Call) -> dict[str, Any]:
     """The columns set on an unsaved Call; the rest take their column defaults."""
     state = inspect(call).dict
@@ -219,7 +264,10 @@ def _step(params: TwilioParams, step_id: str) -> VoiceResponse | str:
             if (step_id, seq) != (call.step, call.seq):
                 raise LookupError("a step for a call we do not know")
             call.last_idempotency_token = None  # this request's is the step's, not the ring's
-            loaded = _insert(connection, call)
+            first = _insert_first(connection, call)
+            if first is None:
+                return VoiceResponse()  # the call has ended: nobody is there to hear
+            loaded = first
         call = loaded.call
         flow = runtime.flows.for_line(call.line)
         # A keyed hash: what the caller typed or said is not kept in clear (call_end.py).

@@ -147,6 +147,28 @@ def test_a_repeated_final_status_callback_counts_nothing_twice(app, new_call):
     assert during_welcome.call_sid not in digests
 
 
+def test_a_first_step_that_comes_after_the_end_stores_nothing(app, new_call):
+    """Promise 4 again: a first-step request answered after the final status callback (a
+    Twilio retry, or a request held behind others while the caller hung up) found no
+    call by its key, replaced at the end, and stored the call a second time, left in
+    the menus for the sweep to end and count again. The end's erasure request says the
+    call has ended."""
+    during_welcome = new_call()
+    during_welcome.start()
+    during_welcome.hang_up(duration=7)
+    status, body = during_welcome.post("/voice/step/language?seq=1", {"Digits": "1"})
+    assert status == 200
+    assert "<Gather" not in body  # nobody is there to hear the next question
+    after_a_step = new_call()
+    after_a_step.start()
+    after_a_step.press("1")
+    after_a_step.hang_up()
+    assert after_a_step.post("/voice/step/language?seq=1", {"Digits": "1"})[0] == 200
+    with app.app_context():
+        statuses = get_session().scalars(select(Call.status)).all()
+    assert statuses == ["ended", "ended"]
+
+
 def test_a_call_ended_after_its_first_step_is_counted_once(app, new_call):
     call = new_call()
     call.start()
