@@ -69,7 +69,7 @@ def test_a_supervisor_walks_a_test_call_to_the_queue(app, client):
     response = _post(client, "/console/test-call/start", number="+448000850000")
     assert response.status_code == 302
     page = _page(client)
-    assert "For English, press 1" in page
+    assert "English, 1." in page
     assert "at <strong>Choosing English or Welsh</strong>" in page
     for key in keys_until("force"):  # English, an officer
         _post(client, "/console/test-call/keys", keys=key)

@@ -36,7 +36,7 @@ def test_a_supervisor_rings_the_line_from_the_console(live_server, browser, brow
     sign_in_browser(page, live_server, "sue", "/console/test-call")
     expect(page).to_have_url(re.compile(r"/console/test-call$"))
     page.get_by_role("button", name="Ring the line").click()
-    expect(page.locator("#transcript")).to_contain_text("For English, press 1")
+    expect(page.locator("#transcript")).to_contain_text("English, 1.")
     _press(page, "1")
     expect(page.locator("#waiting-at")).to_contain_text("Their role")
     expect(page.locator("#transcript")).to_contain_text("not the police")

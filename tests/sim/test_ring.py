@@ -81,7 +81,7 @@ def test_a_scripted_call_in_process_reaches_the_queue(call_env, database_url):
     result = CliRunner(env=call_env).invoke(cli, ["call", "--keys", ENGLISH_TO_QUEUE])
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "[Polly.Gwyneth cy-GB] Am Gymraeg, pwyswch 2." in out
+    assert "[Polly.Gwyneth cy-GB] Cymraeg, 2." in out
     assert "free, independent, not the police" in out
     assert "Are you reporting an officer, 1;" in out and "Is it bribery, 1;" in out
     assert "You are number 1 in the queue." in out

@@ -141,7 +141,7 @@ def test_the_flow_asks_role_force_category_risk_then_anonymity(new_call, stored_
     the handler's queue, whisper and report open with them."""
     call = new_call()
     welcome = said(start := call.start())
-    assert start is not None and "For English, press 1." in welcome
+    assert start is not None and "English, 1." in welcome
     asked = said(call.press("1"))
     assert asked.startswith("Police anti-corruption and abuse line")
     assert "Are you reporting an officer, 1; staff, 2; a volunteer, 3;" in asked
@@ -184,7 +184,9 @@ def test_anonymous_caller_is_queued_with_context(new_call, stored_call):
     assert enqueue is not None
     assert enqueue.text == "helpline"
     assert enqueue.get("waitUrl") == "/voice/wait"
-    assert "Please hold" in said(twiml)
+    # Nothing before the queue: the wait message, at once, says to stay on the line.
+    assert said(twiml) == ""
+    assert "Please stay on the line." in said(call.wait_in_queue())
     row = stored_call(call)
     assert (row.force, row.role, row.category, row.urgent, row.anonymous) == (
         "metropolitan",

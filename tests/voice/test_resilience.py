@@ -36,7 +36,7 @@ def test_database_down_at_the_first_ring(app, new_call, break_database):
     call, is asked to hold."""
     break_database(app)
     call = new_call()
-    assert "For English, press 1" in " ".join(spoken(call.start()))
+    assert "English, 1." in " ".join(spoken(call.start()))
     assert_asked_to_hold(*call.post(call.gather().get("action"), {"Digits": "1"}))
 
 

@@ -48,8 +48,8 @@ def test_the_language_choice_speaks_each_option_in_its_own_language(new_call):
     call = new_call()
     said = heard(call.start())
     assert [(h.text, h.voice, h.language) for h in said] == [
-        ("For English, press 1.", *ENGLISH),
-        ("Am Gymraeg, pwyswch 2.", *WELSH),
+        ("English, 1.", *ENGLISH),
+        ("Cymraeg, 2.", *WELSH),
     ]
 
 
@@ -120,7 +120,7 @@ def test_a_wrong_key_at_the_language_choice_says_so_and_asks_again(new_call):
     call.start()
     said = heard(call.press("7"))
     assert said[0].text == "Sorry, that key is not one of the choices."
-    assert said[-1].text == "Am Gymraeg, pwyswch 2."
+    assert said[-1].text == "Cymraeg, 2."
 
 
 @pytest.mark.parametrize("language", HELPLINE.languages)
@@ -159,7 +159,7 @@ def test_a_further_language_needs_only_prompt_files_and_the_language_list(
     flow_toml.write_text(text)
     french = (flows / "helpline" / "prompts" / "en.toml").read_text()
     french = french.replace('name = "English"', 'name = "Français"')
-    french = french.replace('"For English, press {key}."', '"Pour le français, appuyez sur {key}."')
+    french = french.replace('"English, {key}."', '"Pour le français, appuyez sur {key}."')
     french = french.replace("Police anti-corruption and abuse line", "Merci d'avoir appelé")
     (flows / "helpline" / "prompts" / "fr.toml").write_text(french)
     assert check_flows(flows, ForceCatalogue.load(PROJECT_ROOT / "config" / "forces.toml")) == []
