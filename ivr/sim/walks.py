@@ -11,12 +11,21 @@ HTTP or WSGI, so it does not import the voice side).
     keys_to_queue(Answers(force="kent", urgent=True))
     keys_to_queue(Answers(language="cy"), start="welcome")   # the Welsh-first number
     keys_until("risk", Answers(force="unknown"))     # to the risk question, not pressed
+    list_ends()                                      # each region's last force
+    last_answers(Answers(force="civil-nuclear"))     # volunteer, other, No: each list's end
+    heard_until(["Is it bribery, 1; personal gain, 2;"], "1")   # ["Is it bribery, 1;"]
+
+The last three serve bench/speech.py, which measures what a caller hears: a caller who
+presses as soon as they hear their option hears each menu only up to it (Twilio stops a
+<Gather>'s <Say> at the first key), so the worst case is the last option of each list.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -136,3 +145,44 @@ def _path_to_value(steps: dict[str, Any], step_id: str, value: Any) -> list[tupl
             if rest is not None:
                 return [(str(option["key"]), option["next"]), *rest]
     return None
+
+
+def list_ends(answer: str = "force", flow_dir: Path = HELPLINE) -> dict[str, Any]:
+    """The last value spoken in each menu that lists `answer`'s values, by step id, in the
+    flow's order: for the force, each region's last force. Menus that only lead to others
+    (the list of regions) or whose one value is "not sure" (unspoken) are not lists."""
+    steps, _ = _steps(flow_dir)
+    ends: dict[str, Any] = {}
+    for step_id, step in steps.items():
+        if step.get("kind") != "menu" or step.get("answer") != answer:
+            continue
+        spoken = [o for o in step["options"] if "value" in o and o.get("spoken", True)]
+        if spoken:
+            ends[step_id] = spoken[-1]["value"]
+    return ends
+
+
+# The answers whose menus are plain lists on every path; the force is each path's own,
+# and leaving a number (anonymity's last option) is a longer path of its own.
+LISTED = ("role", "category", "urgent")
+
+
+def last_answers(answers: Answers = Answers(), flow_dir: Path = HELPLINE) -> Answers:
+    """`answers` with the role, category and risk each its menu's last spoken option (a
+    volunteer, other, No): the answers that keep a caller who presses at their option
+    listening longest."""
+    ends = {name: list(list_ends(name, flow_dir).values()) for name in LISTED}
+    return replace(answers, **{name: found[-1] for name, found in ends.items() if found})
+
+
+def heard_until(texts: Sequence[str], key: str) -> list[str]:
+    """What a caller who presses `key` as soon as they hear it hears of a menu's prompts
+    (Twilio stops a <Gather>'s <Say> at the first key): the texts up to the first that
+    names the key, that one cut just after it ("…, Midlands, 4;"). A key the menu does
+    not name (9, "not sure", said once in the welcome) is pressed at the end: every text."""
+    named = re.compile(rf"(?<!\w){re.escape(key)}(?!\w)[,;.:?]?")
+    for index, text in enumerate(texts):
+        found = named.search(text)
+        if found:
+            return [*texts[:index], text[: found.end()]]
+    return list(texts)
