@@ -184,3 +184,14 @@ def test_the_calling_number_is_read_back_as_theirs_in_welsh_too(new_call):
     words = [h.text for h in heard(call.twiml)]
     assert any("Y rhif rydych chi'n ffonio ohono yw 0 7 9 1 1" in w for w in words)
     assert not any(w.startswith("Clywais i") for w in words)
+
+
+def test_the_welsh_regions_say_the_english_midlands_not_mid_wales(new_call):
+    # "Canolbarth" alone is Mid Wales to a Welsh speaker: a caller from Powys would press
+    # it for Dyfed-Powys, which is under "Cymru".
+    call = new_call(to_number="+448000850001")
+    twiml = walk(call, to="force_region", start="welcome", language="cy")
+    regions = said(twiml)
+    key = next(o.key for o in HELPLINE.steps["force_region"].options if "midlands" in o.label)
+    assert f"Canolbarth Lloegr, {key};" in regions
+    assert "Canolbarth," not in regions
