@@ -108,6 +108,10 @@ def language_keys(flow: Flow) -> dict[str, str]:
     return {o.language: o.key for o in first.options if o.language}
 
 
+def pressed(keys: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple(("press", k) for k in keys)
+
+
 def paths(flow_dir: Path) -> list[Path_]:
     flow = load_flow(flow_dir)
     quickest = keypad_paths(flow)
@@ -121,10 +125,6 @@ def paths(flow_dir: Path) -> list[Path_]:
         after_language = found.keys[1:] if chose else found.keys
         after_force = keys_to_queue(answers, start="category", flow_dir=flow_dir)
         for number, first, start in routes(flow, lang):
-
-            def pressed(keys: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-                return tuple(("press", k) for k in keys)
-
             to_force = keys_until("force", answers, start=start, flow_dir=flow_dir)
             out += [
                 Path_("shortest", lang, number, pressed((*first, *after_language))),
