@@ -255,52 +255,66 @@ def bench_database(
             # Warm-up, not measured: every worker meets every query once.
             asyncio.run(run_callers(server.port, 8 * args.workers, 4, _quick(args)))
             if args.callers:
-                workers = worker_pids(server.process.pid)
-                cpu_before, mine_before = cpu_by_pid(workers), time.process_time()
-                database_before = database_backends(url)
-                started = time.monotonic()
-                walk = asyncio.run(run_callers(server.port, args.callers, args.duration, args))
-                seconds = time.monotonic() - started
-                server_cpu = cpu_since(cpu_before, server.process.pid)
-                db_cpu = database_cpu(url, database_before)
-                mine = time.process_time() - mine_before
-                if worker_pids(server.process.pid) != workers:
-                    # Its CPU went with it: the CPU figures of this run are too low.
-                    walk.errors.append("a gunicorn worker was replaced during the run")
-                ms = [x * 1000 for x in walk.latencies]
-                n = len(ms)
-                row.update(
-                    rps=n / seconds,
-                    p50=percentile(ms, 50),
-                    p95=percentile(ms, 95),
-                    p99=percentile(ms, 99),
-                    errors=len(walk.errors),
-                    cpu_ms=1000 * server_cpu / max(n, 1),
-                    db_cpu_ms=1000 * db_cpu / max(n, 1),
-                    generator_ms=1000 * mine / max(n, 1),
-                    queued=walk.calls_queued,
-                )
-                # The cores the helpline used (workers and database) for these callers:
-                # the callers one core would carry at the same CPU per caller.
-                cores = (server_cpu + db_cpu) / seconds
-                row["per_core"] = args.callers / cores if cores else 0
-                mix = ", ".join(f"{k} {v}" for k, v in sorted(walk.by_kind.items()))
-                print(
-                    f"  (a) {args.callers} callers, {seconds:.0f} s: {n} webhooks ({mix}), "
-                    f"{row['rps']:.0f} req/s, p50 {row['p50']:.1f} / p95 {row['p95']:.1f} / "
-                    f"p99 {row['p99']:.1f} ms, errors {len(walk.errors)}, calls queued "
-                    f"{walk.calls_queued}, ended {walk.calls_ended}; server CPU "
-                    f"{row['cpu_ms']:.2f} ms a webhook (PostgreSQL's own "
-                    f"{row['db_cpu_ms']:.2f} ms); "
-                    f"generator CPU {row['generator_ms']:.2f} ms",
-                    flush=True,
-                )
-                for error in sorted(set(walk.errors))[:5]:
-                    print(f"      {error}")
-            if bare is not None:
+                row.update(walk_callers(server, url, args, "helpline"))
+                if bare is not None:
+                    # The yardstick under the very same callers and pace: what a webhook
+                    # costs this machine with no helpline in it (see docs/benchmarks.md).
+                    asyncio.run(run_callers(bare.port, 8 * args.workers, 4, _quick(args)))
+                    yardstick = walk_callers(bare, "", args, "bare app")
+                    row["bare_walk_cpu_ms"] = yardstick["cpu_ms"]
+                    row["own_cpu_ms"] = float(row["cpu_ms"]) - float(yardstick["cpu_ms"])
+            if bare is not None and args.rounds:
                 row.update(new_calls(bare, server, url, args, tmp))
         finally:
             server.stop()
+    return row
+
+
+def walk_callers(
+    server: Server, url: str, args: argparse.Namespace, label: str
+) -> dict[str, float | int | str]:
+    """(a) on one server: args.callers callers for args.duration seconds."""
+    workers = worker_pids(server.process.pid)
+    cpu_before, mine_before = cpu_by_pid(workers), time.process_time()
+    database_before = database_backends(url)
+    started = time.monotonic()
+    walk = asyncio.run(run_callers(server.port, args.callers, args.duration, args))
+    seconds = time.monotonic() - started
+    server_cpu = cpu_since(cpu_before, server.process.pid)
+    db_cpu = database_cpu(url, database_before)
+    mine = time.process_time() - mine_before
+    if worker_pids(server.process.pid) != workers:
+        # Its CPU went with it: the CPU figures of this run are too low.
+        walk.errors.append("a gunicorn worker was replaced during the run")
+    ms = [x * 1000 for x in walk.latencies]
+    n = len(ms)
+    row: dict[str, float | int | str] = dict(
+        rps=n / seconds,
+        p50=percentile(ms, 50),
+        p95=percentile(ms, 95),
+        p99=percentile(ms, 99),
+        errors=len(walk.errors),
+        cpu_ms=1000 * server_cpu / max(n, 1),
+        db_cpu_ms=1000 * db_cpu / max(n, 1),
+        generator_ms=1000 * mine / max(n, 1),
+        queued=walk.calls_queued,
+    )
+    # The cores the server used (workers and database) for these callers: the callers
+    # one core would carry at the same CPU per caller.
+    cores = (server_cpu + db_cpu) / seconds
+    row["per_core"] = args.callers / cores if cores else 0
+    mix = ", ".join(f"{k} {v}" for k, v in sorted(walk.by_kind.items()))
+    print(
+        f"  (a) {label}, {args.callers} callers, {seconds:.0f} s: {n} webhooks ({mix}), "
+        f"{row['rps']:.0f} req/s, p50 {row['p50']:.1f} / p95 {row['p95']:.1f} / "
+        f"p99 {row['p99']:.1f} ms, errors {len(walk.errors)}, calls queued "
+        f"{walk.calls_queued}, ended {walk.calls_ended}; server CPU "
+        f"{row['cpu_ms']:.2f} ms a webhook (PostgreSQL's own {row['db_cpu_ms']:.2f} ms); "
+        f"generator CPU {row['generator_ms']:.2f} ms",
+        flush=True,
+    )
+    for error in sorted(set(walk.errors))[:5]:
+        print(f"      {error}")
     return row
 
 
@@ -366,7 +380,9 @@ def print_summary(rows: list[dict[str, float | int | str]], args: argparse.Names
     line("    p95 ms", "p95", ".1f")
     line("    p99 ms (target < 50)", "p99", ".1f")
     line("    errors (target 0)", "errors", "d")
-    line("    server CPU ms a webhook (<= 1)", "cpu_ms", ".3f")
+    line("    server CPU ms a webhook", "cpu_ms", ".3f")
+    line("    bare app, same callers: CPU ms", "bare_walk_cpu_ms", ".3f")
+    line("    helpline's own CPU ms (<= 1)", "own_cpu_ms", ".3f")
     line("    PostgreSQL server CPU ms a webhook", "db_cpu_ms", ".3f")
     line("    generator CPU ms a webhook", "generator_ms", ".3f")
     line("    callers one core carries", "per_core", ".0f")
@@ -413,7 +429,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="helpline-callers-") as name:
         tmp = Path(name)
         bare = None
-        if args.rounds:
+        if args.rounds or args.callers:
             # The same settings as the helpline's: ivr/gunicorn_conf.py builds the helpline
             # once in the master to check them, whatever app it then serves.
             bare_env = helpline_env(f"sqlite:///{tmp / 'bare.db'}", tmp)

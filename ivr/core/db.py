@@ -166,6 +166,15 @@ def get_session() -> Session:
     return g.db_session
 
 
+def let_go_of_the_database() -> None:
+    """After a webhook's deadline has passed: this request's session drops its connections
+    without a word to the server (no rollback on a server that may not answer); the
+    server ends what they left open (idle_in_transaction_session_timeout)."""
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.invalidate()
+
+
 def _close_session(_exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
     if session is not None:

@@ -2,12 +2,19 @@
 webhook still answers TwiML within `DEADLINE_SECONDS`, and no caller is hung up on
 for a blip.
 
-- The work of a webhook runs in a small pool of threads, and the request waits for it
-  at most `DEADLINE_SECONDS` (Twilio gives up at 15 s). Whatever the database does
-  (refuses, hangs, crawls, holds a lock), the caller hears words in time. A request
-  left running in its thread finishes or fails on its own; the pool is small, so a
-  hung database cannot take more than a few threads, and requests beyond them are
-  answered at the deadline without running.
+- The work of a webhook has at most `DEADLINE_SECONDS` (Twilio gives up at 15 s).
+  Whatever the database does (refuses, hangs, crawls, holds a lock), the caller hears
+  words in time. In a gunicorn sync worker (a request on the process's main thread) the
+  work runs in that thread under a timer (SIGALRM) that interrupts it at the deadline,
+  and again every `AGAIN_SECONDS` while its clean-up blocks too; the request's database
+  connections are then dropped, not rolled back on a server that does not answer. A
+  hand-off to another thread cost each webhook 0.25-0.55 ms of CPU
+  (docs/benchmarks.md), a quarter of its own work. Elsewhere (a threaded development
+  server, the console's test server) the work runs in a small pool of threads and the
+  request waits for it at most the deadline; a request left running there finishes or
+  fails on its own, and requests beyond the pool's threads are answered at once.
+  SQLite waits for a lock inside its own C code, where no signal reaches; its busy
+  timeout (ivr/core/db.py) is shorter than the deadline, so it gives up in time.
 - What the caller hears then depends on where they are, and none of it needs the
   database:
   - waiting in the queue (the wait URL): a reassurance and a pause; Twilio then asks
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +40,7 @@ from typing import TypeVar
 from flask import copy_current_request_context
 from twilio.twiml.voice_response import VoiceResponse
 
+from ivr.core.db import let_go_of_the_database
 from ivr.voice import urls
 from ivr.voice.flows.catalogue import Flow
 
@@ -48,6 +57,9 @@ RESUME_PAUSE_SECONDS = 4
 # queue behind each other in a busy worker for longer than Twilio waits).
 SHORT_DEADLINE_SECONDS = 1.5
 SHORT_DEADLINE_FOR_SECONDS = 10.0
+# After the timer has rung, it rings again this often until the work has let go: its
+# clean-up (a rollback on a server that does not answer) may block as well.
+AGAIN_SECONDS = 0.25
 
 T = TypeVar("T")
 
@@ -89,12 +101,53 @@ _pool = _Pool()
 
 
 def within_deadline(work: Callable[[], T], seconds: float | None = None) -> T:
-    """Run `work` (in this request's context, on a pool thread) and return what it
-    returns, or raise DeadlinePassed after `seconds` (DEADLINE_SECONDS); its own
-    exceptions pass through."""
+    """Run `work` (in this request's context) and return what it returns, or raise
+    DeadlinePassed after `seconds` (DEADLINE_SECONDS); its own exceptions pass through."""
     seconds = DEADLINE_SECONDS if seconds is None else seconds
     if time.monotonic() - _pool.last_passed < SHORT_DEADLINE_FOR_SECONDS:
         seconds = min(seconds, SHORT_DEADLINE_SECONDS)
+    if threading.current_thread() is threading.main_thread():
+        return _on_a_timer(work, seconds)
+    return _on_a_pool_thread(work, seconds)
+
+
+class _Timer:
+    """SIGALRM for the request on the main thread. It interrupts only while `armed`: a
+    ring that comes as the work ends (between its last line and the timer's reset)
+    is ignored, never raised into Flask's or gunicorn's own code."""
+
+    armed = False
+
+    @classmethod
+    def ring(cls, _signum: int, _frame: object) -> None:
+        if not cls.armed:
+            return
+        signal.setitimer(signal.ITIMER_REAL, AGAIN_SECONDS)
+        raise DeadlinePassed("no answer within the deadline")
+
+
+def _on_a_timer(work: Callable[[], T], seconds: float) -> T:
+    previous = signal.signal(signal.SIGALRM, _Timer.ring)
+    _Timer.armed = True
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return work()
+    except DeadlinePassed:
+        _stop_timer(previous)
+        _pool.last_passed = time.monotonic()
+        let_go_of_the_database()
+        raise
+    finally:
+        _stop_timer(previous)
+
+
+def _stop_timer(previous: object) -> None:
+    _Timer.armed = False
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)  # type: ignore[arg-type]
+
+
+def _on_a_pool_thread(work: Callable[[], T], seconds: float) -> T:
     executor = _pool.get()
     if _pool.busy >= WORKER_THREADS:  # every thread is stuck: do not queue behind them
         _pool.last_passed = time.monotonic()
