@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from urllib.parse import parse_qs
 
+import pytest
 from sqlalchemy import text
 
 from ivr.core.db import get_engine
@@ -146,3 +147,79 @@ def test_a_retried_callers_first_ring_carries_the_tries_on_its_answer(new_call):
 def test_the_step_url_names_the_tries_only_after_a_failure():
     assert urls.step("force", 3) == "/voice/step/force?seq=3"
     assert urls.step("force", 3, tries=2) == "/voice/step/force?seq=3&try=2"
+
+
+@pytest.mark.parametrize("on", ["the session", "the step's own connection"])
+def test_a_statement_the_database_never_answers_is_let_go_and_the_next_step_works(
+    app, new_call, monkeypatch, on
+):
+    """On the worker's own thread (as in gunicorn's sync workers) the deadline interrupts
+    a statement in flight; the request's connection is dropped, not rolled back on a
+    server that does not answer, and the caller's next try finds the database again."""
+    import signal
+    import threading
+
+    from ivr.core.db import get_session
+    from ivr.voice import call_store
+    from ivr.voice.runtime import get_voice
+
+    assert threading.current_thread() is threading.main_thread()
+    call = new_call()
+    start_in_english(call)
+    where = call.gather().get("action")
+    monkeypatch.setattr(outage, "DEADLINE_SECONDS", 0.5)
+    monkeypatch.setattr(outage._pool, "last_passed", outage._pool.last_passed)
+    moves = get_voice(app).moves
+    real_handle, real_load = moves.handle, call_store.load
+    hang = "SELECT pg_sleep(5)" if get_engine(app).dialect.name == "postgresql" else None
+
+    def stuck(connection):  # type: ignore[no-untyped-def]
+        if hang:
+            connection.execute(text(hang))  # in flight when the deadline passes
+        else:
+            time.sleep(5)  # SQLite's own waits end by its busy timeout; a sleep does not
+
+    if on == "the session":
+        monkeypatch.setattr(moves, "handle", lambda *a, **k: stuck(get_session()))
+    else:
+        monkeypatch.setattr(call_store, "load", lambda c, key: stuck(c) or real_load(c, key))
+    started = time.monotonic()
+    assert_asked_to_hold(*call.post(where, {"Digits": "1"}))
+    assert time.monotonic() - started < 1.5
+    # No alarm left to ring later, in Flask's or gunicorn's own code.
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert signal.getsignal(signal.SIGALRM) is not outage._Timer.ring
+
+    monkeypatch.setattr(moves, "handle", real_handle)
+    monkeypatch.setattr(call_store, "load", real_load)
+    twiml = parse_twiml(*call.post("/voice/resume?try=1"))
+    assert APOLOGY not in said(twiml) and "hold" not in said(twiml).lower()
+    assert twiml.find("Gather") is not None
+
+
+def test_a_ring_after_the_work_has_ended_is_ignored():
+    outage._Timer.armed = False
+    outage._Timer.ring(0, None)  # raises nothing: the work is over
+
+
+def test_off_the_main_thread_the_work_runs_on_a_pool_thread_with_the_same_deadline(app):
+    import threading
+
+    from flask import request
+
+    results: list[object] = []
+
+    def off_main() -> None:
+        with app.test_request_context("/voice/step/x", method="POST"):
+            try:
+                outage.within_deadline(lambda: time.sleep(3), seconds=0.3)
+            except outage.DeadlinePassed as exc:
+                results.append(exc)
+            results.append(outage.within_deadline(lambda: request.path, seconds=2))
+
+    started = time.monotonic()
+    thread = threading.Thread(target=off_main)
+    thread.start()
+    thread.join(5)
+    assert isinstance(results[0], outage.DeadlinePassed) and results[1] == "/voice/step/x"
+    assert time.monotonic() - started < 2
