@@ -12,10 +12,17 @@ SQLite file) it serves the helpline as `ivr serve` does (gunicorn, the helpline'
     the queue's end (the caller hangs up) and the status callback, and ringing again.
     Twilio's full parameters, signed with RequestValidator, one connection a request
     (gunicorn's sync workers close it after each answer; nginx opens one each too).
-    Prints requests/s, p50/p95/p99 (connect to last byte), errors (not 200, not the
-    expected TwiML, an apology), and the server's CPU per webhook: the gunicorn
-    workers' user+system time (/proc/PID/stat) over the run, divided by the requests
-    they served. Targets: p99 < 50 ms, no error, CPU <= 1 ms a webhook.
+    The callers' first rings are spread over a whole call (the ramp, not measured), so
+    the line is at every stage of a call at once, as a real line is; what starts in
+    the `--duration` seconds after it is measured. Prints requests/s, p50/p95/p99
+    (connect to last byte), overall and by webhook, errors (not 200, not the expected
+    TwiML, an apology), and the server's CPU per webhook: the gunicorn workers'
+    user+system time (/proc/PID/stat) over the measured seconds, divided by the
+    requests they served. The same callers then walk the bare app (its menus lead to
+    a queue too): its CPU per webhook is what a webhook costs this machine with no
+    helpline in it (gunicorn, the sockets, caches gone cold between requests), and
+    the helpline's own CPU is the difference. Targets: p99 < 50 ms, no error, the
+    helpline's own CPU <= 1 ms a webhook.
 (b) new calls: wrk posting pre-signed new calls to /voice/incoming as fast as they
     are answered, in rounds alternating with a bare Flask app (bench/bare_app.py)
     under the same gunicorn settings. Target: at least half the bare app's rate.
@@ -41,8 +48,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from sqlalchemy import create_engine, text
@@ -131,6 +140,10 @@ def database_cpu(url: str, before: dict[int, float]) -> float:
 class Walk:
     latencies: list[float] = field(default_factory=list)
     by_kind: dict[str, int] = field(default_factory=dict)
+    kind_latencies: dict[str, list[float]] = field(default_factory=dict)
+    # Only what starts after the ramp counts (the callers' rings spread over a whole
+    # call first, so the line is at every stage of a call, as a real line is).
+    measure_from: float = 0.0
     errors: list[str] = field(default_factory=list)
     calls_queued: int = 0
     calls_ended: int = 0
@@ -166,12 +179,20 @@ class Line:
             answer = await asyncio.wait_for(reader.read(), 20)
         finally:
             writer.close()
-        self.walk.latencies.append(time.perf_counter() - started)
+        took = time.perf_counter() - started
+        if time.monotonic() - took < self.walk.measure_from:
+            return _answer(kind, answer)
+        self.walk.latencies.append(took)
+        self.walk.kind_latencies.setdefault(kind, []).append(took)
         self.walk.by_kind[kind] = self.walk.by_kind.get(kind, 0) + 1
-        head_bytes, _, text = answer.partition(b"\r\n\r\n")
-        if not head_bytes.startswith(b"HTTP/1.1 200"):
-            raise CallerError(f"{kind}: {head_bytes[:40]!r}")
-        return text.decode()
+        return _answer(kind, answer)
+
+
+def _answer(kind: str, answer: bytes) -> str:
+    head_bytes, _, text = answer.partition(b"\r\n\r\n")
+    if not head_bytes.startswith(b"HTTP/1.1 200"):
+        raise CallerError(f"{kind}: {head_bytes[:40]!r}")
+    return text.decode()
 
 
 async def one_call(line: Line, rng: random.Random, args: argparse.Namespace, stop: float) -> None:
@@ -217,22 +238,41 @@ async def one_call(line: Line, rng: random.Random, args: argparse.Namespace, sto
     line.walk.calls_ended += 1
 
 
+def ramp_seconds(args: argparse.Namespace) -> float:
+    """A whole call's length: the callers' first rings are spread over it."""
+    return (len(args.keys) + 3) * args.think
+
+
 async def caller(line: Line, seed: int, args: argparse.Namespace, stop: float) -> None:
     rng = random.Random(seed)
-    await asyncio.sleep(rng.uniform(0, args.think))  # callers ring in over the first steps
+    await asyncio.sleep(rng.uniform(0, ramp_seconds(args)))
     while time.monotonic() < stop:
         try:
             await one_call(line, rng, args, stop)
         except (TimeoutError, CallerError, OSError) as exc:
-            line.walk.errors.append(f"{type(exc).__name__}: {exc}")
+            if time.monotonic() >= line.walk.measure_from:
+                line.walk.errors.append(f"{type(exc).__name__}: {exc}")
             await asyncio.sleep(rng.uniform(0.75, 1.25) * args.think)
 
 
-async def run_callers(port: int, n: int, seconds: float, args: argparse.Namespace) -> Walk:
-    walk = Walk()
+async def run_callers(
+    port: int,
+    n: int,
+    seconds: float,
+    args: argparse.Namespace,
+    measuring: Callable[[], None] = lambda: None,
+) -> Walk:
+    """n callers; what starts in the `seconds` after the ramp is measured, and
+    `measuring` is called as that begins (to take the CPU counters)."""
+    walk = Walk(measure_from=time.monotonic() + ramp_seconds(args))
     line = Line(port, walk)
-    stop = time.monotonic() + seconds
-    await asyncio.gather(*(caller(line, i, args, stop) for i in range(n)))
+    stop = walk.measure_from + seconds
+
+    async def start_measuring() -> None:
+        await asyncio.sleep(max(0.0, walk.measure_from - time.monotonic()))
+        measuring()
+
+    await asyncio.gather(start_measuring(), *(caller(line, i, args, stop) for i in range(n)))
     return walk
 
 
@@ -275,11 +315,19 @@ def walk_callers(
 ) -> dict[str, float | int | str]:
     """(a) on one server: args.callers callers for args.duration seconds."""
     workers = worker_pids(server.process.pid)
-    cpu_before, mine_before = cpu_by_pid(workers), time.process_time()
-    database_before = database_backends(url)
-    started = time.monotonic()
-    walk = asyncio.run(run_callers(server.port, args.callers, args.duration, args))
-    seconds = time.monotonic() - started
+    before: dict[str, Any] = {}
+
+    def measuring() -> None:
+        before.update(
+            cpu=cpu_by_pid(workers),
+            mine=time.process_time(),
+            database=database_backends(url),
+            at=time.monotonic(),
+        )
+
+    walk = asyncio.run(run_callers(server.port, args.callers, args.duration, args, measuring))
+    seconds = time.monotonic() - before["at"]
+    cpu_before, mine_before, database_before = before["cpu"], before["mine"], before["database"]
     server_cpu = cpu_since(cpu_before, server.process.pid)
     db_cpu = database_cpu(url, database_before)
     mine = time.process_time() - mine_before
@@ -313,6 +361,12 @@ def walk_callers(
         f"generator CPU {row['generator_ms']:.2f} ms",
         flush=True,
     )
+    for kind, took in sorted(walk.kind_latencies.items()):
+        by_kind = [x * 1000 for x in took]
+        print(
+            f"      {kind:<10} p50 {percentile(by_kind, 50):8.1f} / p95 "
+            f"{percentile(by_kind, 95):8.1f} / p99 {percentile(by_kind, 99):8.1f} ms"
+        )
     for error in sorted(set(walk.errors))[:5]:
         print(f"      {error}")
     return row
