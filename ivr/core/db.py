@@ -166,6 +166,11 @@ def get_session() -> Session:
     return g.db_session
 
 
+class Interrupted(Exception):
+    """The request's work was stopped from outside it (a webhook's deadline): a
+    statement may still be in flight on its connections."""
+
+
 def let_go_of_the_database() -> None:
     """After a webhook's deadline has passed: this request's session drops its connections
     without a word to the server (no rollback on a server that may not answer); the

@@ -27,7 +27,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, insert, inspect, select, update
 from sqlalchemy.orm import configure_mappers
 
-from ivr.core.db import autocommit_connection, get_engine
+from ivr.core.db import Interrupted, autocommit_connection, get_engine
 from ivr.models import Call, CallEvent, utcnow
 
 CALLS = cast(Table, Call.__table__)
@@ -47,7 +47,13 @@ def connect() -> Iterator[Connection]:
         autocommit_connection() if engine.dialect.name == "postgresql" else engine.connect()
     )
     with connection:
-        yield connection
+        try:
+            yield connection
+        except Interrupted:
+            # A statement may still be in flight: the connection is closed, not rolled
+            # back on a server that may not answer (which the pool would log as an error).
+            connection.invalidate()
+            raise
 
 
 def transient_call(values: dict[str, Any]) -> Call:

@@ -40,7 +40,7 @@ from typing import TypeVar
 from flask import copy_current_request_context
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.core.db import let_go_of_the_database
+from ivr.core.db import Interrupted, let_go_of_the_database
 from ivr.voice import urls
 from ivr.voice.flows.catalogue import Flow
 
@@ -64,7 +64,7 @@ AGAIN_SECONDS = 0.25
 T = TypeVar("T")
 
 
-class DeadlinePassed(Exception):
+class DeadlinePassed(Interrupted):
     """The webhook's work did not finish within the deadline."""
 
 
