@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import Session, sessionmaker
@@ -164,6 +165,12 @@ def get_session() -> Session:
     if "db_session" not in g:
         g.db_session = current_app.extensions["ivr.sessionmaker"]()
     return g.db_session
+
+
+def insert_on_conflict(connection: Connection) -> Any:
+    """The dialect's INSERT, which has ON CONFLICT (`on_conflict_do_nothing`): PostgreSQL's
+    or SQLite's, whichever the connection speaks."""
+    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
 
 
 class Interrupted(Exception):

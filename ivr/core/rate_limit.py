@@ -31,9 +31,9 @@ from sqlalchemy import (
     func,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ivr.core.db import insert_on_conflict
 from ivr.models import RateBucket, UTCDateTime, utcnow
 
 
@@ -62,7 +62,7 @@ def take(session: Session, limit: Limit, now: datetime | None = None) -> bool:
 
 def _make(conn: Connection, limit: Limit, now: datetime) -> Any:
     """INSERT the bucket full, or nothing if it exists (no error, nothing logged)."""
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    insert = insert_on_conflict(conn)
     values = {"name": limit.name, "tokens": float(limit.capacity), "updated_at": now}
     return insert(RateBucket).values(**values).on_conflict_do_nothing(index_elements=["name"])
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http import HttpClient
@@ -30,6 +29,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from ivr.core.contact import ContactCipher
+from ivr.core.db import insert_on_conflict
 from ivr.models import TwilioErasure, utcnow
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def claim(connection: Connection, cipher: ContactCipher, call_sid: str, now: dat
     is unique and the INSERT does nothing on a conflict, so of two identical final status
     callbacks at once exactly one is True (the other waits for its row, then finds it);
     a check and then an INSERT let both through, and both stored the call."""
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    insert = insert_on_conflict(connection)
     statement = (
         insert(TwilioErasure)
         .values(

@@ -15,13 +15,12 @@ from typing import Any, cast
 
 from flask import Blueprint, Response, request
 from sqlalchemy import Connection, Table, bindparam, insert, inspect, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.core import followup
-from ivr.core.db import get_session
+from ivr.core.db import get_session, insert_on_conflict
 from ivr.core.rate_limit import take
 from ivr.core.runtime import get_core
 from ivr.models import Call, TwilioErasure, utcnow
@@ -443,7 +442,7 @@ def _status(params: TwilioParams) -> VoiceResponse:
 def _insert_in_transaction(connection: Connection, call: Call) -> call_store.Loaded:
     """Store a new call within the connection's transaction (which `_insert` would roll
     back on a conflict); if its first step has stored it meanwhile, the stored one."""
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    insert = insert_on_conflict(connection)
     statement = (
         insert(Call)
         .values(_column_values(call))

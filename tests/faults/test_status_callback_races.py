@@ -81,11 +81,7 @@ def test_two_final_callbacks_at_once_store_the_call_once(app, monkeypatch):
             one_answered.set()
 
     _pace_new_calls(monkeypatch, one_answered)
-    threads = [threading.Thread(target=hang_up, args=(caller,)) for caller in callers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    _each_in_a_thread(hang_up, callers)
 
     assert [status for status, _ in answers] == [200, 200]
     # One call, ended (none left in the menus for the sweep to end and count again),
@@ -110,12 +106,16 @@ def test_two_final_callbacks_at_once_for_a_stored_call_end_it_once(app, caplog):
         at_once.wait()
         answers.append(caller.hang_up(duration=7))
 
+    _each_in_a_thread(hang_up, callers)
+
+    assert [status for status, _ in answers] == [200, 200]
+    assert _stored(app) == (["ended"], 1)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def _each_in_a_thread(hang_up, callers) -> None:  # type: ignore[no-untyped-def]
     threads = [threading.Thread(target=hang_up, args=(caller,)) for caller in callers]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
-
-    assert [status for status, _ in answers] == [200, 200]
-    assert _stored(app) == (["ended"], 1)
-    assert not [r for r in caplog.records if r.levelname == "ERROR"]
