@@ -1,7 +1,7 @@
 // The queue refreshes itself: fetch the table body every few seconds and swap it in.
 // The tab's title shows how many callers wait, and a handler who asks for it hears a
 // short tone when one joins. Without JavaScript the page still works, with its
-// Refresh link. Times are UK time, labelled as the server labels them.
+// Refresh link. Times are UK time, labelled as the server labels them (clock.js).
 (function () {
   "use strict";
   var table = document.getElementById("queue");
@@ -14,10 +14,6 @@
   var seconds = parseInt(table.getAttribute("data-refresh-seconds"), 10) || 5;
   var baseTitle = document.title;
   var waiting = parseInt(table.getAttribute("data-waiting"), 10) || 0;
-
-  function ukTime(date) {
-    return date.toLocaleTimeString("en-GB", { timeZone: "Europe/London", timeZoneName: "short" });
-  }
 
   function showCount(count) {
     document.title = (count ? "(" + count + " waiting) " : "") + baseTitle;
@@ -66,7 +62,7 @@
         waiting = count;
         table.setAttribute("data-waiting", String(count));
         showCount(count);
-        if (stamp) { stamp.textContent = "Updated " + ukTime(new Date()); }
+        if (stamp) { stamp.textContent = "Updated " + window.ukTime(new Date()); }
       })
       .catch(function () {
         if (stamp) { stamp.textContent = "Could not refresh: check the connection"; }

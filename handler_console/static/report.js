@@ -49,7 +49,7 @@
       if (response.status === 204) {
         var now = response.headers.get("X-Report-Version");
         if (now && version) { version.value = now; }
-        say("Draft saved automatically at " + new Date().toLocaleTimeString("en-GB", { timeZone: "Europe/London", timeZoneName: "short" }), false);
+        say("Draft saved automatically at " + window.ukTime(new Date()), false);
         return null;
       }
       if (response.status === 409) { stopped = true; }

@@ -26,7 +26,8 @@ from tests.console_helpers import (
 )
 
 pytestmark = pytest.mark.browser
-UK_TIME = re.compile(r"(\d\d):(\d\d)(?::\d\d)? (GMT|BST)")
+# Two-digit hours, as the server writes them: "0:11:13" is not a match.
+UK_TIME = re.compile(r"(?<![\d:])(\d\d):(\d\d)(?::\d\d)? (GMT|BST)")
 
 
 @pytest.fixture
@@ -48,7 +49,22 @@ def _uk_clock_matches(text: str) -> None:
     assert found, f"no labelled UK time in {text!r}"
     now = datetime.now(UTC).astimezone(ZoneInfo("Europe/London"))
     assert found.group(3) == now.tzname()
-    assert abs(int(found.group(1)) * 60 + int(found.group(2)) - (now.hour * 60 + now.minute)) <= 2
+    apart = abs(int(found.group(1)) * 60 + int(found.group(2)) - (now.hour * 60 + now.minute))
+    assert min(apart, 24 * 60 - apart) <= 2  # either side of midnight
+
+
+def test_the_scripts_clock_after_midnight_and_in_summer(live_server, browser):
+    """The queue's stamp, written by the script, has the server's two-digit hour: Chromium's
+    en-GB default wrote "0:11:13 GMT" after midnight (CI failed at 00:11 on this)."""
+    add_user(live_server.app, "hana", "handler")
+    page = _page(browser)
+    page.clock.install(time=datetime(2026, 12, 2, 0, 11, 13, tzinfo=UTC))
+    sign_in_browser(page, live_server, "hana")
+    queue_a_caller(live_server.call)
+    expect(page).to_have_title(re.compile(r"^\(1 waiting\) Queue"))
+    expect(page.locator("#queue-updated")).to_have_text(re.compile(r"^Updated 00:1\d:\d\d GMT$"))
+    summer = page.evaluate("window.ukTime(new Date(Date.UTC(2026, 6, 1, 23, 5, 9)))")
+    assert summer == "00:05:09 BST"
 
 
 def test_one_clock_and_the_waiting_count_whatever_the_browsers_zone(live_server, browser):
