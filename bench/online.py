@@ -264,7 +264,9 @@ def load(database_url: str, args: argparse.Namespace) -> None:
     # Arrivals spread over one walk's thinking (a pause after each page a reporter
     # reads: PAUSES of them, ~45 s at 2-5 s), or 5 s with none.
     ramp = PAUSES * (think[0] + think[1]) / 2 or 5.0
-    with gunicorn(env, workers=args.workers, log_path=Path(instance) / "gunicorn.log") as server:
+    with gunicorn(
+        env, workers=args.workers, log_path=Path(instance) / "gunicorn.log", access_log=True
+    ) as server:
         log: Path = server["log"]
         asyncio.run(warm_up(server["url"], 2 * args.workers))
         # After the warm-up: right after start-up the master may not have forked them all.

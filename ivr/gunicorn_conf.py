@@ -18,8 +18,12 @@ forwarded_allow_ips = "127.0.0.1,::1"
 secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
 graceful_timeout = 20
 keepalive = 5
-accesslog = "-"
-# The path without the query string; never a request body (where Twilio puts From).
+# No access log: gunicorn's lines go to the journal, which stamps each with its exact
+# time, and a call's webhooks at exact times match the phone company's record of the
+# call. nginx's access log (deploy/nginx/helpline.conf) is the site's, to the hour.
+accesslog = None
+# For a bench that asks for one (`--access-logfile -`): the path without the query
+# string, never a request body (where Twilio puts From), and the time spent.
 access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 
 

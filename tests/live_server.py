@@ -31,8 +31,11 @@ http_post = http_transport(timeout=10)
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], workers: int = 2, log_path: Path | None = None) -> Iterator[dict]:
-    """Serve ivr.wsgi:app; yields {"url", "process", "log"}; stops it afterwards."""
+def gunicorn(
+    env: dict[str, str], workers: int = 2, log_path: Path | None = None, access_log: bool = False
+) -> Iterator[dict]:
+    """Serve ivr.wsgi:app; yields {"url", "process", "log"}; stops it afterwards. With
+    `access_log`, gunicorn's access lines too (off in production: ivr/gunicorn_conf.py)."""
     port = free_port()
     log_path = log_path or Path(env.get("IVR_INSTANCE_DIR", "/tmp")) / "gunicorn.log"
     log = log_path.open("w")
@@ -45,6 +48,7 @@ def gunicorn(env: dict[str, str], workers: int = 2, log_path: Path | None = None
             f"127.0.0.1:{port}",
             "--workers",
             str(workers),
+            *(["--access-logfile", "-"] if access_log else []),
             "ivr.wsgi:app",
         ],
         env={**os.environ, **env},

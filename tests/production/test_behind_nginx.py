@@ -20,6 +20,8 @@ from tests.conftest import walk
 from tests.console_helpers import add_user, sign_in_browser
 
 pytestmark = pytest.mark.browser
+# nginx's access line: the hour (its minutes and seconds zero) and the zone, then the rest.
+HOUR = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:00(?:[+-]\d\d:\d\d|Z) \"")
 
 
 def _https_page(browser):  # type: ignore[no-untyped-def]
@@ -77,16 +79,20 @@ def test_staff_sign_in_take_a_call_report_and_approve_over_https(production, bro
         assert report.reference == reference and report.status == "approved"
     engine.dispose()
 
-    # nginx logged the requests: paths and answers, nothing of who made them.
+    # nginx logged the requests: paths and answers, nothing of who made them, and each at
+    # its hour, not its second (a call's times would match the phone company's record).
     access = production.proxy.access_log.read_text()
     assert '"POST /voice/step/' in access and '"POST /console/login" 302' in access
     for needle in ("127.0.0.1", "seq=", "Mozilla", "Chrome", "TwilioProxy", "python-requests"):
         assert needle not in access, needle
+    lines = access.splitlines()
+    assert lines and all(HOUR.match(line) for line in lines), lines[:3]
     # Debian's own access log (combined, with addresses) got nothing of this site.
     assert not production.proxy.debian_access_log.read_text()
-    # Neither did gunicorn's.
+    # Nor did the app's log (the journal in production, which times every line to the
+    # second): no line for any of the call's webhooks, and nothing of the caller.
     app_log = production.app_log.read_text()
-    assert "POST /voice/step/" in app_log
+    assert '"POST /voice/' not in app_log and "/voice/step/" not in app_log
     for needle in ("127.0.0.1 -", "seq=", "Mozilla", "7911"):
         assert needle not in app_log, needle
 

@@ -36,6 +36,10 @@ def test_the_access_log_holds_nothing_of_a_caller():
     assert log_format.startswith("helpline_private ")
     for variable in CALLER_VARIABLES:
         assert variable not in log_format + " ", variable
+    # Times to the hour: nginx's own times are to the second (or finer).
+    assert log_format.split()[1] == "'$helpline_hour"
+    for exact in ("$time_iso8601", "$time_local", "$msec"):
+        assert exact not in log_format, exact
     access_logs = _directives("access_log")
     servers = len(re.findall(r"^server \{", SITE.read_text(), flags=re.M))
     assert len(access_logs) == servers

@@ -99,6 +99,8 @@ def two_servers(
     env = production_env(shared_database, instance, f"https://127.0.0.1:{https_port}")
     env["IVR_ROUTE_KENT_URL"] = force_server.url
     env["IVR_ROUTE_KENT_SECRET"] = SECRET
+    # To count which server took each step: gunicorn's access log, off in production.
+    env["GUNICORN_CMD_ARGS"] = "--access-logfile -"
     logs = (tmp_path / "server-a.log", tmp_path / "server-b.log")
     with (
         ivr_serve(env, logs[0]) as port_a,

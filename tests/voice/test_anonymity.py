@@ -135,6 +135,8 @@ def test_redaction_filter_is_on_the_root_handlers(app):
 def test_gunicorn_access_log_never_records_bodies_or_query_strings():
     from ivr import gunicorn_conf
 
+    # None at all unless asked for: the journal would time each webhook to the second.
+    assert gunicorn_conf.accesslog is None
     assert "%(U)s" in gunicorn_conf.access_log_format
     for leaky in ["%(r)s", "%(q)s", "%(f)s", "%(a)s", "%({"]:
         assert leaky not in gunicorn_conf.access_log_format
