@@ -11,7 +11,7 @@ import binascii
 import ipaddress
 import os
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -53,53 +53,56 @@ class ConfigPaths:
 
 @dataclass(frozen=True)
 class Settings:
+    """Every setting, as load_settings reads it. No field has a default: each setting's
+    is in config/default.toml (each folder's in ConfigPaths), and only there."""
+
     database_url: str
     twilio_auth_token: str
-    twilio_account_sid: str = ""
-    twilio_caller_id: str = ""
-    twilio_erase_calls: bool = True
-    twilio_erase_retry_base_seconds: int = 60
-    twilio_erase_retry_max_seconds: int = 3600
-    check_signatures: bool = True
-    public_base_url: str = ""
-    trusted_proxies: int = 0
-    environment: str = "production"
-    secret_key: str = ""
-    online_report_url: str = ""
-    contact_key: str = ""
-    max_tries: int = 3
-    gather_timeout_seconds: int = 6
-    queue_offer_after_seconds: int = 180
-    queue_pause_seconds: int = 20
-    check_staffing: bool = True
-    routing_fallback_force: str = ""
-    delivery_timeout_seconds: int = 20
-    delivery_retry_base_seconds: int = 60
-    delivery_retry_max_seconds: int = 3600
-    delivery_lease_seconds: int = 300
-    delivery_alert_after_seconds: int = 86400
-    delivery_interval_seconds: int = 15
-    delivery_concurrency: int = 4
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 25
-    smtp_username: str = ""
-    smtp_password: str = ""
-    smtp_starttls: bool = False
-    smtp_ca_file: str = ""
-    smtp_sender: str = "helpline@localhost"
-    retention_call_days: int = 90
-    retention_contact_days: int = 365
-    session_idle_minutes: int = 30
-    login_max_failures: int = 5
-    login_lock_minutes: int = 15
-    login_failure_delay_ms: int = 400
-    two_factor: bool = True
-    call_gateway: str = "twilio"
-    queue_refresh_seconds: int = 5
-    config_dir: Path = PROJECT_ROOT / "config"
-    flows_dir: Path = PROJECT_ROOT / "call_flows"
-    instance_dir: Path = PROJECT_ROOT / "instance"
-    extra: dict[str, Any] = field(default_factory=dict)
+    twilio_account_sid: str
+    twilio_caller_id: str
+    twilio_erase_calls: bool
+    twilio_erase_retry_base_seconds: int
+    twilio_erase_retry_max_seconds: int
+    check_signatures: bool
+    public_base_url: str
+    trusted_proxies: int
+    environment: str
+    secret_key: str
+    online_report_url: str
+    contact_key: str
+    max_tries: int
+    gather_timeout_seconds: int
+    queue_offer_after_seconds: int
+    queue_pause_seconds: int
+    check_staffing: bool
+    routing_fallback_force: str
+    delivery_timeout_seconds: int
+    delivery_retry_base_seconds: int
+    delivery_retry_max_seconds: int
+    delivery_lease_seconds: int
+    delivery_alert_after_seconds: int
+    delivery_interval_seconds: int
+    delivery_concurrency: int
+    smtp_host: str
+    smtp_port: int
+    smtp_username: str
+    smtp_password: str
+    smtp_starttls: bool
+    smtp_ca_file: str
+    smtp_sender: str
+    retention_call_days: int
+    retention_contact_days: int
+    session_idle_minutes: int
+    login_max_failures: int
+    login_lock_minutes: int
+    login_failure_delay_ms: int
+    two_factor: bool
+    call_gateway: str
+    queue_refresh_seconds: int
+    config_dir: Path
+    flows_dir: Path
+    instance_dir: Path
+    extra: dict[str, Any]
 
     @property
     def is_development(self) -> bool:

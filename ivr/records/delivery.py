@@ -73,19 +73,22 @@ _Row = TypeVar("_Row", Report, Dissemination)
 
 @dataclass(frozen=True)
 class DeliverySettings:
-    timeout_seconds: int = 20
-    retry_base_seconds: int = 60
-    retry_max_seconds: int = 3600
-    lease_seconds: int = 300
-    alert_after_seconds: int = 86400
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 25
-    smtp_username: str = ""
-    smtp_password: str = ""
-    smtp_starttls: bool = False
-    smtp_ca_file: str = ""
-    smtp_sender: str = "helpline@localhost"
-    concurrency: int = 4
+    """What the worker needs of the settings. No defaults: from_settings gives the
+    configured values (config/default.toml holds the defaults)."""
+
+    timeout_seconds: int
+    retry_base_seconds: int
+    retry_max_seconds: int
+    lease_seconds: int
+    alert_after_seconds: int
+    smtp_host: str
+    smtp_port: int
+    smtp_username: str
+    smtp_password: str
+    smtp_starttls: bool
+    smtp_ca_file: str
+    smtp_sender: str
+    concurrency: int
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DeliverySettings:

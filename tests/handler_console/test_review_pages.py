@@ -16,10 +16,10 @@ from handler_console.highlight import highlight
 from ivr.core.db import get_engine
 from ivr.core.runtime import get_core
 from ivr.models import AuditEntry, Dissemination, Report
-from ivr.records.delivery import Deliverer, DeliverySettings
+from ivr.records.delivery import Deliverer
 from ivr.records.pii import find_in_text
 from tests.console_helpers import add_user, csrf_token, sign_in
-from tests.records.conftest import force_server, make_report, routes_to  # noqa: F401
+from tests.records.conftest import delivery_settings, force_server, make_report, routes_to  # noqa: F401
 
 PHONE_TEXT = "He took £500 in cash. Ring me back on 07700 900123 if you need more."
 
@@ -292,7 +292,7 @@ def test_the_report_page_shows_a_delivery_made_to_a_real_force_server(
     url = f"/console/review/{report.reference}"
     post(sue, url + "/approve")
     sessions = sessionmaker(get_engine(app), expire_on_commit=False)
-    worker = Deliverer(sessions, routes, runtime.cipher, DeliverySettings())
+    worker = Deliverer(sessions, routes, runtime.cipher, delivery_settings())
 
     assert worker.run_once().failed == 1
     html = page(sue.get(url))

@@ -3,6 +3,8 @@ test database, a movable clock, a force's HTTPS endpoint and an SMTP server on 1
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import socket
 import threading
@@ -22,12 +24,32 @@ from ivr.core.contact import ContactCipher
 from ivr.core.db import make_engine
 from ivr.core.forces import ForceCatalogue
 from ivr.core.routing import Route, Routes
-from ivr.core.settings import PROJECT_ROOT
+from ivr.core.settings import PROJECT_ROOT, Settings, load_settings
 from ivr.models import Report, ReportSubject, User
+from ivr.records.delivery import DeliverySettings
 from ivr.records.record import new_reference
 from ivr.records.sending import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
 SECRET = "force-secret-0123456789abcdef-0123456789"
+
+
+@functools.cache
+def default_settings() -> Settings:
+    """The settings as config/default.toml gives them (with the secrets it leaves out),
+    untouched by this machine's environment or instance/local.toml."""
+    return load_settings(
+        environ={
+            "TWILIO_AUTH_TOKEN": "t" * 32,
+            "IVR_SECRET_KEY": "s" * 40,
+            "IVR_CONTACT_KEY": Fernet.generate_key().decode(),
+            "IVR_INSTANCE_DIR": "/nonexistent",
+        }
+    )
+
+
+def delivery_settings(**changes: Any) -> DeliverySettings:
+    """The delivery worker's settings by default, with `changes`."""
+    return dataclasses.replace(DeliverySettings.from_settings(default_settings()), **changes)
 
 
 @pytest.fixture

@@ -19,15 +19,22 @@ from sqlalchemy import select
 from ivr.core.routing import Route, Routes
 from ivr.core.settings import PROJECT_ROOT
 from ivr.models import AuditEntry, Dissemination, Report
-from ivr.records.delivery import Deliverer, DeliverySettings, backoff
+from ivr.records.delivery import Deliverer, backoff
 from ivr.records.delivery_state import deliveries_of, failing_deliveries, state_label
 from ivr.records.export import export_report, to_body
 from ivr.records.review import approve, redirect
 from ivr.records.sending import verify
-from tests.records.conftest import SECRET, free_port, make_report, make_user, routes_to
+from tests.records.conftest import (
+    SECRET,
+    delivery_settings,
+    free_port,
+    make_report,
+    make_user,
+    routes_to,
+)
 
 SCHEMA = json.loads((PROJECT_ROOT / "schemas" / "report.schema.json").read_text())
-FAST = DeliverySettings(retry_base_seconds=60, retry_max_seconds=600, lease_seconds=300)
+FAST = delivery_settings(retry_base_seconds=60, retry_max_seconds=600, lease_seconds=300)
 
 
 def utc(moment):
@@ -163,7 +170,7 @@ def test_a_force_answering_nonsense_is_a_failure_not_a_crash(
 
 
 def test_backoff_doubles_up_to_its_cap():
-    settings = DeliverySettings(retry_base_seconds=30, retry_max_seconds=3600)
+    settings = delivery_settings(retry_base_seconds=30, retry_max_seconds=3600)
     seconds = [backoff(n, settings).total_seconds() for n in range(1, 10)]
     assert seconds == [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]
 
@@ -175,7 +182,7 @@ def test_a_report_to_several_forces_is_disseminated_when_each_has_it(
     routes = routes_to(
         forces, {"kent": ("https", force_server.url), "essex": ("email", "psd@essex.example")}
     )
-    settings = DeliverySettings(smtp_host="127.0.0.1", smtp_port=port, timeout_seconds=10)
+    settings = delivery_settings(smtp_host="127.0.0.1", smtp_port=port, timeout_seconds=10)
     force_server.failures = 1
     report = approved(session, routes, clock, ("kent", "essex"))
     worker = Deliverer(sessions, routes, cipher, settings, clock)
@@ -192,7 +199,7 @@ def test_email_delivery_reaches_a_real_smtp_server_signed(
 ):
     mailbox, port = smtp_server
     routes = routes_to(forces, {"metropolitan": ("email", "acac@met.example")})
-    settings = DeliverySettings(smtp_host="127.0.0.1", smtp_port=port, timeout_seconds=10)
+    settings = delivery_settings(smtp_host="127.0.0.1", smtp_port=port, timeout_seconds=10)
     report = approved(session, routes, clock, ("metropolitan",))
     assert Deliverer(sessions, routes, cipher, settings, clock).run_once().delivered == 1
     (envelope,) = mailbox.messages
@@ -214,7 +221,7 @@ def test_email_delivery_reaches_a_real_smtp_server_signed(
 
 def test_an_smtp_server_that_is_down_means_a_retry(sessions, session, forces, cipher, clock):
     routes = routes_to(forces, {"essex": ("email", "psd@essex.example")})
-    settings = DeliverySettings(smtp_host="127.0.0.1", smtp_port=free_port(), timeout_seconds=5)
+    settings = delivery_settings(smtp_host="127.0.0.1", smtp_port=free_port(), timeout_seconds=5)
     report = approved(session, routes, clock, ("essex",))
     assert Deliverer(sessions, routes, cipher, settings, clock).run_once().failed == 1
     row = row_of(sessions, report, "essex")

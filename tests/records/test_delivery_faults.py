@@ -13,12 +13,12 @@ from sqlalchemy import func, select
 
 from ivr.core.settings import SettingsError, load_settings
 from ivr.models import AuditEntry, Dissemination
-from ivr.records.delivery import Deliverer, DeliverySettings
+from ivr.records.delivery import Deliverer
 from ivr.records.review import approve
 from ivr.sim.faults import BadForce, BadSmtp
-from tests.records.conftest import make_report, make_user, routes_to
+from tests.records.conftest import delivery_settings, make_report, make_user, routes_to
 
-QUICK = DeliverySettings(timeout_seconds=2, lease_seconds=300, retry_base_seconds=60)
+QUICK = delivery_settings(timeout_seconds=2, lease_seconds=300, retry_base_seconds=60)
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 import jsonschema
 
 from ivr.core.settings import PROJECT_ROOT
-from ivr.records.delivery import Deliverer, DeliverySettings
+from ivr.records.delivery import Deliverer
 from ivr.records.review import approve
-from tests.records.conftest import make_report, make_user, routes_to
+from tests.records.conftest import delivery_settings, make_report, make_user, routes_to
 
 SCHEMA = json.loads((PROJECT_ROOT / "schemas" / "report.schema.json").read_text())
 # Half past eleven at night in UTC is already the next day in the UK in summer.
@@ -30,7 +30,7 @@ def test_an_anonymous_reports_dissemination_carries_dates_only(
     report.submitted_at = ANSWERED.replace(minute=52)
     session.commit()
     approve(session, report, make_user(session), routes, now=clock())
-    assert Deliverer(sessions, routes, cipher, DeliverySettings(), clock).run_once().delivered
+    assert Deliverer(sessions, routes, cipher, delivery_settings(), clock).run_once().delivered
 
     (sent,) = force_server.acknowledged
     record = json.loads(sent["body"])

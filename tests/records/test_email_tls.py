@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 from ivr.core.settings import SettingsError, is_this_machine, load_settings
 from ivr.records.delivery import Deliverer, DeliverySettings
 from ivr.records.review import approve
-from tests.records.conftest import free_port, make_report, make_user, routes_to
+from tests.records.conftest import delivery_settings, free_port, make_report, make_user, routes_to
 
 
 def _network_address() -> str:
@@ -116,7 +116,7 @@ def test_a_remote_server_without_starttls_gets_no_report(
     sessions, session, forces, cipher, clock, plain_relay
 ):
     address, port, mailbox = plain_relay
-    settings = DeliverySettings(smtp_host=address, smtp_port=port, smtp_starttls=False)
+    settings = delivery_settings(smtp_host=address, smtp_port=port, smtp_starttls=False)
     done = _deliver(sessions, session, forces, cipher, clock, settings)
     assert (done.delivered, done.failed) == (0, 1)
     assert mailbox.messages == []  # never sent in plain text; retried later
@@ -126,7 +126,7 @@ def test_a_remote_server_gets_the_report_over_starttls_its_certificate_checked(
     sessions, session, forces, cipher, clock, relay
 ):
     address, port, mailbox, cert_path = relay
-    settings = DeliverySettings(
+    settings = delivery_settings(
         smtp_host=address, smtp_port=port, smtp_starttls=True, smtp_ca_file=str(cert_path)
     )
     done = _deliver(sessions, session, forces, cipher, clock, settings)
@@ -139,7 +139,7 @@ def test_a_certificate_that_does_not_check_gets_no_report(
     sessions, session, forces, cipher, clock, relay
 ):
     address, port, mailbox, _cert_path = relay  # its CA not given: not trusted
-    settings = DeliverySettings(smtp_host=address, smtp_port=port, smtp_starttls=True)
+    settings = delivery_settings(smtp_host=address, smtp_port=port, smtp_starttls=True)
     done = _deliver(sessions, session, forces, cipher, clock, settings)
     assert (done.delivered, done.failed) == (0, 1) and mailbox.messages == []
 

@@ -12,13 +12,13 @@ from sqlalchemy import select
 from ivr.core.settings import PROJECT_ROOT
 from ivr.models import ReportMessage, UpdateDelivery
 from ivr.records import followup_messages as fm
-from ivr.records.delivery import Deliverer, DeliverySettings
+from ivr.records.delivery import Deliverer
 from ivr.records.review import approve
 from ivr.records.update_delivery import UpdateDeliverer
-from tests.records.conftest import make_report, make_user, routes_to
+from tests.records.conftest import delivery_settings, make_report, make_user, routes_to
 
 SCHEMA = json.loads((PROJECT_ROOT / "schemas" / "update.schema.json").read_text())
-FAST = DeliverySettings(retry_base_seconds=60, retry_max_seconds=600, lease_seconds=300)
+FAST = delivery_settings(retry_base_seconds=60, retry_max_seconds=600, lease_seconds=300)
 
 
 def _sent_report(session, sessions, routes, cipher, clock, forces=("kent",)):  # type: ignore[no-untyped-def]

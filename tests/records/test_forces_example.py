@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from ivr.core.settings import PROJECT_ROOT
-from ivr.records.delivery import Deliverer, DeliverySettings
+from ivr.records.delivery import Deliverer
 from ivr.records.review import approve
-from tests.records.conftest import SECRET, make_report, make_user, routes_to
+from tests.records.conftest import SECRET, delivery_settings, make_report, make_user, routes_to
 
 FORCES_PAGE = PROJECT_ROOT / "docs" / "forces.md"
 
@@ -33,7 +33,7 @@ def delivered(sessions, session, forces, cipher, clock, force_server):
     routes = routes_to(forces, {"kent": ("https", force_server.url)})
     report = make_report(session)
     approve(session, report, make_user(session), routes, now=clock())
-    assert Deliverer(sessions, routes, cipher, DeliverySettings(), clock).run_once().delivered
+    assert Deliverer(sessions, routes, cipher, delivery_settings(), clock).run_once().delivered
     (received,) = force_server.acknowledged
     return received["headers"], received["body"]
 
