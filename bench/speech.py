@@ -70,7 +70,7 @@ from ivr.sim.walks import (  # noqa: E402
     list_ends,
 )
 from ivr.voice.flows.catalogue import Flow, load_flow  # noqa: E402
-from ivr.voice.flows.check import keypad_paths  # noqa: E402
+from ivr.voice.flows.path_times import keypad_paths  # noqa: E402
 
 AUTH_TOKEN = "bench-speech-0123456789abcdef"
 ESPEAK_VOICES = {"en-GB": "en-gb", "cy-GB": "cy"}

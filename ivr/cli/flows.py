@@ -24,7 +24,8 @@ def flows() -> None:
 def flows_check(flows_dir: Path | None, forces_file: Path | None) -> None:
     """Fail with one line per problem found in any flow (CI runs this)."""
     from ivr.core.forces import ForceCatalogue
-    from ivr.voice.flows.check import check_flows, keypad_paths
+    from ivr.voice.flows.check import check_flows
+    from ivr.voice.flows.path_times import keypad_paths
 
     paths = ConfigPaths.from_environ()
     flows_dir = flows_dir or paths.flows_dir

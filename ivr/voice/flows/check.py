@@ -10,16 +10,15 @@ config/forces.toml, or a force there that no menu reaches.
 
 from __future__ import annotations
 
-import heapq
 import string
-from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from ivr.core.forces import ForceCatalogue
-from ivr.core.spoken import pause_seconds, seconds_of_speech, spoken_words
+from ivr.core.spoken import spoken_words
 from ivr.voice.flows.catalogue import Flow, FlowError, Option, Step, load_flow
+from ivr.voice.flows.graph import FOLLOWUP_TYPES, edges, reachable
+from ivr.voice.flows.path_times import SAMPLE_VALUES, keypad_paths
 
 DEFAULT_PROMPT_WORDS = 80
 DEFAULT_PATH_SECONDS = 90
@@ -29,62 +28,11 @@ PLACEHOLDERS = {"label", "key", "value", "online", "position", "day", "time", "m
 # Prompts the renderer speaks by itself, whatever the flow.
 ENGINE_PROMPTS = ("option", "notice.invalid", "notice.silence", "notice.gave_up",
                   "notice.error", "notice.lost_step", "notice.hold", "queue.hold")  # fmt: skip
-# Digit steps that take a follow-up reference and code (ivr/voice/flows/moves.py), and
-# the prompts their moves speak.
-FOLLOWUP_TYPES = ("reference", "followup_code")
+# The prompts that the moves of follow-up digit steps speak (ivr/voice/flows/moves.py).
 FOLLOWUP_PROMPTS = {
     "reference": ("notice.invalid_reference",),
     "followup_code": ("followup.found", "followup.question_waits", "followup.not_found"),
 }
-# Stand-ins for placeholders when counting words: each is about one spoken word.
-SAMPLE_VALUES = {"label": "label", "key": "1", "value": "value", "online": "online",
-                 "position": "1", "day": "today", "time": "8:00", "minutes": "5"}  # fmt: skip
-
-
-def edges(step: Step) -> Iterator[tuple[str, str]]:
-    """Every way out of a step: (what leads there, the step it leads to)."""
-    if step.kind == "message":
-        yield "next", step.next
-    elif step.kind == "menu":
-        for option in step.options:
-            if option.take:
-                yield f"option {option.key}", option.confirm or step.confirm or ""
-                yield f"option {option.key} (unavailable)", option.unavailable or step.fail_next
-            else:
-                yield f"option {option.key}", option.next
-        if step.speech:
-            yield "speech", step.confirm or step.fail_next
-        if step.silence_next:
-            yield "silence_next", step.silence_next
-        yield "fail_next", step.fail_next
-    elif step.kind == "confirm":
-        yield "yes", step.yes
-        yield "no", step.no
-        yield "fail_next", step.fail_next
-    elif step.kind == "digits" and step.value_type in FOLLOWUP_TYPES:
-        yield "next", step.next
-        if step.no:
-            yield "no", step.no
-        yield "fail_next", step.fail_next
-    elif step.kind == "digits":
-        yield "confirm", step.confirm or step.fail_next
-        yield "fail_next", step.fail_next
-
-
-def entry_steps(flow: Flow) -> list[str]:
-    return [flow.start, *(entry.start for entry in flow.entries.values())]
-
-
-def reachable(flow: Flow) -> set[str]:
-    seen: set[str] = set()
-    todo = deque(s for s in entry_steps(flow) if s in flow.steps)
-    while todo:
-        step_id = todo.popleft()
-        if step_id in seen:
-            continue
-        seen.add(step_id)
-        todo.extend(t for _, t in edges(flow.steps[step_id]) if t in flow.steps)
-    return seen
 
 
 def check_flows(flows_dir: Path, forces: ForceCatalogue) -> list[str]:
@@ -298,130 +246,6 @@ def _check_forces(flow: Flow, forces: ForceCatalogue) -> Iterator[str]:
 
 
 # ------------------------------------------------------------- path times
-@dataclass(frozen=True)
-class KeypadPath:
-    """The quickest way to the queue on the keypad, in one language."""
-
-    language: str
-    dialled: str  # the number rung (E.164)
-    keys: tuple[str, ...]
-    words: int
-    pauses: float = 0.0  # seconds of pauses at punctuation
-
-    @property
-    def seconds(self) -> float:
-        return seconds_of_speech(self.words, self.pauses)
-
-
-@dataclass(frozen=True)
-class Heard:
-    """Words and pauses heard; added up along a path."""
-
-    words: int = 0
-    pauses: float = 0.0
-
-    def __add__(self, other: Heard) -> Heard:
-        return Heard(self.words + other.words, self.pauses + other.pauses)
-
-    @property
-    def seconds(self) -> float:
-        return seconds_of_speech(self.words, self.pauses)
-
-
-def _heard(text: str) -> Heard:
-    return Heard(spoken_words(text), pause_seconds(text))
-
-
-def _words(flow: Flow, language: str, prompt_key: str, /, **values: str) -> Heard:
-    text = flow.prompts.get(language, {}).get(prompt_key)
-    if text is None:
-        text = flow.prompts[flow.languages[0]].get(prompt_key, "")
-    try:
-        return _heard(text.format(**{**SAMPLE_VALUES, **values}))
-    except (ValueError, KeyError, IndexError):
-        return _heard(text)
-
-
-def _total(parts: Iterator[Heard] | list[Heard]) -> Heard:
-    total = Heard()
-    for part in parts:
-        total = total + part
-    return total
-
-
-def _render_words(flow: Flow, step: Step, language: str) -> Heard:
-    """Words a caller hears when a step is rendered (its question and options)."""
-    words = _total(_words(flow, language, key) for key in step.say)
-    if step.kind == "menu":
-        for option in step.options:
-            if not option.spoken:
-                continue
-            spoken_in = option.language if option.language in flow.voices else language
-            label = flow.prompts.get(spoken_in, {}).get(option.label, option.label)
-            say = option.say or step.option_say
-            words = words + _words(flow, spoken_in, say, label=label, key=option.key)
-    elif step.kind == "confirm":
-        words = words + _words(flow, language, "confirm.options")
-    return words
-
-
-def _arrive(
-    flow: Flow, step_id: str, language: str, preface: tuple[str, ...]
-) -> tuple[str, Heard] | None:
-    """Where a move lands (message steps pass through) and the words heard on the way."""
-    words = _total(_words(flow, language, key) for key in preface)
-    for _ in range(len(flow.steps)):
-        step = flow.steps.get(step_id)
-        if step is None:
-            return None
-        if step.kind != "message":
-            return step_id, words + _render_words(flow, step, language)
-        words = words + _total(_words(flow, language, key) for key in step.say)
-        step_id = step.next
-    return None
-
-
-def keypad_paths(flow: Flow) -> dict[str, KeypadPath]:
-    """For each language, the keypad path to a queue heard the soonest (words and pauses)."""
-    starts = [(flow.numbers[0] if flow.numbers else "", flow.languages[0], flow.start)]
-    starts += [(n, e.language, e.start) for n, e in flow.entries.items()]
-    queue: list[tuple[float, int, Heard, str, str, str, tuple[str, ...]]] = []
-    for order, (number, language, step_id) in enumerate(starts):
-        landed = _arrive(flow, step_id, language, ())
-        if landed:
-            heard = landed[1]
-            heapq.heappush(queue, (heard.seconds, order, heard, landed[0], language, number, ()))
-    best: dict[str, KeypadPath] = {}
-    settled: set[tuple[str, str, str]] = set()
-    counter = len(starts)
-    while queue:
-        _, _, heard, step_id, language, number, keys = heapq.heappop(queue)
-        if (step_id, language, number) in settled:
-            continue
-        settled.add((step_id, language, number))
-        step = flow.steps[step_id]
-        if step.kind == "queue":
-            if language not in best:
-                best[language] = KeypadPath(language, number, keys, heard.words, heard.pauses)
-            continue
-        if step.kind != "menu":
-            continue  # a typed number or a spoken name: never the quickest way
-        for option in step.options:
-            if option.take:
-                continue
-            new_language = option.language or language
-            landed = _arrive(flow, option.next, new_language, option.then_say)
-            if landed:
-                counter += 1
-                total = heard + landed[1]
-                heapq.heappush(
-                    queue,
-                    (total.seconds, counter, total, landed[0], new_language, number,
-                     (*keys, option.key)),
-                )  # fmt: skip
-    return best
-
-
 def _check_path_times(flow: Flow) -> Iterator[str]:
     limit = float(flow.limits.get("path_seconds", DEFAULT_PATH_SECONDS))
     paths = keypad_paths(flow)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 from ivr.voice.flows.catalogue import Flow, Step
-from ivr.voice.flows.check import edges, entry_steps
+from ivr.voice.flows.graph import edges, entry_steps
 
 BOX_WIDTH = 300
 LINE_HEIGHT = 15

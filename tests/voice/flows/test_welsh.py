@@ -17,7 +17,8 @@ from ivr.core.spoken import spoken_words
 from ivr.models import Call
 from ivr.sim.twilio import SimulatedCall, flask_transport, heard, spoken
 from ivr.voice.flows.catalogue import load_flow
-from ivr.voice.flows.check import check_flows, keypad_paths
+from ivr.voice.flows.check import check_flows
+from ivr.voice.flows.path_times import keypad_paths
 from tests.conftest import AUTH_TOKEN
 
 HELPLINE = load_flow(PROJECT_ROOT / "call_flows" / "helpline")
