@@ -38,15 +38,15 @@ from ivr.core.db import get_engine, normalise_url
 from ivr.core.migrate import upgrade
 from ivr.insight.audit_log import AuditFilters, audit_log
 from ivr.insight.call_log import CallFilters, call_log, encode_cursor
+from ivr.insight.figure_queries import call_counts
 from ivr.insight.figures import (
     Figures,
-    Period,
     _disseminations,
     _reports,
     announcement_figures,
-    call_counts,
     figures,
 )
+from ivr.insight.period import Period
 from ivr.insight.roll_up import roll_up_settled
 from ivr.models import Base, User
 from ivr.staff.accounts import create_user

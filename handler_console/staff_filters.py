@@ -22,7 +22,7 @@ from ivr.core.categories import load_categories
 from ivr.core.runtime import get_core
 from ivr.insight.audit_log import AuditFilters
 from ivr.insight.call_log import OUTCOMES, CallFilters
-from ivr.insight.figures import Period
+from ivr.insight.period import Period
 from ivr.models import SubjectRole
 from ivr.voice.runtime import get_voice
 

@@ -26,8 +26,8 @@ WAIT_STEP_BEYOND = 600
 
 
 def wait_step(seconds: int) -> int:
-    """A waiting time rounded down to the histogram's step (ivr/insight/figures.py's SQL does
-    the same)."""
+    """A waiting time rounded down to the histogram's step (ivr/insight/day_counts.py's SQL
+    does the same)."""
     for below, step in WAIT_STEPS:
         if seconds < below:
             return seconds - seconds % step

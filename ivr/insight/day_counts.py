@@ -1,7 +1,7 @@
 """Counting the calls of whole UTC days, straight from the calls and their step events:
 what FigureDay (ivr/models/figures.py) holds once a day has settled.
 
-Shared by the figures (ivr/insight/figures.py), which count the days not rolled up
+Shared by the figures (ivr/insight/figure_queries.py), which count the days not rolled up
 yet this way, and by the roll-up (ivr/insight/roll_up.py), which stores them.
 """
 

@@ -4,7 +4,8 @@ module reads and never writes (the CSV is figures_csv.py, the daily roll-up
 that writes is roll_up.py).
 
 Every figure leaves out test calls (`Call.is_test`) and reports made from them.
-A period is half-open, [start, end), in UTC. Each figure is counted by the
+A period is half-open, [start, end), in UTC (ivr/insight/period.py). The
+queries are in ivr/insight/figure_queries.py; each figure is counted by the
 moment that defines it:
 
 - calls, outcomes, waiting times and the funnel: when the call started;
@@ -35,36 +36,22 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 
-from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import Session
 
-from ivr.insight.day_counts import (
-    OUTCOME,
-    REACHED,
-    WAIT_ALL,
-    WAIT_ANSWERED,
-    as_date,
-    count_days,
-    midnight,
-    settled_days_end,
-    spans,
-    within,
+from ivr.insight.day_counts import OUTCOME, REACHED, WAIT_ALL, WAIT_ANSWERED
+from ivr.insight.figure_queries import (
+    awaiting_by_force,
+    call_counts,
+    outcomes_passed,
+    passed_by_category,
+    passed_by_force,
+    reports_approved,
+    reports_by_origin,
 )
-from ivr.models import (
-    RELEASED,
-    Call,
-    CallOutcome,
-    CountedDay,
-    Dissemination,
-    DisseminationState,
-    FigureDay,
-    ForceOutcome,
-    Report,
-    ReportOrigin,
-    utcnow,
-)
+from ivr.insight.period import Period
+from ivr.models import CallOutcome, ForceOutcome, ReportOrigin
 
 # What a force can tell us it did with a piece of intelligence (ivr/records/force_outcomes.py).
 FORCE_OUTCOMES = {
@@ -74,23 +61,6 @@ FORCE_OUTCOMES = {
     ForceOutcome.SAFEGUARDING: "Safeguarding action",
     ForceOutcome.RECORDED: "Recorded for future investigations",
 }
-
-
-@dataclass(frozen=True)
-class Period:
-    start: datetime
-    end: datetime  # exclusive
-
-    @classmethod
-    def of_days(cls, first: date, last: date) -> Period:
-        """From the start of `first` to the end of `last` (both included), UTC."""
-        start = datetime.combine(first, time(), tzinfo=UTC)
-        end = datetime.combine(last + timedelta(days=1), time(), tzinfo=UTC)
-        return cls(start, end)
-
-    def __str__(self) -> str:
-        last = (self.end - timedelta(microseconds=1)).date()
-        return f"{self.start.date().isoformat()} to {last.isoformat()}"
 
 
 @dataclass(frozen=True)
@@ -184,18 +154,7 @@ def announcement_figures(
     did with them; with `force`, the pieces passed to that force only (the
     announcement's "Met-led investigations" are force="metropolitan"). Give
     the period's `figures()` as `counted` not to count the calls again."""
-    passed = (
-        select(Dissemination.force_outcome, func.count())
-        .join(Report, Report.id == Dissemination.report_id)
-        .where(
-            Dissemination.state == DisseminationState.DELIVERED,
-            _in(Dissemination.delivered_at, period),
-            _not_from_test_call(),
-        )
-    )
-    if force:
-        passed = passed.where(Dissemination.force_id == force)
-    outcomes = dict(session.execute(passed.group_by(Dissemination.force_outcome)).all())
+    outcomes = outcomes_passed(session, period, force)
     if counted is None:
         counted = Figures(period)
         _outcomes(call_counts(session, period), counted)
@@ -207,46 +166,6 @@ def announcement_figures(
         investigations=outcomes.get(ForceOutcome.INVESTIGATION, 0),
         passed_to_other_forces=outcomes.get(ForceOutcome.PASSED_TO_OTHER_FORCE, 0),
     )
-
-
-def call_counts(
-    session: Session, period: Period, line: str | None = None, now: datetime | None = None
-) -> Counter[tuple[str, str]]:
-    """(figure, key) -> count over the period's calls: the days the roll-up has
-    counted from FigureDay, the rest (days not settled or not rolled up yet, and
-    part-days at either end) from the calls. Reads only: never writes or commits."""
-    first_day, end_day = _whole_days(period, now or utcnow())
-    counts: Counter[tuple[str, str]] = Counter()
-    live = [(period.start, period.end)]
-    if first_day < end_day:
-        counted = {
-            as_date(day)
-            for day in session.scalars(
-                select(CountedDay.day).where(CountedDay.day >= first_day, CountedDay.day < end_day)
-            )
-        }
-        stored = select(FigureDay.figure, FigureDay.key, func.sum(FigureDay.count)).where(
-            FigureDay.day >= first_day, FigureDay.day < end_day
-        )
-        if line:
-            stored = stored.where(FigureDay.line == line)
-        for figure, key, count in session.execute(stored.group_by(FigureDay.figure, FigureDay.key)):
-            counts[(figure, key)] += int(count)
-        uncounted = [
-            first_day + timedelta(days=n)
-            for n in range((end_day - first_day).days)
-            if first_day + timedelta(days=n) not in counted
-        ]
-        live = [
-            (period.start, midnight(first_day)),
-            *((midnight(a), midnight(b)) for a, b in spans(uncounted)),
-            (midnight(end_day), period.end),
-        ]
-    for start, end in live:
-        if start < end:
-            for (_day, _line, figure, key), count in count_days(session, start, end, line).items():
-                counts[(figure, key)] += count
-    return counts
 
 
 def nearest_rank(histogram: list[tuple[int, int]], fraction: float) -> int | None:
@@ -318,94 +237,21 @@ def _funnel(counts: Counter[tuple[str, str]], step_order: list[str] | None) -> l
 
 
 def _reports(session: Session, period: Period, result: Figures) -> None:
-    created = session.execute(
-        select(Report.origin, func.count())
-        .where(_in(Report.created_at, period), _not_from_test_call())
-        .group_by(Report.origin)
-    ).all()
-    by_origin = {origin: int(count) for origin, count in created}
+    by_origin = reports_by_origin(session, period)
     result.online_reports = by_origin.get(ReportOrigin.ONLINE, 0)
     result.call_reports = by_origin.get(ReportOrigin.CALL, 0)
-    result.reports_approved = int(
-        session.scalar(
-            select(func.count())
-            .select_from(Report)
-            .where(
-                Report.status.in_(RELEASED),
-                _in(Report.reviewed_at, period),
-                _not_from_test_call(),
-            )
-        )
-        or 0
-    )
+    result.reports_approved = reports_approved(session, period)
 
 
 def _disseminations(session: Session, period: Period, result: Figures) -> None:
-    """The pieces passed in the period: by force and what the force did, and by the
-    report's categories (a JSON list, each category once: a report in two counts in each)."""
-    passed = [
-        Dissemination.state == DisseminationState.DELIVERED,
-        _in(Dissemination.delivered_at, period),
-        _not_from_test_call(),
-    ]
+    """The pieces passed in the period: by force, by what the force did, by category;
+    and the deliveries still awaited."""
     by_force: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
-    for force_id, outcome, count in session.execute(
-        select(Dissemination.force_id, Dissemination.force_outcome, func.count())
-        .join(Report, Report.id == Dissemination.report_id)
-        .where(*passed)
-        .group_by(Dissemination.force_id, Dissemination.force_outcome)
-    ):
+    for force_id, outcome, count in passed_by_force(session, period):
         by_force[force_id] += count
         outcomes[outcome or "not_reported"] += count
     result.passed_by_force = dict(by_force)
     result.force_outcomes = dict(outcomes)
-
-    if session.get_bind().dialect.name == "postgresql":
-        each = func.json_array_elements_text(Report.categories).table_valued("value").lateral()
-    else:
-        each = func.json_each(Report.categories).table_valued("value")
-    category = func.coalesce(each.c.value, "unknown")
-    result.passed_by_category = {
-        str(name): int(count)
-        for name, count in session.execute(
-            select(category, func.count())
-            .select_from(Dissemination)
-            .join(Report, Report.id == Dissemination.report_id)
-            .outerjoin(each, true())
-            .where(*passed)
-            .group_by(category)
-        )
-    }
-
-    awaiting = session.execute(
-        select(Dissemination.force_id, func.count())
-        .join(Report, Report.id == Dissemination.report_id)
-        .where(
-            Dissemination.state == DisseminationState.PENDING,
-            _in(Dissemination.created_at, period),
-            _not_from_test_call(),
-        )
-        .group_by(Dissemination.force_id)
-    ).all()
-    result.awaiting_by_force = {force_id: int(count) for force_id, count in awaiting}
-
-
-def _in(column, period: Period):
-    return within(column, period.start, period.end)
-
-
-def _whole_days(period: Period, now: datetime) -> tuple[date, date]:
-    """The settled whole days inside the period: [first, end)."""
-    start = period.start.astimezone(UTC)
-    first = start.date() if start == midnight(start.date()) else start.date() + timedelta(days=1)
-    end = min(period.end.astimezone(UTC).date(), settled_days_end(now))
-    return first, max(first, end)
-
-
-def _not_from_test_call():
-    """For a statement over Report: not made from a test call. Test calls are
-    few and have a partial index (ix_calls_test), so this is one small lookup."""
-    # `WHERE is_test`, word for word the partial index's predicate, so it is used.
-    test_calls = select(Call.id).where(Call.is_test)
-    return or_(Report.call_id.is_(None), Report.call_id.not_in(test_calls))
+    result.passed_by_category = passed_by_category(session, period)
+    result.awaiting_by_force = awaiting_by_force(session, period)

@@ -3,7 +3,7 @@
 This is the one part of the figures that writes. It runs where writing is the
 job: on the delivery worker's loop (`ivr deliver`, about once an hour) and in
 `ivr purge` before step events are erased. The figures page only reads: a day
-not rolled up yet is counted from the calls themselves (ivr/insight/figures.py).
+not rolled up yet is counted from the calls themselves (ivr/insight/figure_queries.py).
 """
 
 from __future__ import annotations

@@ -91,7 +91,7 @@ class Call(Base):
         Index("ix_calls_force_started", "force", "started_at", "id"),
         Index("ix_calls_category_started", "category", "started_at", "id"),
         Index("ix_calls_outcome_started", "outcome", "started_at", "id"),
-        # The few test calls, which the figures leave out (ivr/insight/figures.py).
+        # The few test calls, which the figures leave out (ivr/insight/figure_queries.py).
         Index(
             "ix_calls_test",
             "id",

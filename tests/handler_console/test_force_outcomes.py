@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from ivr.core.db import get_engine
 from ivr.core.runtime import get_core
-from ivr.insight.figures import Period, announcement_figures
+from ivr.insight.figures import announcement_figures
+from ivr.insight.period import Period
 from ivr.models import AuditEntry, Dissemination
 from ivr.records.force_outcomes import sign_reply
 from tests.console_helpers import CONSOLE_SETTINGS, add_user, csrf_token, sign_in

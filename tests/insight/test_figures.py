@@ -13,13 +13,13 @@ from sqlalchemy import delete, func, literal, select, update
 from ivr.insight.day_counts import settled_days_end, wait_step
 from ivr.insight.figures import (
     FunnelStep,
-    Period,
     Waiting,
     announcement_figures,
     figures,
     nearest_rank,
 )
 from ivr.insight.figures_csv import csv_text
+from ivr.insight.period import Period
 from ivr.insight.roll_up import roll_up
 from ivr.models import AuditEntry, Call, CallEvent, Dissemination, FigureDay, User
 from ivr.records.force_outcomes import OutcomeRefused, record_force_outcome

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from ivr.core.db import get_session
 from ivr.insight.call_log import call_log
-from ivr.insight.figures import Period, figures
+from ivr.insight.figures import figures
+from ivr.insight.period import Period
 from ivr.models import Call, CallEvent, utcnow
 from ivr.models.erasure import TwilioErasure
 from ivr.sim.twilio import spoken

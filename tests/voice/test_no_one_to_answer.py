@@ -167,7 +167,8 @@ def test_the_wait_message_says_how_long_callers_waited_lately(
 def test_turned_away_calls_are_counted_as_such_in_the_figures(app, new_call, clock):
     from datetime import date
 
-    from ivr.insight.figures import Period, figures
+    from ivr.insight.figures import figures
+    from ivr.insight.period import Period
 
     clock.now = SUNDAY_NIGHT
     new_call().start()

@@ -11,7 +11,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from ivr.core.db import get_engine
-from ivr.insight.figures import Period, Waiting, figures
+from ivr.insight.figures import Waiting, figures
+from ivr.insight.period import Period
 from ivr.models import Call, utcnow
 from ivr.voice import call_life
 from tests.conftest import walk
