@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.core.forces import ForceCatalogue
+from ivr.core.no_answer import NoAnswer
 from ivr.core.routing import Routes
 from ivr.core.settings import Settings
 
@@ -34,6 +35,11 @@ def database_problem(exc: SQLAlchemyError, url: str) -> str:
         # The driver's own words say which; they hold no SQL and no password.
         reason = str(orig or exc).strip().splitlines()[0].rsplit(": ", 1)[-1].strip()
         return f"cannot connect to the database ({where}): {reason}"
+    if isinstance(exc, NoAnswer):
+        return (
+            f"the database ({where}) did not answer within {exc.seconds:g} s "
+            "(frozen, or the network to it lost); run it again once it answers"
+        )
     code = getattr(orig, "sqlstate", None)
     if code == UNDEFINED_TABLE or str(orig).startswith("no such table"):
         return f"the database ({where}) has no tables yet: run `ivr db upgrade` first"

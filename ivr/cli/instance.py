@@ -21,11 +21,11 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Create or upgrade the database to the latest schema (Alembic)."""
-    from ivr.core.migrate import upgrade
+    from ivr.core.migrate import MigrationLimits, upgrade
 
     settings = load_settings()
     with database_errors(settings.database_url):
-        upgrade(settings.database_url)
+        upgrade(settings.database_url, limits=MigrationLimits.from_settings(settings))
     click.echo(f"database is up to date ({safe_url(settings.database_url)})")
 
 

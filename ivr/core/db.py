@@ -102,7 +102,11 @@ def _ping_if_rested(engine: Engine) -> Any:
     return ping
 
 
-def connect_args(url: str, statement_timeout_ms: int = STATEMENT_TIMEOUT_MS) -> dict[str, Any]:
+def connect_args(
+    url: str,
+    statement_timeout_ms: int = STATEMENT_TIMEOUT_MS,
+    lock_timeout_ms: int = LOCK_TIMEOUT_MS,
+) -> dict[str, Any]:
     """The driver's time limits, for every engine of ours (the migrations' too): no
     connection waits on the database for ever, whatever the database does."""
     if normalise_url(url).startswith("sqlite"):
@@ -121,7 +125,7 @@ def connect_args(url: str, statement_timeout_ms: int = STATEMENT_TIMEOUT_MS) -> 
         # by the server; so is a transaction left open by a stuck client.
         "options": (
             f"-c statement_timeout={statement_timeout_ms} "
-            f"-c lock_timeout={min(LOCK_TIMEOUT_MS, statement_timeout_ms or LOCK_TIMEOUT_MS)} "
+            f"-c lock_timeout={min(lock_timeout_ms, statement_timeout_ms or lock_timeout_ms)} "
             "-c idle_in_transaction_session_timeout=60000"
         ),
     }

@@ -57,6 +57,8 @@ class Settings:
     is in config/default.toml (each folder's in ConfigPaths), and only there."""
 
     database_url: str
+    migration_statement_timeout_seconds: int
+    migration_lock_timeout_seconds: int
     twilio_auth_token: str
     twilio_account_sid: str
     twilio_caller_id: str
@@ -116,6 +118,16 @@ class Settings:
 # setting name -> (TOML section, TOML key, environment variable)
 _SOURCES: dict[str, tuple[str, str, str]] = {
     "database_url": ("database", "url", "DATABASE_URL"),
+    "migration_statement_timeout_seconds": (
+        "database",
+        "migration_statement_timeout_seconds",
+        "IVR_DB_MIGRATION_STATEMENT_TIMEOUT",
+    ),
+    "migration_lock_timeout_seconds": (
+        "database",
+        "migration_lock_timeout_seconds",
+        "IVR_DB_MIGRATION_LOCK_TIMEOUT",
+    ),
     "twilio_auth_token": ("twilio", "auth_token", "TWILIO_AUTH_TOKEN"),
     "twilio_account_sid": ("twilio", "account_sid", "TWILIO_ACCOUNT_SID"),
     "twilio_caller_id": ("twilio", "caller_id", "TWILIO_CALLER_ID"),
@@ -325,6 +337,8 @@ def check_settings(settings: Settings) -> None:
     if settings.max_tries < 1:
         raise SettingsError("setting max_tries (IVR_CALLS_MAX_TRIES) must be at least 1")
     for name in (
+        "migration_statement_timeout_seconds",
+        "migration_lock_timeout_seconds",
         "delivery_timeout_seconds",
         "delivery_retry_base_seconds",
         "delivery_retry_max_seconds",

@@ -6,6 +6,8 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from ivr.core.db import connect_args, normalise_url, prepare_sqlite_file
+from ivr.core.migrate import NO_ANSWER_MARGIN_SECONDS, MigrationLimits
+from ivr.core.no_answer import cut_off_unanswered
 from ivr.models import Base
 
 config = context.config
@@ -32,12 +34,19 @@ def run_migrations_online() -> None:
     prepare_sqlite_file(url)
     # The app's time limits (ivr/core/db.py): a database that accepts and never answers
     # fails `ivr db upgrade` within seconds, and a migration waits at most a few seconds
-    # for a lock the app holds rather than queueing every webhook behind it. No limit on
-    # a statement: a migration may rightly run long. SQLite's pragmas are not the app's
-    # (no foreign keys: batch migrations copy and drop tables).
-    engine = create_engine(
-        url, poolclass=pool.NullPool, hide_parameters=True, connect_args=connect_args(url, 0)
-    )
+    # for a lock the app holds rather than queueing every webhook behind it. A statement
+    # may run as long as the settings allow ([database] in config/default.toml), no limit
+    # without them; one a frozen server never answers is cut off by the client a little
+    # later. SQLite's pragmas are not the app's (no foreign keys: batch migrations copy
+    # and drop tables), and its busy timeout is its own.
+    limits: MigrationLimits | None = config.attributes.get("limits")
+    if limits is None:
+        args = connect_args(url, 0)
+    else:
+        args = connect_args(url, limits.statement_seconds * 1000, limits.lock_seconds * 1000)
+    engine = create_engine(url, poolclass=pool.NullPool, hide_parameters=True, connect_args=args)
+    if limits is not None and not url.startswith("sqlite"):
+        cut_off_unanswered(engine, limits.statement_seconds + NO_ANSWER_MARGIN_SECONDS)
     with engine.connect() as conn:
         _run(conn)
 
