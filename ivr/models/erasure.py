@@ -26,7 +26,7 @@ class TwilioErasure(Base):
     call_sid_enc: Mapped[bytes] = mapped_column(LargeBinary)
     # The CallSid's keyed digest (ContactCipher.digest), kept exactly as long as the
     # encrypted CallSid: a repeated final status callback for an ended call is known by
-    # it and counts nothing twice (ivr/voice/webhooks.py, `_status`). Unique: the row's
+    # it and counts nothing twice (ivr/voice/status_callback.py). Unique: the row's
     # INSERT is the atomic claim on the call's end (ivr/voice/twilio_erasure.py, `claim`).
     call_sid_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -14,6 +14,9 @@ the read and the write, where the ORM made six (ping, BEGIN, SELECT, UPDATE, INS
 COMMIT); on SQLite the two in one transaction. No ORM session, identity map or unit
 of work: those were most of a webhook's CPU (docs/benchmarks.md).
 
+A new call is stored by one INSERT that returns its row (`store`); a call already
+stored by another of its requests is read instead.
+
 The Call objects given out here are transient (never in a session): the moves, the
 renderer and call_life work on them as on loaded ones. Nothing here commits.
 """
@@ -25,13 +28,15 @@ from contextlib import contextmanager
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, insert, inspect, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import configure_mappers
 
-from ivr.core.db import Interrupted, autocommit_connection, get_engine
-from ivr.models import Call, CallEvent, utcnow
+from ivr.core.db import Interrupted, autocommit_connection, get_engine, insert_on_conflict
+from ivr.models import Call, CallEvent, TwilioErasure, utcnow
 
 CALLS = cast(Table, Call.__table__)
 EVENTS = cast(Table, CallEvent.__table__)
+ERASURES = cast(Table, TwilioErasure.__table__)
 _COLUMNS = tuple(column.key for column in CALLS.columns)
 _MAPPER = inspect(Call)
 _EVENT_COLUMNS = ("call_id", "seq", "step", "outcome", "value", "at")
@@ -167,3 +172,85 @@ def save_with_event(
     if won:
         loaded.call.seq = old_seq + 1
     return won
+
+
+# A new call's INSERT, built once like the rest; it returns the stored row, defaults and
+# all, for the step that follows.
+_INSERT_CALL = insert(CALLS).returning(*CALLS.columns)
+# The first step's INSERT unless the call has ended (`store_unless_ended`): one per set
+# of columns given.
+_INSERTS_UNLESS_ENDED: dict[tuple[str, ...], Any] = {}
+
+
+def _column_values(call: Call) -> dict[str, Any]:
+    """The columns set on an unsaved Call; the rest take their column defaults."""
+    state = call.__dict__
+    return {key: state[key] for key in _COLUMNS if key in state}
+
+
+def _stored_meanwhile(connection: Connection, key: str, conflict: IntegrityError) -> Loaded:
+    """After an INSERT met the call's key: the call another request of it stored."""
+    connection.rollback()
+    stored = load(connection, key)
+    if stored is None:
+        raise conflict  # not the key: another constraint refused the call
+    return stored
+
+
+def store(connection: Connection, call: Call) -> Loaded:
+    """Store a new call; if it is stored already (a Twilio retry, or the same call's
+    requests at once), change nothing and give back the stored one."""
+    try:
+        row = connection.execute(_INSERT_CALL, _column_values(call)).mappings().one()
+    except IntegrityError as conflict:
+        return _stored_meanwhile(connection, call.call_key, conflict)
+    return Loaded(dict(row))
+
+
+def store_unless_ended(connection: Connection, call: Call, ended_digest: str) -> Loaded | None:
+    """`store`, unless the call's end has been claimed already (an erasure request under
+    `ended_digest`, the digest of its CallSid): then nothing, and None. One statement,
+    INSERT ... SELECT ... WHERE NOT EXISTS: no round trip added, and no separate look for
+    a claim to slip past (a claim made while the statement runs is committed with the
+    call under the same key, before its end, and the INSERT meets that key: the stored
+    call is taken)."""
+    values = _column_values(call)
+    params = {f"v_{column}": value for column, value in values.items()}
+    params["digest"] = ended_digest
+    try:
+        row = connection.execute(_insert_unless_ended(tuple(values)), params).mappings().first()
+    except IntegrityError as conflict:
+        return _stored_meanwhile(connection, call.call_key, conflict)
+    return None if row is None else Loaded(dict(row))
+
+
+def _insert_unless_ended(columns: tuple[str, ...]) -> Any:
+    statement = _INSERTS_UNLESS_ENDED.get(columns)
+    if statement is None:
+        values = [bindparam(f"v_{column}", type_=CALLS.c[column].type) for column in columns]
+        ended = select(ERASURES.c.id).where(ERASURES.c.call_sid_digest == bindparam("digest"))
+        statement = (
+            insert(CALLS)
+            .from_select(list(columns), select(*values).where(~ended.exists()))
+            .returning(*CALLS.columns)
+        )
+        _INSERTS_UNLESS_ENDED[columns] = statement
+    return statement
+
+
+def store_in_transaction(connection: Connection, call: Call) -> Loaded:
+    """Store a new call within the connection's transaction (which `store` would roll
+    back on a conflict); if another request of the call stored it meanwhile, that one."""
+    statement = (
+        insert_on_conflict(connection)(CALLS)
+        .values(_column_values(call))
+        .on_conflict_do_nothing(index_elements=["call_key"])
+        .returning(*CALLS.columns)
+    )
+    row = connection.execute(statement).mappings().first()
+    if row is not None:
+        return Loaded(dict(row))
+    stored = load(connection, call.call_key)
+    if stored is None:
+        raise LookupError("the call stored by another of its requests is gone")
+    return stored

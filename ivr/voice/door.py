@@ -10,8 +10,10 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from flask import Request
+from flask import Request, Response, request
 from twilio.request_validator import RequestValidator
+
+from ivr.voice.runtime import get_voice
 
 log = logging.getLogger("ivr.voice.door")
 
@@ -61,6 +63,24 @@ def signature_is_valid(request: Request, validator: RequestValidator, public_bas
     if hmac.compare_digest(expected.encode(), signature.encode()):
         return True
     return validator.validate(url, request.form, signature)
+
+
+def require_twilio_signature() -> Response | None:
+    """The voice blueprints' before_request: only Twilio's signed requests go further."""
+    # Before anything reads the body: a bigger one is never parsed (reading the form
+    # raises RequestEntityTooLarge, answered 413 by ivr.voice_http_error).
+    request.max_content_length = MAX_BODY_BYTES
+    runtime = get_voice()
+    settings = runtime.settings
+    if not settings.check_signatures and settings.is_development:
+        return None
+    if signature_is_valid(request, runtime.validator, settings.public_base_url):
+        return None
+    # Never the parameters: a forged request may still carry a real caller's number.
+    log.warning(
+        "refused a webhook request to %s: missing or wrong X-Twilio-Signature", request.path
+    )
+    return Response("Forbidden", status=403, mimetype="text/plain")
 
 
 # Control characters (NUL among them) have no place in anything a caller sends: PostgreSQL

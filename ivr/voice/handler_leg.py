@@ -14,15 +14,14 @@ from ivr.core.categories import load_categories
 from ivr.core.db import get_session
 from ivr.core.runtime import get_core
 from ivr.models import Call
-from ivr.voice import call_life, urls
-from ivr.voice import webhooks as voice
+from ivr.voice import answering, call_life, door, urls
 from ivr.voice.door import TwilioParams
 from ivr.voice.runtime import get_voice
 
 
 def make_blueprint() -> Blueprint:
     bp = Blueprint("handler_leg", __name__)
-    bp.before_request(voice.require_twilio_signature)
+    bp.before_request(door.require_twilio_signature)
     bp.add_url_rule(urls.WHISPER, view_func=whisper, methods=["POST"])
     bp.add_url_rule(urls.AFTER_DIAL, view_func=after_dial, methods=["POST"])
     return bp
@@ -71,7 +70,7 @@ def whisper_text(call: Call) -> str:
 
 
 def whisper() -> Response:
-    return voice.answer_twiml(_whisper, when_failed="quiet")  # the handler hears no whisper
+    return answering.answer_twiml(_whisper, when_failed="quiet")  # the handler hears no whisper
 
 
 def _whisper(_params: TwilioParams) -> VoiceResponse:
@@ -92,7 +91,7 @@ def _whisper(_params: TwilioParams) -> VoiceResponse:
 
 
 def after_dial() -> Response:
-    return voice.answer_twiml(_after_dial)
+    return answering.answer_twiml(_after_dial)
 
 
 def _after_dial(_params: TwilioParams) -> VoiceResponse:

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from ivr.core.db import get_session
 from ivr.models import Call, TwilioErasure
 from ivr.sim.twilio import SimulatedCall, flask_transport
-from ivr.voice import webhooks
+from ivr.voice import new_calls
 from tests.conftest import AUTH_TOKEN
 
 URL = "http://localhost/"
@@ -41,7 +41,7 @@ def _pace_new_calls(monkeypatch: pytest.MonkeyPatch, one_answered: threading.Eve
     point (a second at most), then keep the later one until a request has been answered
     (the earlier one: the later is held): the interleaving that counted a call twice.
     (The views run on the webhook pool's threads, ivr/voice/outage.py, not the clients'.)"""
-    original: Callable = webhooks._new_call
+    original: Callable = new_calls.new_call
     both_there = threading.Barrier(2, timeout=1)
     arrivals = iter(range(2))
     lock = threading.Lock()
@@ -56,7 +56,7 @@ def _pace_new_calls(monkeypatch: pytest.MonkeyPatch, one_answered: threading.Eve
             one_answered.wait(timeout=10)
         return original(params)
 
-    monkeypatch.setattr(webhooks, "_new_call", paced)
+    monkeypatch.setattr(new_calls, "new_call", paced)
 
 
 def test_two_final_callbacks_at_once_store_the_call_once(app, monkeypatch):
