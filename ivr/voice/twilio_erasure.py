@@ -68,8 +68,9 @@ def claim(connection: Connection, cipher: ContactCipher, call_sid: str, now: dat
 class ErasureSettings:
     account_sid: str
     auth_token: str
-    retry_base_seconds: int = 60
-    retry_max_seconds: int = 3600
+    # No defaults for what config/default.toml sets: `ivr erase-calls` passes them.
+    retry_base_seconds: int
+    retry_max_seconds: int
     timeout_seconds: int = 10
 
 

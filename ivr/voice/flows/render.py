@@ -27,10 +27,11 @@ from ivr.voice.flows.moves import PENDING
 
 @dataclass(frozen=True)
 class RenderSettings:
-    gather_timeout: int = 6
-    online_report_url: str = ""
-    queue_pause_seconds: int = 20
-    queue_offer_after_seconds: int = 180
+    # No defaults here: config/default.toml has them, and Voice.build passes each.
+    gather_timeout: int
+    online_report_url: str
+    queue_pause_seconds: int
+    queue_offer_after_seconds: int
 
 
 class Renderer:
