@@ -33,12 +33,14 @@ def now() -> datetime:
 
 
 def why_nobody_answers(
-    session: Session | Connection, flow: Flow, settings: Settings
+    session: Session | Connection, flow: Flow, settings: Settings, at: datetime | None = None
 ) -> CallOutcome | None:
-    """CLOSED, NOBODY, or None when someone can answer."""
+    """CLOSED, NOBODY, or None when someone can answer, `at` a moment (now by default).
+    A request that says more about the moment (when the line opens again) reads the
+    clock once and gives it here: read twice, the clock can disagree with itself."""
     if not settings.check_staffing:
         return None
-    moment = now()
+    moment = at or now()
     if flow.hours is not None and not flow.hours.is_open(moment):
         return CLOSED
     idle = timedelta(minutes=settings.session_idle_minutes)

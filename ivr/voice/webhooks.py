@@ -60,8 +60,11 @@ def _incoming(params: TwilioParams, tries: int = 0) -> VoiceResponse | str:
     call, flow = new_calls.new_call(params)
     # Nobody to answer (closed, or no handler available): said at once, before the menus.
     # (No session opened when nothing is checked.)
+    # One reading of the clock for "closed" and "open again at": read twice, a caller
+    # turned away a moment before opening time heard "open again tomorrow".
+    moment = staffing.now()
     why = runtime.settings.check_staffing and staffing.why_nobody_answers(
-        get_session(), flow, runtime.settings
+        get_session(), flow, runtime.settings, moment
     )
     if why:
         call.outcome = why
@@ -73,9 +76,7 @@ def _incoming(params: TwilioParams, tries: int = 0) -> VoiceResponse | str:
         entry = flow.entry(params.to)
         # The main number has not asked for a language yet: say it in each.
         languages = [entry.language] if entry.language != flow.languages[0] else flow.languages
-        return runtime.renderer.render_turned_away(
-            flow, list(languages), call.outcome, staffing.now()
-        )
+        return runtime.renderer.render_turned_away(flow, list(languages), call.outcome, moment)
     return runtime.renderer.render_text(call, runtime.flows.for_line(call.line), tries)
 
 

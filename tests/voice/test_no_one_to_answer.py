@@ -86,6 +86,15 @@ def test_a_bank_holiday_is_closed_and_says_the_day_it_opens(new_call, clock):
     assert "open again on Sunday at 9:00" in said(twiml)
 
 
+def test_turned_away_a_moment_before_opening_hears_today_not_tomorrow(new_call, monkeypatch):
+    """One reading of the clock for "closed" and for when it opens: read again after
+    08:00, the caller turned away at 07:59:59 heard "open again tomorrow"."""
+    readings = iter([TUESDAY_NOON.replace(hour=7, minute=59, second=59, microsecond=999999)])
+    monkeypatch.setattr(staffing, "now", lambda: next(readings, TUESDAY_NOON.replace(hour=8)))
+    english, _welsh = heard(new_call().start())
+    assert "We're closed now, and open again today at 8:00." in english.text
+
+
 def test_the_welsh_first_number_says_it_in_welsh_only(new_call, clock):
     clock.now = SUNDAY_NIGHT
     (only,) = heard(new_call(to_number=WELSH_FIRST).start())
