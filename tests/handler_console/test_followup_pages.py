@@ -5,6 +5,7 @@ what the reporter sends back."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -137,3 +138,25 @@ def test_a_handler_cannot_ask_questions(app, client):
     add_user(app, "hana", "handler")
     sign_in(client, "hana")
     assert client.get("/console/follow-ups").status_code == 403
+
+
+def test_online_reports_and_their_messages_are_listed_in_uk_time(app, client):
+    """Stored in UTC, shown in UK time and labelled, like every time in the console: in
+    summer, a report sent at 00:30 is listed on the day it was sent, not at 23:30 the day
+    before."""
+    sent = datetime(2027, 7, 14, 23, 30, tzinfo=UTC)
+    with app.app_context():
+        db = get_session()
+        report = Report(
+            reference="7KQD-M3XA", origin="online", status="draft", extra={}, created_at=sent
+        )
+        db.add(report)
+        db.flush()
+        db.add(ReportMessage(report_id=report.id, kind="addition", status="submitted",
+                             text="More", created_at=sent))  # fmt: skip
+        db.commit()
+    add_user(app, "sue", "supervisor")
+    sign_in(client, "sue")
+    for url in ("/console/online", "/console/reports/7KQD-M3XA/follow-up"):
+        page = client.get(url).get_data(as_text=True)
+        assert "15 Jul 2027, 00:30 BST" in page and "23:30" not in page, url
