@@ -174,10 +174,9 @@ def test_the_wait_message_says_how_long_callers_waited_lately(
 
 
 def test_turned_away_calls_are_counted_as_such_in_the_figures(app, new_call, clock):
-    from datetime import date
-
     from ivr.insight.figures import figures
     from ivr.insight.period import Period
+    from ivr.models import utcnow
 
     clock.now = SUNDAY_NIGHT
     new_call().start()
@@ -188,7 +187,10 @@ def test_turned_away_calls_are_counted_as_such_in_the_figures(app, new_call, clo
     nobody = new_call()
     nobody.start()
     nobody.hang_up()
-    today = date.today()
+    # Around now, not date.today(): that is the machine's local day, not the figures' UTC
+    # day (on a machine on UK time, the hour after midnight in summer counted nothing),
+    # and a call made before midnight is not in the day after it.
+    now = utcnow()
     with app.extensions["ivr.sessionmaker"]() as session:
-        found = figures(session, Period.of_days(today, today))
+        found = figures(session, Period(now - timedelta(days=1), now + timedelta(days=1)))
     assert (found.closed, found.no_handler, found.abandoned) == (2, 1, 0)
