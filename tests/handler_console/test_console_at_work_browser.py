@@ -5,7 +5,7 @@ console's own 404, finding a report by reference, and errors under the right fie
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -45,12 +45,22 @@ def _page(browser, width=1280, timezone="Pacific/Auckland"):
 
 
 def _uk_clock_matches(text: str) -> None:
+    """The labelled UK time in `text` names an instant within two minutes of now, and its
+    label is UK time's then. Compared as instants, not as clock faces: written at 00:59 GMT
+    and read at 02:00 BST (the clocks going forward), or either side of midnight, it is
+    the same moment."""
     found = UK_TIME.search(text)
     assert found, f"no labelled UK time in {text!r}"
-    now = datetime.now(UTC).astimezone(ZoneInfo("Europe/London"))
-    assert found.group(3) == now.tzname()
-    apart = abs(int(found.group(1)) * 60 + int(found.group(2)) - (now.hour * 60 + now.minute))
-    assert min(apart, 24 * 60 - apart) <= 2  # either side of midnight
+    shown = time(int(found.group(1)), int(found.group(2)))
+    offset = timedelta(hours=1) if found.group(3) == "BST" else timedelta()
+    now = datetime.now(UTC)
+    instant = min(
+        (datetime.combine(now.date() + timedelta(days=d), shown, tzinfo=UTC) - offset
+         for d in (-1, 0, 1)),
+        key=lambda moment: abs(moment - now),
+    )  # fmt: skip
+    assert abs(instant - now) <= timedelta(minutes=2), (text, now)
+    assert instant.astimezone(ZoneInfo("Europe/London")).tzname() == found.group(3), text
 
 
 def test_the_scripts_clock_after_midnight_and_in_summer(live_server, browser):
