@@ -136,6 +136,7 @@ def _answered_calls(app, waits: list[int], now: datetime) -> None:  # type: igno
     with app.extensions["ivr.sessionmaker"]() as session:
         for i, seconds in enumerate(waits):
             answered = now - timedelta(minutes=5 + i)
+            queued = answered - timedelta(seconds=seconds)
             session.add(
                 Call(
                     call_key=f"k{i}",
@@ -143,7 +144,10 @@ def _answered_calls(app, waits: list[int], now: datetime) -> None:  # type: igno
                     language="en",
                     step="queue",
                     status="ended",
-                    queued_at=answered - timedelta(seconds=seconds),
+                    # Started by the test's clock too ("lately" is by when a call started),
+                    # not the machine's: today's calls are not "lately" on another day.
+                    started_at=queued - timedelta(minutes=1),
+                    queued_at=queued,
                     answered_at=answered,
                 )
             )
