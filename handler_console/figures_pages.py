@@ -85,7 +85,7 @@ def figures_csv() -> Response | tuple[str, int]:
     line = form.line.data or None
     force = form.force.data or None
     result = figures(db, period, line=line, step_order=step_order())
-    body = csv_text(result) + _extra_csv(
+    body = csv_text(result, (first, last)) + _extra_csv(
         announcement_figures(db, period, force=force),
         calls_over_time(db, period.start, period.end, line),
         force,

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 
 from ivr.insight.figures import Figures
 
 
-def csv_text(result: Figures) -> str:
-    """Every figure as CSV rows: figure, breakdown, value. Aggregate counts only."""
+def csv_text(result: Figures, days: tuple[date, date] | None = None) -> str:
+    """Every figure as CSV rows: figure, breakdown, value. Aggregate counts only. The
+    period row names `days` when given (the UK days the console chose, both included):
+    the period's own dates are UTC's, a day early for UK days that start in summer."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["figure", "breakdown", "value"])
-    writer.writerow(["period", "", str(result.period)])
+    period = f"{days[0].isoformat()} to {days[1].isoformat()}" if days else str(result.period)
+    writer.writerow(["period", "", period])
     for name in (
         "calls",
         "answered",

@@ -171,6 +171,17 @@ def test_csv_download_is_audited(app, supervisor, db):
     }
 
 
+def test_the_csv_names_the_uk_days_chosen_in_summer_too(supervisor):
+    """The period row is the UK days asked for: July's first UK day starts at 23:00 UTC
+    on 30 June, and the row said "2027-06-30 to 2027-07-31"."""
+    for since, until in (("2027-07-01", "2027-07-31"), ("2026-11-01", "2026-11-30")):
+        response = supervisor.get(f"/console/figures.csv?since={since}&until={until}")
+        rows = {
+            (r[0], r[1]): r[2] for r in csv.reader(io.StringIO(response.get_data(as_text=True)))
+        }
+        assert rows[("period", "")] == f"{since} to {until}"
+
+
 def test_audit_log_page_filters(app, supervisor, db):
     supervisor.get("/console/figures.csv?since=2026-11-01&until=2026-11-30")
     response = supervisor.get("/console/audit?user=sue")
