@@ -19,6 +19,7 @@ from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from ivr.core.settings import Settings
 from ivr.voice import urls
+from ivr.voice.twilio_rest import quiet_http_client
 
 # Where the app keeps its gateway (app.extensions).
 GATEWAY = "ivr.voice.gateway"
@@ -78,7 +79,9 @@ class TwilioGateway:
                 "brought to your phone."
             )
         try:
-            client = Client(self._account_sid, self._auth_token, http_client=self._http_client)
+            # Quiet: Twilio's client would log the request's URL, which holds the CallSid.
+            http = quiet_http_client(self._http_client)
+            client = Client(self._account_sid, self._auth_token, http_client=http)
             client.calls(call_sid).update(twiml=str(twiml))
         except TwilioException as exc:
             raise GatewayError(

@@ -25,18 +25,14 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http import HttpClient
-from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from ivr.core.contact import ContactCipher
 from ivr.core.db import insert_on_conflict
 from ivr.models import TwilioErasure, utcnow
+from ivr.voice.twilio_rest import quiet_http_client
 
 log = logging.getLogger(__name__)
-# Twilio's HTTP client logs each request's URL at INFO, and the URL holds the CallSid:
-# its requests are logged here, where nothing below WARNING is kept.
-_twilio_http_log = logging.getLogger("ivr.voice.twilio_rest")
-_twilio_http_log.setLevel(logging.WARNING)
 
 NOT_YET_COMPLETE = 20009  # Twilio: "Cannot delete this resource before it is complete"
 # Twilio asks for a minute at least between a call's end and its deletion.
@@ -98,8 +94,8 @@ class Eraser:
         self.cipher = cipher
         self.settings = settings
         self.clock = clock
-        http_client = http_client or TwilioHttpClient(timeout=settings.timeout_seconds)
-        http_client.logger = _twilio_http_log
+        # Twilio's client would log each request's URL, which holds the CallSid.
+        http_client = quiet_http_client(http_client, settings.timeout_seconds)
         self.client = Client(settings.account_sid, settings.auth_token, http_client=http_client)
 
     def run_once(self, limit: int = 100) -> Round:

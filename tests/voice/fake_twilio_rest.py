@@ -1,4 +1,4 @@
-"""A fake of Twilio's REST API on 127.0.0.1: just the Calls resource's DELETE.
+"""A fake of Twilio's REST API on 127.0.0.1: just a call's update (POST) and DELETE.
 
 Twilio's own REST client talks to it (`PointedHttpClient` sends what would go to
 https://api.twilio.com to this server instead), so the request is the one the
@@ -59,6 +59,17 @@ def _handler(state: FakeTwilio) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            # A call's update (taking a caller): the call as Twilio answers it.
+            state.requests.append(("POST", self.path))
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            match = CALL_PATH.match(self.path)
+            if not match or state.calls.get(match.group(2)) != "in-progress":
+                self._answer(404, {"code": 20404, "message": "Not found", "status": 404})
+                return
+            self._answer(200, {"sid": match.group(2), "account_sid": match.group(1)})
 
         def do_DELETE(self) -> None:  # noqa: N802 (http.server's name)
             state.requests.append(("DELETE", self.path))

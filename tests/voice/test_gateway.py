@@ -12,6 +12,7 @@ from twilio.http import HttpClient
 from twilio.http.response import Response
 
 from ivr.voice.gateway import GatewayError, TwilioGateway, connect_twiml
+from tests.voice.fake_twilio_rest import PointedHttpClient, fake_twilio
 
 ACCOUNT = "AC" + "1" * 32
 CALL = "CA" + "2" * 32
@@ -71,3 +72,15 @@ def test_without_an_account_sid_it_says_so():
 def test_no_caller_id_no_twiml():
     with pytest.raises(GatewayError, match="TWILIO_CALLER_ID"):
         connect_twiml("+447912345678", "", "https://h.example", 1, 3, ("Polly.Amy", "en-GB"))
+
+
+def test_taking_a_call_logs_no_call_sid(caplog):
+    # Twilio's HTTP client logs each request's URL at INFO, and a call's URL holds its
+    # CallSid: a line at the journal's exact time that Twilio's record of the call matches.
+    caplog.set_level(logging.INFO)  # the app's log level (ivr/__init__.py)
+    with fake_twilio(ACCOUNT) as twilio:
+        twilio.calls[CALL] = "in-progress"
+        http = PointedHttpClient(twilio.base_url)
+        TwilioGateway(ACCOUNT, "token", http_client=http).redirect_call(CALL, _twiml())
+    assert twilio.requests == [("POST", f"/2010-04-01/Accounts/{ACCOUNT}/Calls/{CALL}.json")]
+    assert CALL not in caplog.text
