@@ -58,7 +58,7 @@ CSV_PAGE = 1000
 def register(bp: Blueprint) -> None:
     bp.add_url_rule("/calls", view_func=calls, methods=["GET"])
     bp.add_url_rule("/calls.csv", view_func=calls_csv, methods=["GET"])
-    bp.add_url_rule("/calls/<int:call_id>", view_func=call, methods=["GET"])
+    bp.add_url_rule("/calls/<call_id:call_id>", view_func=call, methods=["GET"])
 
 
 def _without(name: str) -> dict[str, Any]:

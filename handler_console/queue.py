@@ -31,7 +31,7 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/queue", view_func=queue, methods=["GET"])
     bp.add_url_rule("/queue/rows", view_func=queue_rows, methods=["GET"])
     bp.add_url_rule("/queue/take-next", view_func=take_next, methods=["POST"])
-    bp.add_url_rule("/queue/<int:call_id>/take", view_func=take, methods=["POST"])
+    bp.add_url_rule("/queue/<call_id:call_id>/take", view_func=take, methods=["POST"])
 
 
 def _rows_context() -> dict[str, object]:

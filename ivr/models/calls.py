@@ -9,11 +9,13 @@ and then only encrypted.
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -33,11 +35,25 @@ from ivr.models.types import UTCDateTime
 # as their place in `answers`.
 INDEXED_ANSWERS = ("force", "role", "category", "urgent", "anonymous")
 
+# A call's id, and its step events', drawn at random, never in sequence: the phone
+# company lists a line's calls in the order they came, to the second, so ids in that
+# order would rank an ended call among those of its hour, and find its record as well
+# as its exact start time would (docs/security.md, "Anonymity without gaps"). Below
+# 2**53, so a browser's number holds one exactly. With ten million stored, a new id
+# meets an old one about once in a billion: that webhook fails, and the caller is
+# asked to hold while it is tried again (with a new id).
+UNORDERED_ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite's INTEGER is 64-bit
+MAX_UNORDERED_ID = 2**53 - 1
+
+
+def unordered_id() -> int:
+    return secrets.randbelow(MAX_UNORDERED_ID) + 1
+
 
 class Call(Base):
     __tablename__ = "calls"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(UNORDERED_ID, primary_key=True, default=unordered_id)
     call_key: Mapped[str] = mapped_column(String(64), unique=True)
     live_call_sid: Mapped[str | None] = mapped_column(String(64))
     line: Mapped[str] = mapped_column(String(64))
@@ -113,7 +129,7 @@ class CallEvent(Base):
 
     __tablename__ = "call_events"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(UNORDERED_ID, primary_key=True, default=unordered_id)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)
     step: Mapped[str] = mapped_column(String(64))

@@ -33,13 +33,16 @@ from sqlalchemy.orm import configure_mappers
 
 from ivr.core.db import Interrupted, autocommit_connection, get_engine, insert_on_conflict
 from ivr.models import Call, CallEvent, TwilioErasure, utcnow
+from ivr.models.calls import unordered_id
 
 CALLS = cast(Table, Call.__table__)
 EVENTS = cast(Table, CallEvent.__table__)
 ERASURES = cast(Table, TwilioErasure.__table__)
 _COLUMNS = tuple(column.key for column in CALLS.columns)
 _MAPPER = inspect(Call)
-_EVENT_COLUMNS = ("call_id", "seq", "step", "outcome", "value", "at")
+# The id is drawn here (ivr/models/calls.py, `unordered_id`): PostgreSQL's INSERT ...
+# SELECT below would not draw a column default of Python's for each row.
+_EVENT_COLUMNS = ("call_id", "seq", "step", "outcome", "value", "at", "id")
 
 
 @contextmanager
@@ -161,7 +164,14 @@ def save_with_event(
     old_seq = loaded.read["seq"]
     changes = loaded.changes()
     params = _update_params(loaded, changes)
-    event = {"seq": old_seq, "step": step, "outcome": outcome, "value": value, "at": utcnow()}
+    event = {
+        "seq": old_seq,
+        "step": step,
+        "outcome": outcome,
+        "value": value,
+        "at": utcnow(),
+        "id": unordered_id(),
+    }
     if connection.dialect.name == "postgresql":
         params.update({f"event_{k}": v for k, v in event.items()})
         won = connection.execute(_update_with_event(tuple(changes)), params).first() is not None

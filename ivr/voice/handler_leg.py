@@ -14,6 +14,7 @@ from ivr.core.categories import load_categories
 from ivr.core.db import get_session
 from ivr.core.runtime import get_core
 from ivr.models import Call
+from ivr.models.calls import MAX_UNORDERED_ID
 from ivr.voice import answering, call_life, door, urls
 from ivr.voice.door import TwilioParams
 from ivr.voice.runtime import get_voice
@@ -30,7 +31,7 @@ def make_blueprint() -> Blueprint:
 def _call() -> Call | None:
     call_id = request.args.get("call", type=int)
     # An id past the column's range is no call of ours (and PostgreSQL would refuse it).
-    if not call_id or not 0 < call_id < 2**31:
+    if not call_id or not 0 < call_id <= MAX_UNORDERED_ID:
         return None
     return get_session().get(Call, call_id)
 

@@ -26,7 +26,14 @@ def test_dates_past_any_record_are_a_form_error(supervisor, page, dates):
 
 
 @pytest.mark.parametrize(
-    "url", ["/console/calls/99999999999999999999", "/console/calls/2147483648", "/console/calls/0"]
+    "url",
+    [
+        "/console/calls/99999999999999999999",
+        f"/console/calls/{2**53}",  # a call's id is 64-bit, drawn below 2**53
+        "/console/calls/2147483648",  # no such call
+        "/console/calls/0",
+        "/console/users/2147483648",  # every other id is 32-bit
+    ],
 )
 def test_an_id_past_the_integer_range_is_not_found(supervisor, url):
     assert supervisor.get(url).status_code == 404

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ivr.models import Call, CallEvent, Dissemination, Report
@@ -169,6 +170,9 @@ def add_call(session: Session, name: str, spec: dict[str, Any]) -> Call:
     started = spec["started_at"]
     final_step = "queue" if queued else spec.get("abandoned_step") or "force"
     call = Call(
+        # Ids in the order the calls are added, as a sequence would give them (the app
+        # draws them at random): calls of the same moment keep the order worked out here.
+        id=session.scalar(select(func.coalesce(func.max(Call.id), 0))) + 1,
         call_key=f"key-{name}",
         line=spec.pop("line", "helpline"),
         language=spec.pop("language", "en"),

@@ -83,3 +83,25 @@ def test_two_ended_calls_get_different_keys(app, new_call, stored_call):
         call.hang_up()
         ended.append(stored_call(call).call_key)
     assert ended[0] != ended[1]
+
+
+def test_ended_calls_keep_no_order_of_their_starts(app, new_call, stored_call):
+    # The phone company's record lists a line's calls in the order they came, to the
+    # second: ids (or step events' ids) given in sequence would rank a call among those
+    # of its hour, which finds its record as well as its start time would.
+    calls = []
+    for _ in range(8):  # ids in sequence are in order; random ones in 1 of 8! cases
+        call = new_call()
+        walk(call, to="category")  # stored, with step events
+        call.hang_up()
+        calls.append(stored_call(call))
+    ids = [row.id for row in calls]
+    assert ids != sorted(ids)
+    with get_engine(app).connect() as conn:
+        firsts = [
+            conn.execute(
+                text("SELECT MIN(id) FROM call_events WHERE call_id = :id"), {"id": row.id}
+            ).scalar_one()
+            for row in calls
+        ]
+    assert firsts != sorted(firsts)

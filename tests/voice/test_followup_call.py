@@ -12,6 +12,7 @@ from ivr.core import followup
 from ivr.core.db import get_engine
 from ivr.models import AuditEntry, Call, CallEvent, Report, ReportMessage, User
 from ivr.sim.twilio import heard, spoken
+from ivr.voice.door import call_key
 from tests.console_helpers import CONSOLE_SETTINGS, add_user, csrf_token, sign_in
 
 
@@ -54,8 +55,9 @@ def _follow_up(new_call, reference_keys: str, code: str, language: str = "en"): 
 
 
 def _stored(app, call) -> Call:  # type: ignore[no-untyped-def]
+    key = call_key(app.config["IVR_SETTINGS"].secret_key, call.call_sid)
     with Session(get_engine(app)) as session:
-        return session.scalars(select(Call).order_by(Call.id.desc())).first()
+        return session.scalars(select(Call).where(Call.call_key == key)).one()
 
 
 def test_a_reporter_rings_with_reference_and_code_and_is_queued_with_the_report(app, new_call):
