@@ -9,7 +9,8 @@ was asked for.
 Once over, nothing we keep can be matched to the phone company's record of the call:
 - `call_key` (an HMAC of the CallSid, which would find the call again from Twilio's log)
   is replaced by a random value; the CallSid, the last request's hash and Twilio's
-  idempotency token are erased;
+  idempotency token are erased, and so are answers only a live call needs (an
+  unconfirmed value, the report a follow-up call is about);
 - its times are kept to the hour and its durations to the waiting-time histogram's
   steps (ivr/core/coarse_time.py says why that is what the figures need); its step
   events keep their order (`seq`) and the call's hour.
@@ -29,6 +30,12 @@ from ivr.core.coarse_time import to_the_hour, wait_step
 from ivr.models import Call, CallEvent, CallOutcome, CallStatus, utcnow
 
 ENDED_KEY_PREFIX = "ended-"
+# Answers a live call needs and an ended one must not keep: a value typed or said and
+# not yet confirmed (ivr/voice/flows/moves.py, PENDING: a report's reference waiting
+# for its code, a force heard), and the report a reporter following up by phone signed
+# in to, which the call's hour and length would tie to the phone company's record of
+# the reporter's call.
+LIVE_ONLY_ANSWERS = ("_pending", "followup_report")
 _EVENT_TIMES = (
     update(CallEvent)
     .where(CallEvent.call_id == bindparam("call"))
@@ -80,11 +87,16 @@ def end(session: Session, call: Call, twilio_status: str, duration: int | None) 
 
 
 def forget(session: Session, call: Call) -> None:
-    """At the call's end: no key, identifier or fine time that Twilio's record could match."""
+    """At the call's end: no key, identifier or fine time that Twilio's record could match,
+    and no report the call was about."""
     call.call_key = ENDED_KEY_PREFIX + secrets.token_hex(29)  # 64 characters, unguessable
     call.live_call_sid = None
     call.last_request_key = None
     call.last_idempotency_token = None
+    if any(name in (call.answers or {}) for name in LIVE_ONLY_ANSWERS):
+        call.answers = {
+            name: value for name, value in call.answers.items() if name not in LIVE_ONLY_ANSWERS
+        }
     for name in ("started_at", "queued_at", "answered_at", "ended_at"):
         setattr(call, name, to_the_hour(getattr(call, name)))
     if call.duration_seconds is not None:

@@ -5,14 +5,16 @@ call getting that report, not a new one."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ivr.core import followup
 from ivr.core.db import get_engine
 from ivr.models import AuditEntry, Call, CallEvent, Report, ReportMessage, User
 from ivr.sim.twilio import heard, spoken
+from ivr.voice.call_end import LIVE_ONLY_ANSWERS
 from ivr.voice.door import call_key
+from ivr.voice.flows.moves import PENDING
 from tests.console_helpers import CONSOLE_SETTINGS, add_user, csrf_token, sign_in
 
 
@@ -153,3 +155,39 @@ def test_the_whisper_tells_the_handler_it_is_a_follow_up(app):
         call.language = "en"
         assert "Following up their report" in whisper_text(call)
         assert "Force:" not in whisper_text(call)
+
+
+def _call_tables(app) -> str:  # type: ignore[no-untyped-def]
+    """Every value of every row of the call tables, as text."""
+    with get_engine(app).connect() as conn:
+        rows = [
+            *conn.execute(text("SELECT * FROM calls")),
+            *conn.execute(text("SELECT * FROM call_events")),
+        ]
+    return "\n".join(repr(tuple(row)) for row in rows)
+
+
+def test_once_the_call_has_ended_it_names_no_report(app, new_call, stored_call):
+    # Its hour and length, matched with the phone company's record, would give the
+    # number of the reporter of the report it named.
+    report, code = _report_with_code(app)
+    call, _twiml = _follow_up(new_call, "75736392", code)
+    assert _stored(app, call).answers["followup_report"] == report.id
+    call.leave_queue("hangup", queue_time=30)
+    call.hang_up(duration=95)
+    row = stored_call(call)
+    assert row.status == "ended" and "followup_report" not in row.answers
+    assert f"'followup_report': {report.id}" not in _call_tables(app).replace('"', "'")
+
+
+def test_a_reference_typed_before_hanging_up_is_not_kept(app, new_call, stored_call):
+    _report_with_code(app)
+    call = new_call()
+    call.start()
+    call.press("1")
+    call.press("8")
+    call.press("75736392#")  # the reference, waiting for the code
+    assert "75736392" in str(_stored(app, call).answers)  # kept while the call runs
+    call.hang_up()
+    assert "75736392" not in _call_tables(app)
+    assert PENDING in LIVE_ONLY_ANSWERS  # the end knows the flow's name for it
