@@ -98,12 +98,16 @@ class TimelineEntry:
 def waited_seconds(
     queued_at: datetime | None, answered_at: datetime | None, queue_seconds: int | None
 ) -> int | None:
-    """Time in the queue. For an answered call, from queuing to the handler's answer by
-    our own clock: Twilio's QueueTime for a call taken out of the queue by a redirect
-    says 0 however long the caller waited."""
+    """Time in the queue: as kept (an ended call's, to the histogram's step: its times are
+    then on the hour, ivr/voice/call_end.py), else for a call answered and not yet out
+    of the queue, from queuing to the handler's answer by our own clock. (The kept wait
+    of an answered call is by our clock too: Twilio's QueueTime for a call taken out of
+    the queue by a redirect says 0 however long the caller waited, call_end.queue_wait.)"""
+    if queue_seconds is not None:
+        return queue_seconds
     if queued_at is not None and answered_at is not None:
         return max(0, int((answered_at - queued_at).total_seconds()))
-    return queue_seconds
+    return None
 
 
 class BadCursor(ValueError):

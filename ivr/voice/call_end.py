@@ -77,6 +77,8 @@ def end(session: Session, call: Call, twilio_status: str, duration: int | None) 
             call.queue_seconds = int((now - call.queued_at) / timedelta(seconds=1))
     elif call.status == CallStatus.ANSWERED:
         call.outcome = call.outcome or CallOutcome.ANSWERED
+        if call.queue_seconds is None:  # no queue result came: by our clock, to the answer
+            call.queue_seconds = queue_wait(call, 0, now)
     if twilio_status == "failed":
         call.outcome = call.outcome or CallOutcome.FAILED
     call.status = CallStatus.ENDED

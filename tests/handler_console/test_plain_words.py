@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from ivr.core.db import get_engine
 from ivr.models import AuditEntry, Call, utcnow
 from tests.conftest import walk
-from tests.console_helpers import CONSOLE_SETTINGS, add_user, queue_a_caller, sign_in
+from tests.console_helpers import CONSOLE_SETTINGS, add_user, csrf_token, queue_a_caller, sign_in
 
 
 @pytest.fixture
@@ -34,11 +34,12 @@ def test_queue_words_timeline_order_and_the_real_wait(app, client, new_call):
     assert ">en<" not in queue and "English" in queue
     with Session(get_engine(app)) as session:
         call = session.scalar(select(Call))
-        # Answered after five minutes' wait; Twilio's QueueTime for a redirected call is 0.
+        # Answered after five minutes' wait, kept by our own clock (Twilio's QueueTime for
+        # a redirected call is 0: ivr/voice/call_end.py, queue_wait).
         call.queued_at = utcnow() - timedelta(minutes=5)
         call.answered_at = utcnow()
         call.ended_at = utcnow() + timedelta(minutes=10)
-        call.status, call.outcome, call.queue_seconds = "ended", "answered", 0
+        call.status, call.outcome, call.queue_seconds = "ended", "answered", 300
         session.commit()
         call_id = call.id
     page = client.get(f"/console/calls/{call_id}").get_data(as_text=True)
@@ -86,3 +87,31 @@ def test_the_call_log_has_a_language_column_filter_and_csv(app, client, new_call
     with Session(get_engine(app)) as session:
         entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "export"))
         assert entry.record_type == "calls" and entry.detail == {"language": "cy"}
+
+
+def test_an_answered_calls_wait_outlives_the_hour(app, client, new_call):
+    # Once the call has ended its times are on the hour (ivr/voice/call_end.py): the
+    # wait must be what was kept of it, not the gap between two rounded times.
+    add_user(app, "hana", "handler")
+    caller = queue_a_caller(new_call)
+    with Session(get_engine(app)) as session:
+        call = session.scalar(select(Call))
+        call.queued_at = utcnow() - timedelta(minutes=5)  # waited five minutes
+        session.commit()
+        call_id = call.id
+    sign_in(client, "hana")
+    token = csrf_token(client, "/console/queue")
+    assert client.post("/console/queue/take-next", data={"csrf_token": token}).status_code == 302
+    caller.hang_up(duration=600)
+    with Session(get_engine(app)) as session:
+        ended = session.get(Call, call_id)
+        assert ended.status == "ended" and ended.answered_at.minute == 0
+        assert ended.queue_seconds == 300  # 5 minutes, on the histogram's 10-second step
+    add_user(app, "sue", "supervisor")  # who sees the call log
+    supervisor = app.test_client()
+    sign_in(supervisor, "sue")
+    page = supervisor.get(f"/console/calls/{call_id}").get_data(as_text=True)
+    assert "5 min 0 s" in page
+    logged = supervisor.get("/console/calls.csv").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(logged)))
+    assert rows[1][rows[0].index("waited (seconds)")] == "300"
