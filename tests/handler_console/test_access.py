@@ -67,13 +67,16 @@ ALLOWED = {
 }
 
 
+def _example(part: str) -> str:
+    """A value for a route's part: an id for a number, else a reference."""
+    return "1" if part.startswith(("<int:", "<call_id:")) else "AAAA-BBBB"
+
+
 def console_requests(app):
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("console.") or rule.endpoint in PUBLIC:
             continue
-        url = re.sub(
-            r"<(?:int:)?[^>]+>", lambda m: "1" if "int:" in m.group(0) else "AAAA-BBBB", rule.rule
-        )
+        url = re.sub(r"<(?:\w+:)?[^>]+>", lambda m: _example(m.group(0)), rule.rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             yield rule.endpoint, method, url
 
