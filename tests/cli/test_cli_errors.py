@@ -11,17 +11,14 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from ivr.core.db import normalise_url
 from ivr.core.settings import PROJECT_ROOT
 from tests.cli.test_settings_and_cli import IVR, good_env
-from tests.conftest import POSTGRES_URL
+from tests.conftest import new_postgres_database
 
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 # Each case must end well within this; a hang shows as a failure, not a stuck run.
@@ -86,18 +83,8 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
-    if not POSTGRES_URL:
-        pytest.skip("TEST_POSTGRES_URL is not set")
-    name = f"helpline_empty_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with new_postgres_database("helpline_empty") as url:
+        yield url
 
 
 @pytest.fixture

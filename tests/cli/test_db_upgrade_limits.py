@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -19,7 +18,7 @@ from ivr.core.migrate import NO_ANSWER_MARGIN_SECONDS, upgrade
 from ivr.sim.faults import TcpProxy
 from tests.cli.test_cli_errors import LIMIT_SECONDS, ivr, refuse
 from tests.cli.test_settings_and_cli import good_env
-from tests.conftest import POSTGRES_URL
+from tests.conftest import new_postgres_database
 
 pytestmark = pytest.mark.postgres
 
@@ -27,20 +26,9 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def migrated() -> Iterator[str]:
     """A database of its own, migrated to the latest schema."""
-    if not POSTGRES_URL:
-        pytest.skip("TEST_POSTGRES_URL is not set")
-    name = f"helpline_limits_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
+    with new_postgres_database("helpline_limits") as url:
         upgrade(url)
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture
